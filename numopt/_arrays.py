@@ -1,0 +1,113 @@
+"""Flat views of the arrays a rule updates in place, and where they live.
+
+Rules see flat contiguous arrays.  A NumPy array of any shape is viewed flat
+without a copy when it is C- or Fortran-contiguous (its memory order is kept so
+that ``x`` and ``g`` line up element by element).  CUDA device arrays (Numba,
+CuPy, PyTorch: anything with ``__cuda_array_interface__``) are recognised without
+importing :mod:`numba.cuda`; it is imported only once one is seen.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import config
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def on_device(x: Any) -> bool:
+    """True when ``x`` is a CUDA device array (or the simulator's stand-in)."""
+    if isinstance(x, np.ndarray):
+        return False
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    if config.ENABLE_CUDASIM and "numba.cuda" in sys.modules:
+        from numopt.backends import cuda
+
+        return cuda.is_device_array(x)
+    return False
+
+
+def _kind(x: Any) -> str:
+    return "a CUDA device array" if on_device(x) else f"a host array ({type(x).__name__})"
+
+
+class Layout(NamedTuple):
+    """What an optimizer's state was built for."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    order: str  # "C" or "F": the order in which x is viewed flat
+    device: bool
+
+
+class FlatPair(NamedTuple):
+    x: Any  # flat, contiguous, writeable view of the user's x
+    g: Any  # flat gradient in the same element order (a copy only if g's layout differs)
+    layout: Layout
+
+
+def _check_dtype(name: str, dtype: np.dtype) -> None:
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {dtype}")
+
+
+def flat_pair(x: Any, g: Any) -> FlatPair:
+    """Validate ``x`` (updated in place) and its gradient ``g``; view both flat."""
+    device = on_device(x)
+    if device != on_device(g):
+        raise TypeError(
+            f"x is {_kind(x)} but g is {_kind(g)}: pass both on the host or both on the "
+            "same GPU (copy with numba.cuda.to_device or .copy_to_host())"
+        )
+    if device:
+        return _device_pair(x, g)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"x must be a numpy.ndarray (it is updated in place) or a CUDA device array, "
+            f"got {type(x).__name__}"
+        )
+    if not isinstance(g, np.ndarray):
+        raise TypeError(f"g must be a numpy.ndarray like x, got {type(g).__name__}")
+    _check_dtype("x", x.dtype)
+    if g.dtype != x.dtype:
+        raise TypeError(
+            f"g has dtype {g.dtype} but x has {x.dtype}; cast it with g.astype(x.dtype)"
+        )
+    if g.shape != x.shape:
+        raise ValueError(f"g has shape {g.shape} but x has shape {x.shape}")
+    if not x.flags.writeable:
+        raise ValueError("x is read-only, so it cannot be updated in place; pass a writeable copy")
+    if x.flags.c_contiguous:
+        order = "C"
+    elif x.flags.f_contiguous:
+        order = "F"
+    else:
+        raise ValueError(
+            "x is not contiguous, so it cannot be viewed flat and updated in place; "
+            "pass x = np.ascontiguousarray(x) and keep using that array"
+        )
+    flat_x = x.reshape(-1, order=order)
+    flat_g = g.reshape(-1, order=order)  # a view when g is laid out like x, else a copy
+    if not flat_g.flags.c_contiguous:  # pragma: no cover - reshape returns contiguous
+        flat_g = np.ascontiguousarray(flat_g)
+    return FlatPair(flat_x, flat_g, Layout(x.shape, x.dtype, order, False))
+
+
+def _device_pair(x: Any, g: Any) -> FlatPair:
+    from numopt.backends import cuda
+
+    x, g = cuda.as_device(x), cuda.as_device(g)
+    _check_dtype("x", np.dtype(x.dtype))
+    if np.dtype(g.dtype) != np.dtype(x.dtype):
+        raise TypeError(f"g has dtype {g.dtype} but x has {x.dtype}; cast g to x's dtype")
+    if tuple(g.shape) != tuple(x.shape):
+        raise ValueError(f"g has shape {tuple(g.shape)} but x has shape {tuple(x.shape)}")
+    for name, a in (("x", x), ("g", g)):
+        if not a.is_c_contiguous():
+            raise ValueError(f"{name} is a non-contiguous device array; pass a C-contiguous one")
+    layout = Layout(tuple(x.shape), np.dtype(x.dtype), "C", True)
+    return FlatPair(x.reshape(x.size), g.reshape(g.size), layout)

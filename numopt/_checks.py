@@ -1,0 +1,103 @@
+"""Validation of hyperparameters, shared by the stateful optimizers and ``minimize``.
+
+Each hyperparameter name means the same thing in every rule, so one table maps a
+name to its check.  Every failure names the argument, says what was expected and
+shows what was given.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def positive(name: str, value: Any) -> float:
+    """A finite real number > 0."""
+    value = _real(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def nonnegative(name: str, value: Any) -> float:
+    """A finite real number >= 0."""
+    value = _real(name, value)
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def decay(name: str, value: Any) -> float:
+    """A decay rate β with 0 <= β < 1."""
+    value = _real(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must satisfy 0 <= {name} < 1, got {value!r}")
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    """A ``bool`` (or NumPy bool); ``0``/``1`` are not accepted, to catch typos."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def learning_rate(name: str, value: Any) -> float | Callable[[int], float]:
+    """A float > 0, or a schedule: a callable of the 0-based step returning one."""
+    if callable(value):
+        return value
+    return positive(name, value)
+
+
+def eps_placement(name: str, value: Any) -> str:
+    """Where RMSprop adds ε: ``"inside"`` the root (the spec) or ``"outside"`` (PyTorch)."""
+    if value not in ("inside", "outside"):
+        raise ValueError(f"{name} must be 'inside' or 'outside', got {value!r}")
+    return value
+
+
+#: The check of every hyperparameter, by name.
+HYPERPARAMETERS: dict[str, Callable[[str, Any], Any]] = {
+    "learning_rate": learning_rate,
+    "beta": decay,
+    "beta1": decay,
+    "beta2": decay,
+    "eps": positive,
+    "weight_decay": nonnegative,
+    "nesterov": boolean,
+    "eps_placement": eps_placement,
+}
+
+
+def hyperparameter(name: str, value: Any) -> Any:
+    """Check ``value`` for the hyperparameter ``name`` and return it normalised."""
+    return HYPERPARAMETERS[name](name, value)
+
+
+def evaluated_learning_rate(value: float, step: int) -> float:
+    """Check a learning rate returned by a schedule at ``step``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"learning_rate schedule returned {value!r} ({type(value).__name__}) at step "
+            f"{step}; expected a real number"
+        )
+    value = float(value)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"learning_rate schedule returned {value!r} at step {step}; expected a finite "
+            "number > 0"
+        )
+    return value

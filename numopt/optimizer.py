@@ -1,0 +1,260 @@
+"""The stateful optimizer: one object per rule, for custom training loops.
+
+A rule subclass supplies three things (see ``numopt/rules/adam.py``):
+
+* ``reference`` — the NumPy reference, readable line by line against the spec;
+* ``_element()`` — the element body that the CPU and CUDA loops run;
+* ``_factors(t, lr)`` — the per-step scalar factors of that body, in float64.
+
+This class does the rest: it validates hyperparameters and arrays, keeps the step
+count and the state, evaluates a learning-rate schedule once per step, casts the
+factors to the parameters' dtype and runs the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from numopt import _checks
+from numopt._arrays import FLOAT_DTYPES, Layout, flat_pair
+from numopt.backends.cpu import SERIAL_BELOW, cpu_loops
+
+#: ``backend=`` choices.  ``"auto"`` runs the CUDA kernel for device arrays, the
+#: serial CPU loop below :data:`numopt.backends.cpu.SERIAL_BELOW` elements and the
+#: parallel one above; the others force one implementation.
+BACKENDS = ("auto", "serial", "parallel", "numpy", "cuda")
+
+
+class Optimizer:
+    """Base class of the stateful optimizers (see the subclasses for each rule).
+
+    Parameters
+    ----------
+    backend : {"auto", "serial", "parallel", "numpy", "cuda"}
+        Which implementation runs :meth:`step`.  ``"numpy"`` is the reference
+        (slow, allocating), useful to check the kernels; ``"cuda"`` requires device
+        arrays, which ``"auto"`` also sends to the CUDA kernel.
+    **hyperparameters
+        The rule's hyperparameters, validated by name.
+    """
+
+    #: The rule's ``method=`` name.
+    name: ClassVar[str]
+    #: Names of the state arrays, in the order of the rows of the state buffer.
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, backend: str = "auto", **hyperparameters: Any) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.backend = backend
+        self.hyperparameters = {
+            key: _checks.hyperparameter(key, value) for key, value in hyperparameters.items()
+        }
+        self.reset()
+
+    # -- what a rule provides ------------------------------------------------------
+    @staticmethod
+    def reference(theta: np.ndarray, g: np.ndarray, *state: np.ndarray, t: int, **hp: Any) -> None:
+        """The NumPy reference: one step on flat arrays, in place."""
+        raise NotImplementedError
+
+    def _element(self) -> Callable:
+        """The element body ``body(i, theta, g, state, c)`` for these hyperparameters."""
+        raise NotImplementedError
+
+    def _factors(self, t: int, lr: float) -> tuple[float, ...]:
+        """The scalar factors ``c`` of step ``t`` with learning rate ``lr`` (float64)."""
+        raise NotImplementedError
+
+    # -- public API ----------------------------------------------------------------
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def step_count(self) -> int:
+        """Number of steps taken (the spec's ``t`` of the last step)."""
+        return self._t
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The state arrays by name (flat views, live: do not modify)."""
+        if self._state is None:
+            return {}
+        return {name: self._state[k] for k, name in enumerate(self.state_names)}
+
+    def reset(self) -> None:
+        """Forget the state and the step count; the next step is step 1 again."""
+        self._t = 0
+        self._state: Any = None
+        self._layout: Layout | None = None
+        self._loaded_on_host = False  # state from load_state_dict may move to the GPU
+
+    def learning_rate_at(self, t: int) -> float:
+        """The learning rate of step ``t`` (1-based); a schedule is called with ``t - 1``."""
+        lr = self.hyperparameters["learning_rate"]
+        if callable(lr):
+            return _checks.evaluated_learning_rate(lr(t - 1), t - 1)
+        return lr
+
+    def step(self, x: Any, g: Any) -> Any:
+        """Take one step: update ``x`` in place from its gradient ``g``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray or CUDA device array
+            float32 or float64 parameters of any shape, C- or Fortran-contiguous
+            and writeable; updated in place (viewed flat, never copied).
+        g : same kind as x
+            The gradient, same shape and dtype as ``x``.
+
+        Returns
+        -------
+        x
+            The same object, updated.
+        """
+        pair = flat_pair(x, g)
+        state = self._state_for(pair.layout, pair.x.size)
+        t = self._t + 1
+        lr = self.learning_rate_at(t)
+        backend = self._backend_for(pair.layout.device, pair.x.size)
+        if backend == "numpy":
+            hp = {k: v for k, v in self.hyperparameters.items() if k != "learning_rate"}
+            self.reference(pair.x, pair.g, *state, t=t, learning_rate=lr, **hp)
+        elif backend == "cuda":
+            from numopt.backends import cuda
+
+            dtype = pair.layout.dtype.type
+            c = tuple(dtype(f) for f in self._factors(t, lr))
+            cuda.launch(self._element(), pair.x, pair.g, state, c)
+        else:
+            c = np.array(self._factors(t, lr), dtype=pair.layout.dtype)
+            loops = cpu_loops(self._element())
+            getattr(loops, backend)(pair.x, pair.g, state, c)
+        self._t = t
+        self._loaded_on_host = False
+        return x
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data (host copies) that :meth:`load_state_dict` restores exactly.
+
+        A learning-rate schedule is not data; its own ``state_dict()`` (if any) is
+        stored under ``"schedule"`` and the schedule object itself is kept by
+        :meth:`load_state_dict`.
+        """
+        hp = {k: v for k, v in self.hyperparameters.items() if not callable(v)}
+        lr = self.hyperparameters["learning_rate"]
+        out: dict[str, Any] = {"rule": self.name, "step": self._t, "hyperparameters": hp}
+        if callable(lr) and hasattr(lr, "state_dict"):
+            out["schedule"] = lr.state_dict()
+        if self._state is not None:
+            layout = self._layout
+            host = self._state.copy_to_host() if layout.device else self._state.copy()
+            out["state"] = {
+                name: host[k].reshape(layout.shape, order=layout.order)
+                for k, name in enumerate(self.state_names)
+            }
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (checked before anything changes)."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        missing = {"rule", "step", "hyperparameters"} - state_dict.keys()
+        if missing:
+            raise ValueError(f"state_dict lacks the keys {sorted(missing)}")
+        if state_dict["rule"] != self.name:
+            raise ValueError(f"state_dict is for rule {state_dict['rule']!r}, not {self.name!r}")
+        step = state_dict["step"]
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"state_dict['step'] must be an integer >= 0, got {step!r}")
+        hp = dict(self.hyperparameters)
+        for key, value in state_dict["hyperparameters"].items():
+            if key not in hp:
+                raise ValueError(f"state_dict has hyperparameter {key!r}, unknown to {self.name}")
+            hp[key] = _checks.hyperparameter(key, value)
+        rows, layout = self._loaded_state(state_dict.get("state"))
+        if rows is None and step > 0 and self.state_names:
+            raise ValueError("state_dict has step > 0 but no 'state'")
+        schedule = hp["learning_rate"]
+        if "schedule" in state_dict and hasattr(schedule, "load_state_dict"):
+            schedule.load_state_dict(state_dict["schedule"])
+        self.hyperparameters = hp
+        self._t = int(step)
+        self._state, self._layout = rows, layout
+        self._loaded_on_host = rows is not None
+
+    # -- internals -------------------------------------------------------------------
+    def _backend_for(self, device: bool, n: int) -> str:
+        backend = self.backend
+        if device:
+            if backend not in ("auto", "cuda"):
+                raise ValueError(
+                    f"backend={backend!r} runs on the CPU but x is a device array; "
+                    "use backend='auto' or 'cuda'"
+                )
+            return "cuda"
+        if backend == "cuda":
+            raise TypeError("backend='cuda' needs CUDA device arrays, got host arrays")
+        if backend == "auto":
+            return "serial" if n < SERIAL_BELOW else "parallel"
+        return backend
+
+    def _state_for(self, layout: Layout, n: int) -> Any:
+        """The state buffer, shape ``(k, n)``, allocated at the first step."""
+        if self._state is None:
+            k = len(self.state_names)
+            if layout.device:
+                from numopt.backends import cuda
+
+                self._state = cuda.zeros((k, n), layout.dtype)
+            else:
+                self._state = np.zeros((k, n), layout.dtype)
+            self._layout = layout
+            return self._state
+        have = self._layout
+        if layout.device != have.device:
+            if layout.device and self._loaded_on_host:
+                from numopt.backends import cuda
+
+                self._state = cuda.to_device(self._state)
+                self._layout = have = have._replace(device=True)
+            else:
+                where = "on the GPU" if have.device else "on the host"
+                raise ValueError(
+                    f"this optimizer's state lives {where} but x does not; keep x where it "
+                    "was, or call reset()"
+                )
+        if (have.shape, have.dtype, have.order) != (layout.shape, layout.dtype, layout.order):
+            raise ValueError(
+                f"x has shape {layout.shape}, dtype {layout.dtype} (order {layout.order}) "
+                f"but this optimizer's state was built for shape {have.shape}, dtype "
+                f"{have.dtype} (order {have.order}); call reset() to start over"
+            )
+        return self._state
+
+    def _loaded_state(self, state: Any) -> tuple[Any, Layout | None]:
+        if state is None:
+            return None, None
+        if not isinstance(state, dict) or set(state) != set(self.state_names):
+            raise ValueError(
+                f"state_dict['state'] must have the arrays {list(self.state_names)}, got "
+                f"{list(state) if isinstance(state, dict) else type(state).__name__}"
+            )
+        arrays = [np.asarray(state[name]) for name in self.state_names]
+        if not arrays:
+            return None, None
+        first = arrays[0]
+        for name, a in zip(self.state_names, arrays, strict=True):
+            if a.shape != first.shape or a.dtype != first.dtype or a.dtype not in FLOAT_DTYPES:
+                raise ValueError(
+                    f"state_dict['state'][{name!r}] has shape {a.shape}, dtype {a.dtype}; "
+                    f"expected float32/float64 arrays all of one shape"
+                )
+        fortran = first.flags.f_contiguous and not first.flags.c_contiguous
+        order = "F" if fortran else "C"
+        rows = np.stack([a.reshape(-1, order=order) for a in arrays])
+        return rows, Layout(first.shape, first.dtype, order, False)

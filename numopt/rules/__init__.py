@@ -1,0 +1,28 @@
+"""The update rules, one file each, and the table that names them.
+
+Each file holds the rule's NumPy reference, its element body (compiled into the
+CPU and CUDA loops by :mod:`numopt.backends`) and its stateful class.  Adding a
+rule is one file plus one entry in :data:`RULES`.
+"""
+
+from __future__ import annotations
+
+from numopt.optimizer import Optimizer
+from numopt.rules.adam import Adam
+from numopt.rules.adamw import AdamW
+from numopt.rules.gd import GD, SGD
+from numopt.rules.momentum import Momentum
+from numopt.rules.rmsprop import RMSprop
+
+#: ``method=`` name → stateful optimizer class.  "sgd" is the plain gradient
+#: step fed with mini-batches.
+RULES: dict[str, type[Optimizer]] = {
+    "gd": GD,
+    "sgd": SGD,
+    "momentum": Momentum,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+__all__ = ["GD", "RULES", "SGD", "Adam", "AdamW", "Momentum", "RMSprop"]
