@@ -5,9 +5,22 @@ AdamW) run as fused Numba kernels on the CPU or, for CUDA device arrays, on the
 GPU.  Importing numopt compiles nothing and needs no GPU.
 """
 
+from numopt import methods
+from numopt._minimize import minimize
 from numopt.optimizer import Optimizer
 from numopt.rules import GD, RULES, SGD, Adam, AdamW, Momentum, RMSprop
 
 __version__ = "0.1.0"
 
-__all__ = ["GD", "RULES", "SGD", "Adam", "AdamW", "Momentum", "Optimizer", "RMSprop"]
+__all__ = [
+    "GD",
+    "RULES",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Momentum",
+    "Optimizer",
+    "RMSprop",
+    "methods",
+    "minimize",
+]

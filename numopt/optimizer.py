@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from numopt import _checks
-from numopt._arrays import FLOAT_DTYPES, Layout, flat_pair
+from numopt._arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
 from numopt.backends.cpu import SERIAL_BELOW, cpu_loops
 
 #: ``backend=`` choices.  ``"auto"`` runs the CUDA kernel for device arrays, the
@@ -116,7 +116,11 @@ class Optimizer:
         x
             The same object, updated.
         """
-        pair = flat_pair(x, g)
+        self._apply(flat_pair(x, g))
+        return x
+
+    def _apply(self, pair: FlatPair) -> None:
+        """One step on already validated flat arrays (``minimize`` calls this directly)."""
         state = self._state_for(pair.layout, pair.x.size)
         t = self._t + 1
         lr = self.learning_rate_at(t)
@@ -132,11 +136,9 @@ class Optimizer:
             cuda.launch(self._element(), pair.x, pair.g, state, c)
         else:
             c = np.array(self._factors(t, lr), dtype=pair.layout.dtype)
-            loops = cpu_loops(self._element())
-            getattr(loops, backend)(pair.x, pair.g, state, c)
+            getattr(cpu_loops(self._element()), backend)(pair.x, pair.g, state, c)
         self._t = t
         self._loaded_on_host = False
-        return x
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data (host copies) that :meth:`load_state_dict` restores exactly.

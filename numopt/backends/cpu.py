@@ -11,9 +11,11 @@ NumPy reference, where ``x / 0`` is ``inf``, not an exception.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 from numba import njit, prange
 
 from numopt.backends._specialise import specialise
@@ -58,3 +60,48 @@ def cpu_loops(body: Callable) -> CPULoops:
         specialise(_parallel_template, body, element, "parallel")
     )
     return CPULoops(serial, parallel)
+
+
+# -- the gradient's largest entry (gtol), non-finite detection included ---------------
+# Finite IEEE floats with the sign bit cleared order like their bit patterns read as
+# unsigned integers, and every non-finite value sorts above infinity's pattern.  So
+# max|g| is an integer max-reduction (vectorised, exact, the same bits for any
+# thread count) over the bits with the sign masked off.
+_BITS = {
+    np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), 0x7F800000),
+    np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF), 0x7FF0000000000000),
+}
+
+
+@njit(cache=True, nogil=True)
+def _max_bits_serial(bits, mask):  # pragma: no cover - compiled
+    m = bits.dtype.type(0)
+    for i in range(bits.size):
+        m = max(m, bits[i] & mask)
+    return m
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _max_bits_parallel(bits, mask):  # pragma: no cover - compiled
+    m = bits.dtype.type(0)
+    for i in prange(bits.size):
+        m = max(m, bits[i] & mask)
+    return m
+
+
+def inf_norm(a: np.ndarray) -> float:
+    """``max|a|`` of a flat contiguous float array; NaN if any entry is NaN or ±inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inf_norm(np.array([1.0, -3.0, 2.0])), inf_norm(np.array([1.0, np.inf]))
+    (3.0, nan)
+    """
+    uint, mask, inf_bits = _BITS[a.dtype]
+    bits = a.view(uint)
+    reduce = _max_bits_serial if a.size < SERIAL_BELOW else _max_bits_parallel
+    m = int(reduce(bits, mask))
+    if m >= inf_bits:
+        return math.nan
+    return float(np.array(m, uint).view(a.dtype))

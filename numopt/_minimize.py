@@ -1,0 +1,497 @@
+"""``numopt.minimize``: the SciPy-style door to every rule.
+
+``minimize`` normalises ``x0``, looks ``method`` up in :data:`numopt.rules.RULES`,
+checks ``options`` (an unknown key is an error), and runs one loop::
+
+    objective (fun/jac on the batch) → gradient → rule (kernel) → state
+
+The loop knows nothing of kernels; the rules know nothing of callbacks,
+schedules or batches.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from numopt._arrays import FlatPair, Layout
+from numopt._checks import boolean, hyperparameter, nonnegative
+from numopt._objective import Objective
+from numopt._structure import Structure
+from numopt.backends.cpu import inf_norm
+from numopt.batching import Batches
+from numopt.optimizer import Optimizer
+from numopt.rules import RULES
+
+#: ``status`` codes and their messages (``{}`` filled with details).
+STATUS = {
+    0: "Optimization terminated successfully: the gradient's largest entry is below gtol.",
+    1: "Maximum number of iterations has been exceeded.",
+    2: "Maximum number of function evaluations has been exceeded.",
+    3: "Stopped: {}",  # non-finite loss or gradient
+    4: "Optimization terminated successfully: the relative change of f is below ftol.",
+    5: "Optimization terminated successfully: the step is below xtol.",
+    6: "Maximum time (max_time) has been exceeded.",
+    7: "Completed the requested number of epochs.",
+    8: "Interrupted by KeyboardInterrupt; returning the point reached so far.",
+    99: "{}",  # a callback asked to stop
+}
+SUCCESS = {0, 4, 5, 7}
+
+#: Options of the loop itself, with their defaults (None: see the docstring).
+LOOP_OPTIONS: dict[str, Any] = {
+    "maxiter": None,
+    "maxfev": None,
+    "gtol": None,
+    "ftol": 0.0,
+    "xtol": 0.0,
+    "max_time": None,
+    "disp": False,
+    "progress": False,
+    "history": False,
+    "batch_size": None,
+    "epochs": None,
+    "seed": None,
+    "drop_last": False,
+    "shuffle": True,
+    "data_args": None,
+    "backend": "auto",
+}
+DEFAULT_MAXITER = 1000
+DEFAULT_GTOL = 1e-5
+
+
+def rule_options(cls: type[Optimizer]) -> list[str]:
+    """The hyperparameter names a rule's constructor takes."""
+    params = inspect.signature(cls.__init__).parameters
+    return [name for name in params if name not in ("self", "backend")]
+
+
+def minimize(
+    fun: Callable,
+    x0: Any,
+    args: tuple = (),
+    method: str | Optimizer = "adam",
+    jac: Callable | bool | str | None = None,
+    callback: Callable | Sequence[Callable] | None = None,
+    options: dict[str, Any] | None = None,
+    tol: float | None = None,
+) -> OptimizeResult:
+    """Minimise ``fun(x, *args)`` with a first-order rule, SciPy style.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``; with ``jac=True``, ``-> (float, gradient)``.
+        ``x`` is a read-only view of the current point, structured like ``x0``
+        (copy it if you keep it).
+    x0 : array_like, or list/tuple/dict of array_like
+        Starting point, any shape, float32 or float64 (the dtype is kept
+        throughout; integers are converted to float64).  A list/tuple/dict of
+        arrays is optimised as one flat buffer and given back in that structure.
+    args : tuple
+        Extra arguments of ``fun``/``jac``.  With ``batch_size`` the data arrays
+        among them are sampled per batch.
+    method : str or Optimizer
+        ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
+        ``"adamw"`` (case-insensitive), or a stateful optimizer object (used as
+        is, with its state).
+    jac : callable, True, "2-point", "3-point" or None
+        The gradient: ``jac(x, *args)`` returning an array (or structure) like
+        ``x0``; ``True`` if ``fun`` returns ``(f, g)``; otherwise finite
+        differences by SciPy's ``approx_derivative`` (``None`` means
+        ``"2-point"``), each evaluation counted in ``nfev``.
+    callback : callable or list of callables
+        Called after each update: ``callback(intermediate_result)`` (SciPy ≥ 1.11
+        style, chosen when the parameter is named ``intermediate_result``; it gets
+        ``x``, ``fun``, ``nit``) or ``callback(xk)``.  Raising ``StopIteration``
+        or returning ``True`` stops the run (status 99).
+    options : dict
+        The rule's hyperparameters (``learning_rate`` — a float or a schedule
+        from :mod:`numopt.schedules` or any callable of the 0-based step —,
+        ``beta``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``, ``nesterov``,
+        ``eps_placement``) and the loop's:
+
+        ``maxiter``
+            Maximum number of updates (default 1000, or unbounded when
+            ``epochs`` is given).
+        ``maxfev``
+            Maximum number of ``fun`` evaluations.
+        ``gtol``
+            Stop when ``max|g| <= gtol`` (default 1e-5 full-batch, off with
+            mini-batches, where it would test one batch's gradient).
+        ``ftol``
+            Stop when ``|f_k - f_{k-1}| <= ftol * max(|f_k|, |f_{k-1}|, 1)``
+            (default 0: off).
+        ``xtol``
+            Stop when ``max|x_k - x_{k-1}| <= xtol`` (default 0: off; costs a
+            copy of x per update).
+        ``max_time``
+            Seconds of wall time after which to stop.
+        ``disp``
+            Print a compact iteration table and the final message.
+        ``progress``
+            Show a tqdm progress bar (needs the ``progress`` extra).
+        ``history``
+            Record ``fun``, ``grad_norm`` (max|g|) and ``learning_rate`` per
+            update (and ``epoch_fun`` per epoch) in ``result.history``.
+        ``batch_size``, ``epochs``, ``seed``, ``drop_last``, ``shuffle``, ``data_args``
+            Mini-batches (see :class:`numopt.batching.Batches`); ``epochs``
+            bounds the run.
+        ``backend``
+            The kernels' backend (see :class:`numopt.Optimizer`).
+    tol : float, optional
+        Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``x`` (structured like ``x0``), ``fun``, ``jac``, ``nit`` (updates),
+        ``nfev``, ``njev``, ``status``, ``success``, ``message``, ``x_best`` and
+        ``fun_best`` (the lowest loss seen and its point), ``epochs`` (completed,
+        with mini-batches) and ``history`` when asked for.  With mini-batches,
+        ``fun`` and ``jac`` are evaluated once more on the whole data at the end.
+        A run stopped by a non-finite loss or gradient returns its best point
+        as ``x`` (never NaNs).
+
+    Examples
+    --------
+    >>> import numpy as np, numopt
+    >>> from scipy.optimize import rosen, rosen_der
+    >>> res = numopt.minimize(rosen, np.array([-1.2, 1.0]), method="adam", jac=rosen_der,
+    ...                       options={"learning_rate": 0.02, "maxiter": 20000, "gtol": 1e-6})
+    >>> res.success, np.round(res.x, 4)
+    (True, array([1., 1.]))
+    """
+    run = _Run(fun, x0, args, method, jac, callback, options, tol)
+    return run.solve()
+
+
+class _Run:
+    """One call of :func:`minimize`: checked inputs, buffers, counters."""
+
+    def __init__(self, fun, x0, args, method, jac, callback, options, tol) -> None:
+        if not callable(fun):
+            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+        if not isinstance(args, tuple):
+            args = (args,)
+        self.args = args
+        self.structure = Structure(x0)
+        options = _checked_options_dict(options)
+        self.opt = _optimizer(method, options)
+        loop = {**LOOP_OPTIONS, **{k: v for k, v in options.items() if k in LOOP_OPTIONS}}
+        if tol is not None and options.get("gtol") is None:
+            loop["gtol"] = tol
+        self.callbacks = _callbacks(callback)
+        self._loop_options(loop)
+        s = self.structure
+        self.x = s.flatten(s.x0)
+        self.g = np.zeros(s.size, s.dtype)
+        self.view = s.views(self.x)
+        self.objective = Objective(fun, jac, s, self.x, self.g)
+        layout = Layout((s.size,), s.dtype, "C", False)
+        self.pair = FlatPair(self.x, self.g, layout)
+        self.best_x = self.x.copy()
+        self.best_f = math.inf
+        self.best_nit = -1
+        self.history: dict[str, list] | None = (
+            {"fun": [], "grad_norm": [], "learning_rate": [], "epoch_fun": []}
+            if loop["history"]
+            else None
+        )
+
+    # -- options ---------------------------------------------------------------------
+    def _loop_options(self, o: dict) -> None:
+        def count(name, value, allow_none=True):
+            if value is None and allow_none:
+                return None
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            return int(value)
+
+        def tolerance(name, value):
+            return None if value is None else nonnegative(name, value)
+
+        self.batch_size = o["batch_size"]
+        self.epochs = count("epochs", o["epochs"])
+        if self.epochs is not None and self.batch_size is None:
+            raise ValueError("epochs needs batch_size (an epoch is one pass over the batches)")
+        maxiter = count("maxiter", o["maxiter"])
+        if maxiter is None:
+            maxiter = DEFAULT_MAXITER if self.epochs is None else None
+        self.maxiter = maxiter
+        self.maxfev = count("maxfev", o["maxfev"])
+        gtol = tolerance("gtol", o["gtol"])
+        self.gtol = gtol if gtol is not None else (DEFAULT_GTOL if self.batch_size is None else 0)
+        self.ftol = tolerance("ftol", o["ftol"])
+        self.xtol = tolerance("xtol", o["xtol"])
+        self.max_time = tolerance("max_time", o["max_time"])
+        for flag in ("disp", "progress", "history", "drop_last", "shuffle"):
+            boolean(flag, o[flag])
+        self.disp, self.progress = bool(o["disp"]), bool(o["progress"])
+        self.batches = None
+        if self.batch_size is not None:
+            self.batches = Batches(
+                self.args,
+                self.batch_size,
+                seed=o["seed"],
+                drop_last=o["drop_last"],
+                shuffle=o["shuffle"],
+                data_args=o["data_args"],
+            )
+        elif o["data_args"] is not None or o["seed"] is not None:
+            raise ValueError("data_args and seed apply to mini-batches: set batch_size too")
+
+    # -- the loop --------------------------------------------------------------------
+    def solve(self) -> OptimizeResult:
+        start = time.perf_counter()
+        bar = _progress_bar(self) if self.progress else None
+        opt, obj, hist = self.opt, self.objective, self.history
+        schedule = opt.hyperparameters.get("learning_rate")
+        plateau = schedule if hasattr(schedule, "update") else None
+        x_prev = self.x.copy() if self.xtol else None
+        if self.disp:
+            print(f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}")
+        every = max(1, (self.maxiter or DEFAULT_MAXITER) // 10)
+        status, detail, nit, epoch, f_prev = 1, "", 0, 0, None
+        self.fx = None  # the full-data loss at the current x, when known
+        try:
+            for epoch, batch_args in self._stream():  # noqa: B007 - epoch is reported
+                if batch_args is None:  # an epoch ended
+                    if self._epoch_losses:
+                        mean = float(np.mean(self._epoch_losses))
+                        if plateau is not None:
+                            plateau.update(mean)
+                        if hist is not None:
+                            hist["epoch_fun"].append(mean)
+                    self._epoch_losses = []
+                    continue
+                f = obj(self.view, batch_args)
+                gnorm = inf_norm(self.g)
+                if self.batches is None:
+                    self.fx = f
+                else:
+                    self._epoch_losses.append(f)
+                if nit > 0 and self.callbacks:
+                    stop = self._call_back(nit, f)
+                    if stop:
+                        status, detail = 99, stop
+                        break
+                if not (math.isfinite(f) and math.isfinite(gnorm)):
+                    what = (
+                        f"loss ({f})" if not math.isfinite(f) else "gradient (NaN or inf entries)"
+                    )
+                    status, detail = 3, f"non-finite {what} at iteration {nit}"
+                    break
+                if f < self.best_f:
+                    self.best_f, self.best_nit = f, nit
+                    np.copyto(self.best_x, self.x)
+                if plateau is not None and self.batches is None:
+                    plateau.update(f)
+                if hist is not None:
+                    hist["fun"].append(f)
+                    hist["grad_norm"].append(gnorm)
+                if self.disp and nit % every == 0:
+                    lr = opt.learning_rate_at(nit + 1)
+                    print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
+                if gnorm <= self.gtol:
+                    status = 0
+                    break
+                if self.ftol and f_prev is not None:
+                    if abs(f_prev - f) <= self.ftol * max(abs(f_prev), abs(f), 1.0):
+                        status = 4
+                        break
+                if x_prev is not None:
+                    if nit > 0 and inf_norm(x_prev - self.x) <= self.xtol:
+                        status = 5
+                        break
+                    np.copyto(x_prev, self.x)
+                if self.maxiter is not None and nit >= self.maxiter:
+                    status = 1
+                    break
+                if self.maxfev is not None and obj.nfev >= self.maxfev:
+                    status = 2
+                    break
+                if self.max_time is not None and time.perf_counter() - start > self.max_time:
+                    status = 6
+                    break
+                if hist is not None:
+                    hist["learning_rate"].append(opt.learning_rate_at(nit + 1))
+                opt._apply(self.pair)
+                self.fx = None
+                nit += 1
+                f_prev = f
+                if bar is not None:
+                    bar.update(1)
+            else:
+                status = 7
+        except KeyboardInterrupt:
+            status = 8
+        finally:
+            if bar is not None:
+                bar.close()
+        return self._result(status, detail, nit, epoch)
+
+    def _stream(self):
+        """(epoch, batch args) per update; (epoch, None) at the end of each epoch."""
+        self._epoch_losses: list[float] = []
+        if self.batches is None:
+            while True:
+                yield 0, self.args
+        epoch = 0
+        while self.epochs is None or epoch < self.epochs:
+            for batch in self.batches.epoch():
+                yield epoch, batch
+            epoch += 1
+            yield epoch, None
+
+    def _call_back(self, nit: int, f: float) -> str | None:
+        x = self.structure.unflatten(self.x)
+        for cb, new_style in self.callbacks:
+            try:
+                if new_style:
+                    out = cb(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit))
+                else:
+                    out = cb(x)
+            except StopIteration:
+                return "`callback` raised `StopIteration`."
+            if out is True:
+                return "`callback` returned True."
+        return None
+
+    def _result(self, status: int, detail: str, nit: int, epoch: int) -> OptimizeResult:
+        s, obj = self.structure, self.objective
+        fun = self.fx
+        if fun is None and status != 3:
+            # the loss at the final point is not known yet (mini-batches: only batch
+            # losses are; or the run stopped between an update and the next
+            # evaluation): evaluate it on the whole data, counted in nfev
+            try:
+                fun = obj(self.view, self.args)
+            except KeyboardInterrupt:
+                fun, status = math.nan, 8
+        finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
+        if finite and fun < self.best_f:
+            self.best_f, self.best_nit = fun, nit
+            np.copyto(self.best_x, self.x)
+        x, jac = self.x, self.g
+        if not finite:
+            if status not in (3, 8):
+                status, detail = 3, f"non-finite loss ({fun}) at the final point (iteration {nit})"
+            x, fun = self.best_x, self.best_f if self.best_nit >= 0 else math.nan
+            jac = np.full_like(self.g, np.nan)
+            if self.best_nit >= 0:
+                detail += (
+                    f"; returning the best point seen (iteration {self.best_nit}, "
+                    f"f = {self.best_f:.6g})"
+                )
+        message = STATUS[status].format(detail) if "{}" in STATUS[status] else STATUS[status]
+        result = OptimizeResult(
+            x=s.unflatten(x),
+            fun=float(fun),
+            jac=s.unflatten(jac),
+            nit=nit,
+            nfev=obj.nfev,
+            njev=obj.njev,
+            status=status,
+            success=status in SUCCESS,
+            message=message,
+            x_best=s.unflatten(self.best_x),
+            fun_best=float(self.best_f) if self.best_nit >= 0 else math.nan,
+            method=self.opt.name,
+        )
+        if self.batches is not None:
+            result["epochs"] = epoch
+        if self.history is not None:
+            result["history"] = {k: np.asarray(v, dtype=float) for k, v in self.history.items()}
+        if self.disp:
+            print(message)
+            print(f"         Current function value: {result.fun:.6g}")
+            print(f"         Iterations: {nit}")
+            print(f"         Function evaluations: {obj.nfev}")
+            print(f"         Gradient evaluations: {obj.njev}")
+        return result
+
+
+def _checked_options_dict(options: Any) -> dict:
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    for key in options:
+        if not isinstance(key, str):
+            raise TypeError(f"options keys must be strings, got {key!r}")
+    return options
+
+
+def _optimizer(method: Any, options: dict) -> Optimizer:
+    if isinstance(method, Optimizer):
+        valid = sorted(LOOP_OPTIONS)
+        extra = sorted(set(options) - set(LOOP_OPTIONS))
+        if extra:
+            raise ValueError(
+                f"unknown option(s) {extra} for an optimizer object (set hyperparameters on "
+                f"the object itself); valid options: {valid}"
+            )
+        if "backend" in options:
+            raise ValueError("backend is set on the optimizer object, not in options")
+        return method
+    if not isinstance(method, str):
+        raise TypeError(
+            f"method must be a name {sorted(RULES)} or a numopt optimizer object, got "
+            f"{type(method).__name__}"
+        )
+    cls = RULES.get(method.lower())
+    if cls is None:
+        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(RULES)}")
+    hp_names = rule_options(cls)
+    unknown = sorted(set(options) - set(hp_names) - set(LOOP_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {unknown} for method {method.lower()!r}; valid options: "
+            f"{sorted(hp_names + list(LOOP_OPTIONS))}"
+        )
+    hp = {k: v for k, v in options.items() if k in hp_names}
+    for key, value in hp.items():
+        hyperparameter(key, value)  # named errors before construction
+    opt = cls(**hp, backend=options.get("backend", "auto"))
+    opt.name = method.lower()
+    return opt
+
+
+def _callbacks(callback: Any) -> list[tuple[Callable, bool]]:
+    if callback is None:
+        return []
+    items = list(callback) if isinstance(callback, (list, tuple)) else [callback]
+    out = []
+    for cb in items:
+        if not callable(cb):
+            raise TypeError(f"callback must be callable or a list of callables, got {cb!r}")
+        try:
+            params = inspect.signature(cb).parameters
+        except (TypeError, ValueError):  # builtins without a signature: legacy form
+            params = {}
+        out.append((cb, "intermediate_result" in params))
+    return out
+
+
+def _progress_bar(run: _Run):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "options['progress']=True needs tqdm: pip install 'numopt[progress]'"
+        ) from None
+    if run.batches is not None and run.epochs is not None:
+        total = run.epochs * run.batches.per_epoch
+        if run.maxiter is not None:
+            total = min(total, run.maxiter)
+    else:
+        total = run.maxiter
+    return tqdm(total=total, unit="it", leave=False)

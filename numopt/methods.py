@@ -1,0 +1,66 @@
+"""Each numopt method as a callable for ``scipy.optimize.minimize(method=...)``.
+
+SciPy accepts a callable as ``method`` and calls it as ``method(fun, x0,
+args=..., jac=..., hess=..., hessp=..., bounds=..., constraints=...,
+callback=..., **options)``.  These callables run :func:`numopt.minimize`;
+Hessians, bounds and constraints are not used by first-order rules, so passing
+any is an error rather than silently ignored.
+
+Examples
+--------
+>>> import numpy as np, scipy.optimize
+>>> from scipy.optimize import rosen, rosen_der
+>>> import numopt.methods
+>>> res = scipy.optimize.minimize(rosen, [-1.2, 1.0], jac=rosen_der, method=numopt.methods.adam,
+...                               options={"learning_rate": 0.02, "maxiter": 20000})
+>>> res.success, np.round(res.x, 3)
+(True, array([1., 1.]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scipy.optimize import OptimizeResult
+
+from numopt._minimize import minimize
+from numopt.rules import RULES
+
+
+def _scipy_method(name: str) -> Callable[..., OptimizeResult]:
+    def method(
+        fun: Callable,
+        x0: Any,
+        args: tuple = (),
+        jac: Any = None,
+        hess: Any = None,
+        hessp: Any = None,
+        bounds: Any = None,
+        constraints: Any = (),
+        callback: Any = None,
+        tol: float | None = None,
+        **options: Any,
+    ) -> OptimizeResult:
+        for arg, value in (("hess", hess), ("hessp", hessp), ("bounds", bounds)):
+            if value is not None:
+                raise ValueError(f"numopt's {name!r} method is first-order: {arg} is not used")
+        if constraints:
+            raise ValueError(f"numopt's {name!r} method does not take constraints")
+        return minimize(
+            fun, x0, args, method=name, jac=jac, callback=callback, options=options, tol=tol
+        )
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (
+        f"numopt's {name!r} rule for ``scipy.optimize.minimize(method=numopt.methods.{name})``; "
+        "options are those of :func:`numopt.minimize`."
+    )
+    return method
+
+
+# One callable per entry of the method table: a new rule appears here by itself.
+for _name in RULES:
+    globals()[_name] = _scipy_method(_name)
+
+__all__ = sorted(RULES)
