@@ -90,6 +90,11 @@ def flat_pair(x: Any, g: Any) -> FlatPair:
             "x is not contiguous, so it cannot be viewed flat and updated in place; "
             "pass x = np.ascontiguousarray(x) and keep using that array"
         )
+    if np.may_share_memory(x, g) and not (
+        g.__array_interface__["data"][0] == x.__array_interface__["data"][0]
+        and g.strides == x.strides
+    ):
+        g = g.copy()  # g overlaps x shifted: the in-place update would read updated entries
     flat_x = x.reshape(-1, order=order)
     flat_g = g.reshape(-1, order=order)  # a view when g is laid out like x, else a copy
     if not flat_g.flags.c_contiguous:  # pragma: no cover - reshape returns contiguous

@@ -72,6 +72,8 @@ class Optimizer:
     # -- public API ----------------------------------------------------------------
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
+        if self.backend != "auto":
+            args += f", backend={self.backend!r}"
         return f"{type(self).__name__}({args})"
 
     @property
@@ -95,6 +97,8 @@ class Optimizer:
 
     def learning_rate_at(self, t: int) -> float:
         """The learning rate of step ``t`` (1-based); a schedule is called with ``t - 1``."""
+        if t < 1:
+            raise ValueError(f"steps count from 1, got t={t!r}")
         lr = self.hyperparameters["learning_rate"]
         if callable(lr):
             return _checks.evaluated_learning_rate(lr(t - 1), t - 1)
@@ -121,10 +125,10 @@ class Optimizer:
 
     def _apply(self, pair: FlatPair) -> None:
         """One step on already validated flat arrays (``minimize`` calls this directly)."""
-        state = self._state_for(pair.layout, pair.x.size)
         t = self._t + 1
-        lr = self.learning_rate_at(t)
+        lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
         backend = self._backend_for(pair.layout.device, pair.x.size)
+        state = self._state_for(pair.layout, pair.x.size)
         if backend == "numpy":
             hp = {k: v for k, v in self.hyperparameters.items() if k != "learning_rate"}
             self.reference(pair.x, pair.g, *state, t=t, learning_rate=lr, **hp)
@@ -155,6 +159,7 @@ class Optimizer:
         if self._state is not None:
             layout = self._layout
             host = self._state.copy_to_host() if layout.device else self._state.copy()
+            out["order"] = layout.order  # how x was viewed flat (C or Fortran order)
             out["state"] = {
                 name: host[k].reshape(layout.shape, order=layout.order)
                 for k, name in enumerate(self.state_names)
@@ -178,7 +183,7 @@ class Optimizer:
             if key not in hp:
                 raise ValueError(f"state_dict has hyperparameter {key!r}, unknown to {self.name}")
             hp[key] = _checks.hyperparameter(key, value)
-        rows, layout = self._loaded_state(state_dict.get("state"))
+        rows, layout = self._loaded_state(state_dict.get("state"), state_dict.get("order"))
         if rows is None and step > 0 and self.state_names:
             raise ValueError("state_dict has step > 0 but no 'state'")
         schedule = hp["learning_rate"]
@@ -238,7 +243,7 @@ class Optimizer:
             )
         return self._state
 
-    def _loaded_state(self, state: Any) -> tuple[Any, Layout | None]:
+    def _loaded_state(self, state: Any, order: str | None) -> tuple[Any, Layout | None]:
         if state is None:
             return None, None
         if not isinstance(state, dict) or set(state) != set(self.state_names):
@@ -256,7 +261,9 @@ class Optimizer:
                     f"state_dict['state'][{name!r}] has shape {a.shape}, dtype {a.dtype}; "
                     f"expected float32/float64 arrays all of one shape"
                 )
-        fortran = first.flags.f_contiguous and not first.flags.c_contiguous
-        order = "F" if fortran else "C"
+        if order is None:  # a dict from elsewhere: go by the arrays' own memory order
+            order = "F" if first.flags.f_contiguous and not first.flags.c_contiguous else "C"
+        elif order not in ("C", "F"):
+            raise ValueError(f"state_dict['order'] must be 'C' or 'F', got {order!r}")
         rows = np.stack([a.reshape(-1, order=order) for a in arrays])
         return rows, Layout(first.shape, first.dtype, order, False)

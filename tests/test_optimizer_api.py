@@ -1,0 +1,802 @@
+"""The stateful optimizer API: construction, validation, shapes, state and schedules."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+
+import numpy as np
+import pytest
+
+import numopt
+from numopt.backends.cpu import SERIAL_BELOW
+
+CLASSES = (numopt.GD, numopt.Momentum, numopt.RMSprop, numopt.Adam, numopt.AdamW)
+
+#: id -> (class, non-default hyperparameters): every rule variant.
+VARIANTS = {
+    "gd": (numopt.GD, {"learning_rate": 0.05, "weight_decay": 0.1}),
+    "momentum": (numopt.Momentum, {"learning_rate": 0.05, "beta": 0.7}),
+    "nesterov": (numopt.Momentum, {"learning_rate": 0.05, "beta": 0.7, "nesterov": True}),
+    "rmsprop-inside": (
+        numopt.RMSprop,
+        {"learning_rate": 0.05, "beta": 0.8, "eps": 1e-6, "eps_placement": "inside"},
+    ),
+    "rmsprop-outside": (
+        numopt.RMSprop,
+        {"learning_rate": 0.05, "beta": 0.8, "eps": 1e-6, "eps_placement": "outside"},
+    ),
+    "adam": (
+        numopt.Adam,
+        {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
+    ),
+    "adamw": (
+        numopt.AdamW,
+        {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
+    ),
+}
+
+
+def make(variant: str, backend: str = "auto", **extra):
+    cls, hp = VARIANTS[variant]
+    return cls(backend=backend, **{**hp, **extra})
+
+
+def problem(seed: int, shape, dtype=np.float64, steps: int = 4):
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(shape).astype(dtype)
+    grads = [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
+    return x0, grads
+
+
+def named(name: str) -> str:
+    """A ``match=`` pattern for an argument's name as a whole word."""
+    return rf"\b{re.escape(name)}\b"
+
+
+# -- construction ------------------------------------------------------------------------
+
+DEFAULTS = {
+    numopt.GD: {"learning_rate": 1e-3, "weight_decay": 0.0},
+    numopt.Momentum: {"learning_rate": 1e-3, "beta": 0.9, "nesterov": False},
+    numopt.RMSprop: {"learning_rate": 1e-2, "beta": 0.9, "eps": 1e-8, "eps_placement": "inside"},
+    numopt.Adam: {
+        "learning_rate": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    },
+    numopt.AdamW: {
+        "learning_rate": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.01,
+    },
+}
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_defaults(cls):
+    opt = cls()
+    assert opt.hyperparameters == DEFAULTS[cls]
+    assert opt.backend == "auto"
+    assert opt.step_count == 0
+    assert opt.state == {}
+    assert "state" not in opt.state_dict()
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_signature_takes_the_documented_hyperparameters(cls):
+    params = inspect.signature(cls).parameters
+    assert set(params) - {"backend"} == set(DEFAULTS[cls])
+    for name, value in DEFAULTS[cls].items():
+        assert params[name].default == value
+    # Only the learning rate is positional.
+    positional = [p for p in params.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert [p.name for p in positional] == ["learning_rate"]
+    with pytest.raises(TypeError):
+        cls(0.1, 0.5)
+
+
+def test_hyperparameters_are_normalised():
+    opt = numopt.Adam(1, beta1=np.float32(0.5), beta2=0, eps=np.float64(1e-6))
+    assert opt.hyperparameters["learning_rate"] == 1.0
+    assert all(
+        type(opt.hyperparameters[k]) is float for k in ("learning_rate", "beta1", "beta2", "eps")
+    )
+    assert numopt.Momentum(nesterov=np.True_).hyperparameters["nesterov"] is True
+
+
+def test_repr():
+    assert repr(numopt.Adam()) == (
+        "Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0)"
+    )
+    assert repr(numopt.GD(0.1)) == "GD(learning_rate=0.1, weight_decay=0.0)"
+    assert repr(numopt.RMSprop(eps_placement="outside")) == (
+        "RMSprop(learning_rate=0.01, beta=0.9, eps=1e-08, eps_placement='outside')"
+    )
+    assert repr(numopt.Momentum(nesterov=True)) == (
+        "Momentum(learning_rate=0.001, beta=0.9, nesterov=True)"
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_repr_evaluates_to_an_equal_optimizer(variant):
+    opt = make(variant)
+    again = eval(repr(opt), vars(numopt))
+    assert type(again) is type(opt)
+    assert again.hyperparameters == opt.hyperparameters
+
+
+def test_rules_table():
+    assert numopt.RULES == {
+        "gd": numopt.GD,
+        "sgd": numopt.GD,
+        "momentum": numopt.Momentum,
+        "rmsprop": numopt.RMSprop,
+        "adam": numopt.Adam,
+        "adamw": numopt.AdamW,
+    }
+    assert numopt.SGD is numopt.GD
+    for name, cls in numopt.RULES.items():
+        assert cls.name == ("gd" if name == "sgd" else name)
+
+
+# -- bad hyperparameters -----------------------------------------------------------------
+
+_DECAY = [(-0.1, ValueError), (1.0, ValueError), (1.5, ValueError), (math.nan, ValueError)]
+BAD = {
+    "learning_rate": [
+        (0, ValueError),
+        (-1, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        ("0.1", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+    "beta": _DECAY,
+    "beta1": _DECAY,
+    "beta2": _DECAY,
+    "eps": [(0, ValueError), (-1e-8, ValueError), (math.inf, ValueError)],
+    "weight_decay": [(-0.1, ValueError), (math.nan, ValueError)],
+    "nesterov": [("yes", TypeError), (1, TypeError)],
+    "eps_placement": [("middle", ValueError)],
+    "backend": [("gpu", ValueError)],
+}
+
+
+def _bad_cases():
+    for cls in CLASSES:
+        for name in [*DEFAULTS[cls], "backend"]:
+            for value, exc in BAD[name]:
+                yield pytest.param(cls, name, value, exc, id=f"{cls.__name__}-{name}={value!r}")
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "exc"), list(_bad_cases()))
+def test_bad_hyperparameter(cls, name, value, exc):
+    with pytest.raises(exc, match=named(name)):
+        cls(**{name: value})
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_unknown_hyperparameter(cls):
+    with pytest.raises(TypeError, match="momentum"):
+        cls(momentum=0.9)
+
+
+# -- bad arrays --------------------------------------------------------------------------
+
+
+def _readonly():
+    x = np.ones(3)
+    x.flags.writeable = False
+    return x, np.ones(3)
+
+
+BAD_ARRAYS = {
+    "x-list": (lambda: ([1.0, 2.0], np.ones(2)), TypeError, r"^x\b"),
+    "x-int": (lambda: (np.ones(2, np.int64), np.ones(2, np.int64)), TypeError, r"^x\b"),
+    "x-float16": (lambda: (np.ones(2, np.float16), np.ones(2, np.float16)), TypeError, r"^x\b"),
+    "x-complex": (
+        lambda: (np.ones(2, np.complex128), np.ones(2, np.complex128)),
+        TypeError,
+        r"^x\b",
+    ),
+    "g-float32": (lambda: (np.ones(2), np.ones(2, np.float32)), TypeError, r"^g\b"),
+    "g-float64": (lambda: (np.ones(2, np.float32), np.ones(2)), TypeError, r"^g\b"),
+    "g-shape": (lambda: (np.ones(2), np.ones(3)), ValueError, r"^g\b"),
+    "g-same-size-other-shape": (lambda: (np.ones(4), np.ones((2, 2))), ValueError, r"^g\b"),
+    "x-readonly": (_readonly, ValueError, r"^x\b"),
+    "x-strided": (lambda: (np.ones(6)[::2], np.ones(3)), ValueError, r"^x\b"),
+    "x-2d-not-contiguous": (lambda: (np.ones((4, 4))[:, :2], np.ones((4, 2))), ValueError, r"^x\b"),
+    "g-list": (lambda: (np.ones(2), [1.0, 1.0]), TypeError, r"^g\b"),
+    "x-none": (lambda: (None, np.ones(2)), TypeError, r"^x\b"),
+}
+
+
+@pytest.mark.parametrize("variant", ["gd", "adam"])
+@pytest.mark.parametrize("case", sorted(BAD_ARRAYS))
+def test_bad_arrays(case, variant):
+    factory, exc, pattern = BAD_ARRAYS[case]
+    x, g = factory()
+    before = np.array(x, copy=True) if x is not None else None
+    opt = make(variant)
+    with pytest.raises(exc, match=pattern):
+        opt.step(x, g)
+    assert opt.step_count == 0
+    if before is not None:
+        np.testing.assert_array_equal(np.asarray(x), before)  # untouched
+
+
+# -- shapes and layouts ------------------------------------------------------------------
+
+
+def test_zero_dimensional_x():
+    x = np.array(1.0)
+    assert numopt.GD(0.1).step(x, np.array(2.0)) is x
+    assert x.shape == ()
+    assert x == pytest.approx(0.8, rel=1e-15)  # 1 - 0.1·2
+
+    opt = numopt.Adam(0.1)
+    x = np.array(1.0)
+    opt.step(x, np.array(3.0))
+    assert x == pytest.approx(0.9, rel=1e-8)  # first Adam step moves by ~η
+    sd = opt.state_dict()
+    assert sd["state"]["m"].shape == ()
+    assert float(sd["state"]["m"]) == pytest.approx(0.3, rel=1e-15)  # 0.1·3
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_fortran_order_matches_c_order(variant):
+    x0, grads = problem(11, (3, 5))
+    xc = np.ascontiguousarray(x0)
+    xf = np.asfortranarray(x0)
+    xf_mixed = np.asfortranarray(x0)  # F-ordered x with C-ordered gradients
+    opt_c, opt_f, opt_m = make(variant), make(variant), make(variant)
+    for g in grads:
+        assert opt_c.step(xc, np.ascontiguousarray(g)) is xc
+        assert opt_f.step(xf, np.asfortranarray(g)) is xf
+        assert opt_m.step(xf_mixed, np.ascontiguousarray(g)) is xf_mixed
+    assert xf.flags.f_contiguous and not xf.flags.c_contiguous
+    np.testing.assert_array_equal(xf, xc)
+    np.testing.assert_array_equal(xf_mixed, xc)
+    sc, sf = opt_c.state_dict()["state"], opt_f.state_dict()["state"]
+    for name in opt_c.state_names:
+        assert sf[name].shape == (3, 5)
+        np.testing.assert_array_equal(sf[name], sc[name])
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_size_zero_step_is_a_counted_no_op(variant):
+    opt = make(variant)
+    x = np.empty((0, 3))
+    for t in (1, 2):
+        assert opt.step(x, np.empty((0, 3))) is x
+        assert opt.step_count == t
+    assert x.shape == (0, 3)
+    assert all(a.size == 0 for a in opt.state.values())
+    assert set(opt.state) == set(opt.state_names)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_large_array_auto_backend(variant, dtype):
+    n = 2**16 + 3
+    assert n > SERIAL_BELOW
+    x0, grads = problem(2, n, dtype, steps=2)
+    x, want = x0.copy(), x0.copy()
+    alias = x[:10]  # a view: updates must land in x's own memory
+    auto, ref = make(variant, "auto"), make(variant, "numpy")
+    for g in grads:
+        assert auto.step(x, g) is x
+        ref.step(want, g)
+    np.testing.assert_array_max_ulp(x, want, maxulp=4)
+    np.testing.assert_array_equal(alias, x[:10])
+    assert not np.array_equal(x, x0)
+
+
+def test_auto_backend_dispatch(monkeypatch):
+    """``backend="auto"`` runs the serial loop below SERIAL_BELOW, the parallel one above."""
+    import numopt.optimizer as optimizer_module
+
+    real = optimizer_module.cpu_loops
+    used = []
+
+    def spy(body):
+        loops = real(body)
+
+        def wrap(kind):
+            def run(*args):
+                used.append(kind)
+                return getattr(loops, kind)(*args)
+
+            return run
+
+        return type(loops)(wrap("serial"), wrap("parallel"))
+
+    monkeypatch.setattr(optimizer_module, "cpu_loops", spy)
+    for n in (3, SERIAL_BELOW - 1, SERIAL_BELOW, 2**16 + 3):
+        x = np.ones(n)
+        numopt.Adam().step(x, x.copy())
+    assert used == ["serial", "serial", "parallel", "parallel"]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_gradient_may_be_strided_or_alias_x(variant):
+    x0, grads = problem(4, 6)
+    # A strided gradient gives the same result as its contiguous copy.
+    a, b = x0.copy(), x0.copy()
+    opt_a, opt_b = make(variant), make(variant)
+    for g in grads:
+        big = np.zeros(12)
+        big[::2] = g
+        opt_a.step(a, big[::2])
+        opt_b.step(b, g.copy())
+    np.testing.assert_array_equal(a, b)
+    # g may be x itself (the gradient of ‖x‖²/2).
+    c, d = x0.copy(), x0.copy()
+    opt_c, opt_d = make(variant), make(variant)
+    for _ in range(3):
+        opt_c.step(c, c)
+        opt_d.step(d, d.copy())
+    np.testing.assert_array_equal(c, d)
+
+
+# -- the state's layout ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(lambda: np.ones(4), id="shape"),
+        pytest.param(lambda: np.ones(3, np.float32), id="dtype"),
+        pytest.param(lambda: np.ones((3, 1)), id="ndim"),
+    ],
+)
+def test_layout_change_needs_reset(variant, other):
+    opt = make(variant)
+    x = np.ones(3)
+    opt.step(x, x.copy())
+    y = other()
+    before = y.copy()
+    with pytest.raises(ValueError, match=r"reset\(\)"):
+        opt.step(y, y.copy())
+    np.testing.assert_array_equal(y, before)
+    assert opt.step_count == 1
+    opt.reset()
+    assert opt.step_count == 0
+    assert opt.state == {}
+    opt.step(y, y.copy())
+    assert opt.step_count == 1
+    # After reset() the step is a first step again: like a fresh optimizer's.
+    z = other()
+    make(variant).step(z, z.copy())
+    np.testing.assert_array_equal(y, z)
+
+
+def test_memory_order_change_needs_reset():
+    opt = numopt.Adam()
+    x = np.ones((2, 3))
+    opt.step(x, x.copy())
+    xf = np.asfortranarray(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"reset\(\)"):
+        opt.step(xf, xf.copy())
+
+
+# -- state_dict / load_state_dict --------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "serial", "parallel"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_state_dict_round_trip_is_exact(variant, backend):
+    x0, grads = problem(8, (4, 3), steps=7)
+    a = make(variant, backend)
+    xa = x0.copy()
+    for g in grads[:3]:
+        a.step(xa, g)
+    cls = VARIANTS[variant][0]
+    b = cls(backend=backend)  # default hyperparameters: the state dict brings A's
+    b.load_state_dict(a.state_dict())
+    assert b.step_count == 3
+    assert b.hyperparameters == a.hyperparameters
+    xb = xa.copy()
+    for g in grads[3:]:
+        a.step(xa, g.copy())
+        b.step(xb, g.copy())
+        np.testing.assert_array_equal(xb, xa)
+    assert b.step_count == a.step_count == 7
+    for name in a.state_names:
+        np.testing.assert_array_equal(b.state[name], a.state[name])
+
+
+def test_state_dict_round_trip_fortran_order():
+    x0, grads = problem(9, (3, 4), steps=5)
+    xa = np.asfortranarray(x0)
+    a = numopt.Adam(0.1)
+    for g in grads[:2]:
+        a.step(xa, np.asfortranarray(g))
+    sd = a.state_dict()
+    assert sd["state"]["m"].shape == (3, 4)
+    b = numopt.Adam()
+    b.load_state_dict(sd)
+    xb = xa.copy(order="F")
+    for g in grads[2:]:
+        a.step(xa, g)
+        b.step(xb, g)
+    np.testing.assert_array_equal(xb, xa)
+
+
+def test_state_dict_contents():
+    opt = numopt.Adam(0.1, beta1=0.5)
+    x = np.array([1.0, 2.0, 3.0])
+    opt.step(x, np.array([1.0, 0.0, -1.0]))
+    sd = opt.state_dict()
+    assert sd["rule"] == "adam"
+    assert sd["step"] == 1
+    assert sd["hyperparameters"] == opt.hyperparameters
+    assert set(sd["state"]) == {"m", "v"}
+    np.testing.assert_array_equal(sd["state"]["m"], [0.5, 0.0, -0.5])  # (1-β1)·g
+    assert sd["state"]["m"].dtype == np.float64
+    assert numopt.GD().state_dict() == {
+        "rule": "gd",
+        "step": 0,
+        "hyperparameters": {"learning_rate": 1e-3, "weight_decay": 0.0},
+    }
+
+
+def test_state_dict_returns_copies():
+    opt = numopt.Adam(0.1)
+    x = np.ones(3)
+    opt.step(x, x.copy())
+    m = opt.state["m"].copy()
+    sd = opt.state_dict()
+    sd["state"]["m"][:] = 99.0
+    sd["state"]["v"][:] = 99.0
+    sd["hyperparameters"]["learning_rate"] = 5.0
+    sd["step"] = 42
+    np.testing.assert_array_equal(opt.state["m"], m)
+    assert opt.hyperparameters["learning_rate"] == 0.1
+    assert opt.step_count == 1
+    assert opt.state_dict()["state"]["m"][0] == m[0]
+
+
+def test_load_state_dict_copies_the_arrays():
+    a = numopt.Adam(0.1)
+    x = np.ones(3)
+    a.step(x, x.copy())
+    sd = a.state_dict()
+    b = numopt.Adam()
+    b.load_state_dict(sd)
+    m = b.state["m"].copy()
+    sd["state"]["m"][:] = 99.0
+    np.testing.assert_array_equal(b.state["m"], m)
+
+
+def test_load_before_any_step_then_step():
+    a = numopt.RMSprop(0.1, beta=0.5)
+    b = numopt.RMSprop()
+    b.load_state_dict(a.state_dict())  # no state yet
+    assert b.step_count == 0
+    assert b.hyperparameters == a.hyperparameters
+    xa, xb = np.array([1.0, -1.0]), np.array([1.0, -1.0])
+    for g in ([1.0, 2.0], [3.0, -1.0]):
+        a.step(xa, np.array(g))
+        b.step(xb, np.array(g))
+    np.testing.assert_array_equal(xb, xa)
+    assert b.step_count == 2
+
+
+def test_loaded_state_fixes_the_layout():
+    a = numopt.Momentum(0.1)
+    x = np.ones(3)
+    a.step(x, x.copy())
+    b = numopt.Momentum()
+    b.load_state_dict(a.state_dict())
+    y = np.ones(4)
+    with pytest.raises(ValueError, match=r"reset\(\)"):
+        b.step(y, y.copy())
+
+
+def test_gd_state_dict_round_trip_without_state_arrays():
+    a = numopt.GD(0.1, weight_decay=0.2)
+    x = np.ones(3)
+    a.step(x, x.copy())
+    sd = a.state_dict()
+    assert sd["state"] == {}
+    b = numopt.GD()
+    b.load_state_dict(sd)
+    assert b.step_count == 1
+    assert b.hyperparameters == {"learning_rate": 0.1, "weight_decay": 0.2}
+    y = x.copy()
+    a.step(x, x.copy())
+    b.step(y, y.copy())
+    np.testing.assert_array_equal(x, y)
+
+
+def _adam_state_dict():
+    opt = numopt.Adam(0.1)
+    x = np.ones(3)
+    opt.step(x, x.copy())
+    return opt.state_dict()
+
+
+def _edit(**changes):
+    def build():
+        sd = _adam_state_dict()
+        for key, value in changes.items():
+            if value is _DELETE:
+                del sd[key]
+            else:
+                sd[key] = value(sd) if callable(value) else value
+        return sd
+
+    return build
+
+
+_DELETE = object()
+
+BAD_STATE_DICTS = {
+    "other-rule": (
+        lambda: {**_adam_state_dict(), "rule": "adamw"},
+        ValueError,
+        r"'adamw'",
+    ),
+    "not-a-dict": (lambda: [("rule", "adam")], TypeError, "state_dict"),
+    "missing-rule": (_edit(rule=_DELETE), ValueError, "rule"),
+    "missing-step": (_edit(step=_DELETE), ValueError, "step"),
+    "missing-hyperparameters": (_edit(hyperparameters=_DELETE), ValueError, "hyperparameters"),
+    "negative-step": (_edit(step=-1), ValueError, "step"),
+    "float-step": (_edit(step=1.5), ValueError, "step"),
+    "bool-step": (_edit(step=True), ValueError, "step"),
+    "missing-state": (_edit(state=_DELETE), ValueError, "state"),
+    "state-names": (
+        _edit(state=lambda sd: {"m": sd["state"]["m"], "s": sd["state"]["v"]}),
+        ValueError,
+        "state",
+    ),
+    "state-missing-array": (_edit(state=lambda sd: {"m": sd["state"]["m"]}), ValueError, "state"),
+    "state-shapes": (
+        _edit(state=lambda sd: {"m": sd["state"]["m"], "v": np.zeros(4)}),
+        ValueError,
+        "'v'",
+    ),
+    "state-dtypes": (
+        _edit(state=lambda sd: {"m": sd["state"]["m"], "v": np.zeros(3, np.float32)}),
+        ValueError,
+        "'v'",
+    ),
+    "state-int": (
+        _edit(state=lambda sd: {"m": np.zeros(3, np.int64), "v": np.zeros(3, np.int64)}),
+        ValueError,
+        "'m'",
+    ),
+    "state-not-a-dict": (_edit(state=lambda sd: [sd["state"]["m"]]), ValueError, "state"),
+    "unknown-hyperparameter": (
+        _edit(hyperparameters=lambda sd: {**sd["hyperparameters"], "beta": 0.9}),
+        ValueError,
+        "beta",
+    ),
+    "bad-hyperparameter": (
+        _edit(hyperparameters=lambda sd: {**sd["hyperparameters"], "beta1": 1.5}),
+        ValueError,
+        "beta1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_STATE_DICTS))
+def test_load_state_dict_errors_change_nothing(case):
+    build, exc, pattern = BAD_STATE_DICTS[case]
+    opt = numopt.Adam(0.2, beta2=0.9)
+    x = np.array([1.0, 2.0, 3.0])
+    opt.step(x, x.copy())
+    before = opt.state_dict()
+    with pytest.raises(exc, match=pattern):
+        opt.load_state_dict(build())
+    after = opt.state_dict()
+    assert after["step"] == before["step"] == 1
+    assert after["hyperparameters"] == before["hyperparameters"]
+    for name in ("m", "v"):
+        np.testing.assert_array_equal(after["state"][name], before["state"][name])
+
+
+def test_load_state_dict_names_both_rules():
+    with pytest.raises(ValueError, match=r"'adam'.*'adamw'"):
+        numopt.AdamW().load_state_dict(_adam_state_dict())
+
+
+def test_schedule_is_kept_across_load_state_dict():
+    """Like torch: hyperparameters come from the dict, a schedule stays the optimizer's own."""
+
+    def schedule(k):
+        return 0.1 / (1 + k)
+
+    a = numopt.GD(schedule)
+    x = np.ones(2)
+    a.step(x, x.copy())
+    sd = a.state_dict()
+    assert "learning_rate" not in sd["hyperparameters"]
+    b = numopt.GD(schedule)
+    b.load_state_dict(sd)
+    assert b.hyperparameters["learning_rate"] is schedule
+    assert b.learning_rate_at(2) == pytest.approx(0.05)
+    # A float learning rate in the dict replaces a schedule.
+    c = numopt.GD(schedule)
+    c.load_state_dict(numopt.GD(0.3).state_dict())
+    assert c.hyperparameters["learning_rate"] == 0.3
+
+
+def test_schedule_with_state_is_saved_and_restored():
+    class Halving:
+        def __init__(self, lr):
+            self.lr = lr
+
+        def __call__(self, k):
+            return self.lr * 0.5**k
+
+        def state_dict(self):
+            return {"lr": self.lr}
+
+        def load_state_dict(self, d):
+            self.lr = d["lr"]
+
+    a = numopt.GD(Halving(0.4))
+    x = np.ones(2)
+    a.step(x, x.copy())
+    sd = a.state_dict()
+    assert sd["schedule"] == {"lr": 0.4}
+    b = numopt.GD(Halving(1.0))
+    b.load_state_dict(sd)
+    assert b.hyperparameters["learning_rate"].lr == 0.4
+    assert b.learning_rate_at(2) == pytest.approx(0.2)
+
+
+# -- learning-rate schedules -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "serial", "parallel"])
+def test_schedule_is_called_with_the_zero_based_step(backend):
+    calls = []
+
+    def schedule(k):
+        calls.append(k)
+        return 0.1 * 0.5**k
+
+    opt = numopt.GD(schedule, backend=backend)
+    x = np.array([1.0, -2.0])
+    g = np.array([1.0, 1.0])
+    opt.step(x, g)
+    np.testing.assert_allclose(x, [0.9, -2.1], rtol=1e-15)  # 1 - 0.1·1, -2 - 0.1·1
+    opt.step(x, g)
+    np.testing.assert_allclose(x, [0.85, -2.15], rtol=1e-15)  # 0.9 - 0.05, -2.1 - 0.05
+    opt.step(x, g)
+    np.testing.assert_allclose(x, [0.825, -2.175], rtol=1e-15)  # 0.85 - 0.025, ...
+    assert calls == [0, 1, 2]
+    assert opt.learning_rate_at(1) == 0.1
+    assert opt.learning_rate_at(2) == 0.05
+
+
+def test_schedule_drives_adamw_decay():
+    """AdamW's decay factor 1 - η_t λ uses the scheduled η_t."""
+    opt = numopt.AdamW(lambda k: 0.1 * 0.5**k, weight_decay=0.5)
+    x = np.array([2.0])
+    opt.step(x, np.array([0.0]))  # m = v = 0: only the decay, θ·(1 - 0.1·0.5)
+    assert x[0] == pytest.approx(1.9, rel=1e-15)
+    opt.step(x, np.array([0.0]))  # θ·(1 - 0.05·0.5)
+    assert x[0] == pytest.approx(1.9 * 0.975, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("value", "exc"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        ("0.1", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_bad_schedule_value_raises_at_step_time(value, exc):
+    opt = numopt.Adam(lambda k: 0.1 if k == 0 else value)  # construction accepts it
+    x = np.ones(2)
+    opt.step(x, x.copy())
+    before = x.copy()
+    with pytest.raises(exc, match=r"learning_rate schedule"):
+        opt.step(x, x.copy())
+    np.testing.assert_array_equal(x, before)
+    assert opt.step_count == 1
+
+
+# -- backends ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_cuda_backend_rejects_host_arrays(cls):
+    opt = cls(backend="cuda")
+    x = np.ones(3)
+    with pytest.raises(TypeError, match="cuda"):
+        opt.step(x, x.copy())
+    np.testing.assert_array_equal(x, np.ones(3))
+    assert opt.step_count == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_numpy_backend_matches_serial(variant, dtype):
+    x0, grads = problem(6, 50, dtype, steps=5)
+    xn, xs = x0.copy(), x0.copy()
+    on, os_ = make(variant, "numpy"), make(variant, "serial")
+    for g in grads:
+        on.step(xn, g)
+        os_.step(xs, g)
+        np.testing.assert_array_max_ulp(xn, xs, maxulp=4)
+    for name in on.state_names:
+        np.testing.assert_array_max_ulp(on.state[name], os_.state[name], maxulp=4)
+
+
+# -- regressions: bugs found by these tests, fixed --------------------------------------
+
+
+@pytest.mark.parametrize("cause", ["cuda-backend-host-arrays", "bad-schedule"])
+def test_failed_first_step_leaves_no_state(cause):
+    calls = []
+
+    def fails_once(k):
+        calls.append(k)
+        return 0.0 if len(calls) == 1 else 0.1
+
+    if cause == "cuda-backend-host-arrays":
+        opt, expected = numopt.Adam(backend="cuda"), TypeError
+    else:
+        opt, expected = numopt.Adam(fails_once), ValueError
+    x = np.ones(3)
+    with pytest.raises(expected):
+        opt.step(x, x.copy())
+    assert opt.step_count == 0
+    assert "state" not in opt.state_dict()
+    assert not opt.state
+    if cause == "bad-schedule":
+        # Nothing was built, so another layout is still welcome.
+        y = np.ones(4)
+        opt.step(y, y.copy())
+        assert opt.step_count == 1
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["numpy", "serial", "parallel"],
+)
+def test_gradient_overlapping_x_is_read_before_the_update(backend):
+    buf = np.arange(1.0, 6.0)  # [1, 2, 3, 4, 5]
+    x, g = buf[1:], buf[:-1]  # x = [2, 3, 4, 5], g = [1, 2, 3, 4]: g[i+1] is x[i]
+    numopt.GD(0.5, backend=backend).step(x, g)
+    # θ - ηg with the gradient as passed: [2 - 0.5, 3 - 1, 4 - 1.5, 5 - 2]
+    np.testing.assert_array_equal(x, [1.5, 2.0, 2.5, 3.0])
+
+
+def test_state_dict_through_plain_lists_fits_a_fortran_ordered_x():
+    x0, grads = problem(10, (2, 3), steps=3)
+    xa = np.asfortranarray(x0)
+    a = numopt.Adam(0.1)
+    a.step(xa, np.asfortranarray(grads[0]))
+    sd = a.state_dict()
+    sd["state"] = {name: np.array(arr.tolist()) for name, arr in sd["state"].items()}
+    b = numopt.Adam()
+    b.load_state_dict(sd)
+    xb = xa.copy(order="F")
+    for g in grads[1:]:
+        a.step(xa, g)
+        b.step(xb, g)
+    np.testing.assert_array_equal(xb, xa)
+
+
+def test_huge_integer_hyperparameter_is_a_named_value_error():
+    with pytest.raises(ValueError, match="learning_rate"):
+        numopt.GD(10**400)
