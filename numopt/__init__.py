@@ -5,7 +5,7 @@ AdamW) run as fused Numba kernels on the CPU or, for CUDA device arrays, on the
 GPU.  Importing numopt compiles nothing and needs no GPU.
 """
 
-from numopt import methods
+from numopt import methods, schedules
 from numopt._minimize import minimize
 from numopt.optimizer import Optimizer
 from numopt.rules import GD, RULES, SGD, Adam, AdamW, Momentum, RMSprop
@@ -23,4 +23,5 @@ __all__ = [
     "RMSprop",
     "methods",
     "minimize",
+    "schedules",
 ]

@@ -98,9 +98,9 @@ def evaluated_learning_rate(value: float, step: int) -> float:
             f"{step}; expected a real number"
         )
     value = float(value)
-    if not (value > 0 and math.isfinite(value)):
+    if not (value >= 0 and math.isfinite(value)):  # 0 is a schedule's end (no update)
         raise ValueError(
             f"learning_rate schedule returned {value!r} at step {step}; expected a finite "
-            "number > 0"
+            "number >= 0"
         )
     return value

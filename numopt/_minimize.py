@@ -228,7 +228,9 @@ class _Run:
         self.maxiter = maxiter
         self.maxfev = count("maxfev", o["maxfev"])
         gtol = tolerance("gtol", o["gtol"])
-        self.gtol = gtol if gtol is not None else (DEFAULT_GTOL if self.batch_size is None else 0)
+        self.gtol = (
+            gtol if gtol is not None else (DEFAULT_GTOL if self.batch_size is None else None)
+        )
         self.ftol = tolerance("ftol", o["ftol"])
         self.xtol = tolerance("xtol", o["xtol"])
         self.max_time = tolerance("max_time", o["max_time"])
@@ -254,7 +256,7 @@ class _Run:
         bar = _progress_bar(self) if self.progress else None
         opt, obj, hist = self.opt, self.objective, self.history
         schedule = opt.hyperparameters.get("learning_rate")
-        plateau = schedule if hasattr(schedule, "update") else None
+        plateau = schedule if getattr(schedule, "needs_loss", False) else None
         x_prev = self.x.copy() if self.xtol else None
         if self.disp:
             print(f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}")
@@ -300,7 +302,7 @@ class _Run:
                 if self.disp and nit % every == 0:
                     lr = opt.learning_rate_at(nit + 1)
                     print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
-                if gnorm <= self.gtol:
+                if self.gtol is not None and gnorm <= self.gtol:
                     status = 0
                     break
                 if self.ftol and f_prev is not None:

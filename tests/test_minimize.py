@@ -626,3 +626,47 @@ def test_bad_input_raises_a_clear_error(kwargs, exc, match):
     call = {"fun": _bad_fun, "x0": np.zeros(3), "jac": lambda x, *a: quad_grad(x), **kwargs}
     with pytest.raises(exc, match=match):
         numopt.minimize(**call)
+
+
+# -- schedules -----------------------------------------------------------------------
+def test_schedule_objects_set_the_learning_rate_of_each_update():
+    sched = numopt.schedules.step_decay(0.1, step_size=3, gamma=0.5)
+    res = numopt.minimize(
+        quad,
+        np.zeros(3),
+        jac=quad_grad,
+        method="gd",
+        options={"learning_rate": sched, "maxiter": 7, "gtol": 0, "history": True},
+    )
+    np.testing.assert_allclose(res.history["learning_rate"], [0.1] * 3 + [0.05] * 3 + [0.025])
+
+
+def test_plateau_schedule_is_driven_by_the_loss_each_iteration_full_batch():
+    plateau = numopt.schedules.ReduceLROnPlateau(0.5, factor=0.5, patience=2)
+    # a loss that never improves after the first evaluation
+    res = numopt.minimize(
+        lambda x: 1.0,
+        np.zeros(3),
+        jac=lambda x: np.ones(3),
+        method="gd",
+        options={"learning_rate": plateau, "maxiter": 8, "gtol": 0, "history": True},
+    )
+    lrs = res.history["learning_rate"]
+    assert lrs[0] == 0.5 and lrs[-1] < 0.5  # reduced after `patience` bad iterations
+    assert list(lrs[:3]) == [0.5, 0.5, 0.5]
+
+
+def test_plateau_schedule_is_driven_by_the_epoch_mean_loss_with_batches():
+    X, y = least_squares_data(n=40)
+    plateau = numopt.schedules.ReduceLROnPlateau(0.05, factor=0.1, patience=0)
+    res = numopt.minimize(
+        lambda w, X, y: 1.0,
+        np.zeros(4),
+        args=(X, y),
+        jac=lambda w, X, y: np.zeros(4),
+        options={"learning_rate": plateau, "batch_size": 10, "epochs": 3, "history": True},
+    )
+    lrs = res.history["learning_rate"]
+    assert len(res.history["epoch_fun"]) == 3
+    # epoch 0 sets the best loss, epoch 1 (no improvement, patience 0) reduces
+    assert list(lrs[:8]) == [0.05] * 8 and lrs[8] == pytest.approx(0.005)

@@ -691,10 +691,17 @@ def test_schedule_drives_adamw_decay():
     assert x[0] == pytest.approx(1.9 * 0.975, rel=1e-15)
 
 
+def test_schedule_may_reach_zero_but_not_below():
+    opt = numopt.GD(lambda k: 0.0)  # e.g. cosine annealing's end: the step changes nothing
+    x = np.ones(2)
+    opt.step(x, x.copy())
+    np.testing.assert_array_equal(x, 1.0)
+
+
 @pytest.mark.parametrize(
     ("value", "exc"),
     [
-        (0, ValueError),
+        (-1e-9, ValueError),
         (-1, ValueError),
         (math.nan, ValueError),
         (math.inf, ValueError),
@@ -750,7 +757,7 @@ def test_failed_first_step_leaves_no_state(cause):
 
     def fails_once(k):
         calls.append(k)
-        return 0.0 if len(calls) == 1 else 0.1
+        return -1.0 if len(calls) == 1 else 0.1
 
     if cause == "cuda-backend-host-arrays":
         opt, expected = numopt.Adam(backend="cuda"), TypeError
