@@ -15,9 +15,15 @@ from typing import Any
 import numpy as np
 
 
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+def type_error(name: str, expected: str, value: Any) -> TypeError:
+    """The error for ``value`` of the wrong type for ``name``."""
+    return TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+
+
+def real(name: str, value: Any) -> float:
+    """A finite real number (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise type_error(name, "a real number", value)
     try:
         value = float(value)
     except OverflowError:
@@ -29,7 +35,7 @@ def _real(name: str, value: Any) -> float:
 
 def positive(name: str, value: Any) -> float:
     """A finite real number > 0."""
-    value = _real(name, value)
+    value = real(name, value)
     if not value > 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return value
@@ -37,7 +43,7 @@ def positive(name: str, value: Any) -> float:
 
 def nonnegative(name: str, value: Any) -> float:
     """A finite real number >= 0."""
-    value = _real(name, value)
+    value = real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return value
@@ -45,17 +51,48 @@ def nonnegative(name: str, value: Any) -> float:
 
 def decay(name: str, value: Any) -> float:
     """A decay rate β with 0 <= β < 1."""
-    value = _real(name, value)
+    value = real(name, value)
     if not 0 <= value < 1:
         raise ValueError(f"{name} must satisfy 0 <= {name} < 1, got {value!r}")
+    return value
+
+
+def interval(name: str, value: Any, bounds: str) -> float:
+    """A real number in ``bounds``, written like ``"(0, 1]"``."""
+    value = real(name, value)
+    low, high = (float(x) for x in bounds[1:-1].split(","))
+    above = value > low if bounds[0] == "(" else value >= low
+    below = value < high if bounds[-1] == ")" else value <= high
+    if not (above and below):
+        raise ValueError(f"{name} must be in {bounds}, got {value!r}")
+    return value
+
+
+def integer(name: str, value: Any, minimum: int) -> int:
+    """An integer (not a bool, not a float) >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise type_error(name, f"an integer >= {minimum}", value)
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
 def boolean(name: str, value: Any) -> bool:
     """A ``bool`` (or NumPy bool); ``0``/``1`` are not accepted, to catch typos."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+        raise type_error(name, "True or False", value)
     return bool(value)
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    """One of the strings ``options``."""
+    expected = "one of " + ", ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise type_error(name, expected, value)
+    if value not in options:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
 
 
 def learning_rate(name: str, value: Any) -> float | Callable[[int], float]:
@@ -67,9 +104,7 @@ def learning_rate(name: str, value: Any) -> float | Callable[[int], float]:
 
 def eps_placement(name: str, value: Any) -> str:
     """Where RMSprop adds ε: ``"inside"`` the root (the spec) or ``"outside"`` (PyTorch)."""
-    if value not in ("inside", "outside"):
-        raise ValueError(f"{name} must be 'inside' or 'outside', got {value!r}")
-    return value
+    return choice(name, value, ("inside", "outside"))
 
 
 #: The check of every hyperparameter, by name.

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from numopt._arrays import FlatPair, Layout
-from numopt._checks import boolean, hyperparameter, nonnegative
+from numopt._checks import boolean, hyperparameter, integer, nonnegative
 from numopt._objective import Objective
 from numopt._structure import Structure
 from numopt.backends.cpu import inf_norm
@@ -208,12 +208,8 @@ class _Run:
 
     # -- options ---------------------------------------------------------------------
     def _loop_options(self, o: dict) -> None:
-        def count(name, value, allow_none=True):
-            if value is None and allow_none:
-                return None
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-            return int(value)
+        def count(name, value):
+            return None if value is None else integer(name, value, 0)
 
         def tolerance(name, value):
             return None if value is None else nonnegative(name, value)

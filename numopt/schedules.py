@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from numopt import _checks
+
 __all__ = [
     "Constant",
     "CosineAnnealing",
@@ -79,77 +81,17 @@ __all__ = [
 
 
 # -- validation ----------------------------------------------------------------------
-def _type_error(name: str, expected: str, value: Any) -> TypeError:
-    return TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise _type_error(name, "a real number", value)
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _positive(name: str, value: Any) -> float:
-    value = _real(name, value)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def _nonnegative(name: str, value: Any) -> float:
-    value = _real(name, value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _interval(name: str, value: Any, interval: str) -> float:
-    """A real number in ``interval``, written like ``"(0, 1]"``."""
-    value = _real(name, value)
-    low, high = (float(x) for x in interval[1:-1].split(","))
-    above = value > low if interval[0] == "(" else value >= low
-    below = value < high if interval[-1] == ")" else value <= high
-    if not (above and below):
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
-
-
-def _integer(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise _type_error(name, f"an integer >= {minimum}", value)
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise _type_error(name, "True or False", value)
-    return bool(value)
-
-
-def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:
-    expected = "one of " + ", ".join(repr(o) for o in options)
-    if not isinstance(value, str):
-        raise _type_error(name, expected, value)
-    if value not in options:
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return value
-
-
 def _sequence(name: str, value: Any) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise _type_error(name, "a sequence", value)
+        raise _checks.type_error(name, "a sequence", value)
     return tuple(value)
 
 
 def _increasing_steps(name: str, value: Any) -> tuple[int, ...]:
     """Strictly increasing integers >= 1 (milestones, boundaries)."""
-    items = tuple(_integer(f"{name}[{i}]", b, 1) for i, b in enumerate(_sequence(name, value)))
+    items = tuple(
+        _checks.integer(f"{name}[{i}]", b, 1) for i, b in enumerate(_sequence(name, value))
+    )
     for i in range(1, len(items)):
         if items[i] <= items[i - 1]:
             raise ValueError(
@@ -162,7 +104,7 @@ def _increasing_steps(name: str, value: Any) -> tuple[int, ...]:
 def _check_step(step: Any) -> int:
     """The slow path of the step check (the fast path is inlined in ``__call__``)."""
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
-        raise _type_error("step", "an integer >= 0", step)
+        raise _checks.type_error("step", "an integer >= 0", step)
     step = operator.index(step)
     if step < 0:
         raise ValueError(f"step must be an integer >= 0, got {step!r}")
@@ -173,12 +115,12 @@ def _to_schedule(name: str, value: Any) -> Schedule:
     if isinstance(value, Schedule):
         return value
     if isinstance(value, (bool, np.bool_)):
-        raise _type_error(name, "a float > 0, a Schedule or a callable step -> float", value)
+        raise _checks.type_error(name, "a float > 0, a Schedule or a callable step -> float", value)
     if isinstance(value, numbers.Real):
-        return Constant(_positive(name, value))
+        return Constant(_checks.positive(name, value))
     if callable(value):
         return FromCallable(value)
-    raise _type_error(name, "a float > 0, a Schedule or a callable step -> float", value)
+    raise _checks.type_error(name, "a float > 0, a Schedule or a callable step -> float", value)
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -233,7 +175,7 @@ class Schedule:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         if not isinstance(state_dict, Mapping):
-            raise _type_error("state_dict", "a dict", state_dict)
+            raise _checks.type_error("state_dict", "a dict", state_dict)
         if state_dict:
             raise ValueError(
                 f"state_dict must be empty for {type(self).__name__}, which has no state; "
@@ -255,7 +197,7 @@ class Constant(Schedule):
     value: float
 
     def __post_init__(self) -> None:
-        _set(self, "value", _positive("value", self.value))
+        _set(self, "value", _checks.positive("value", self.value))
 
     def _at(self, step: int) -> float:
         return self.value
@@ -297,9 +239,9 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "step_size", _integer("step_size", self.step_size, 1))
-        _set(self, "gamma", _interval("gamma", self.gamma, "(0, 1]"))
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "step_size", _checks.integer("step_size", self.step_size, 1))
+        _set(self, "gamma", _checks.interval("gamma", self.gamma, "(0, 1]"))
 
     def _at(self, step: int) -> float:
         return self.initial * self.gamma ** (step // self.step_size)
@@ -347,9 +289,9 @@ class MultiStep(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
+        _set(self, "initial", _checks.positive("initial", self.initial))
         _set(self, "milestones", _increasing_steps("milestones", self.milestones))
-        _set(self, "gamma", _interval("gamma", self.gamma, "(0, 1]"))
+        _set(self, "gamma", _checks.interval("gamma", self.gamma, "(0, 1]"))
 
     def _at(self, step: int) -> float:
         return self.initial * self.gamma ** bisect_right(self.milestones, step)
@@ -399,10 +341,12 @@ class Exponential(Schedule):
     staircase: bool = False
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "decay_rate", _interval("decay_rate", self.decay_rate, "(0, 1]"))
-        _set(self, "transition_steps", _integer("transition_steps", self.transition_steps, 1))
-        _set(self, "staircase", _boolean("staircase", self.staircase))
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "decay_rate", _checks.interval("decay_rate", self.decay_rate, "(0, 1]"))
+        _set(
+            self, "transition_steps", _checks.integer("transition_steps", self.transition_steps, 1)
+        )
+        _set(self, "staircase", _checks.boolean("staircase", self.staircase))
 
     def _at(self, step: int) -> float:
         if self.staircase:
@@ -462,10 +406,10 @@ class InverseTime(Schedule):
     staircase: bool = False
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "decay_rate", _nonnegative("decay_rate", self.decay_rate))
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "staircase", _boolean("staircase", self.staircase))
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "decay_rate", _checks.nonnegative("decay_rate", self.decay_rate))
+        _set(self, "decay_steps", _checks.integer("decay_steps", self.decay_steps, 1))
+        _set(self, "staircase", _checks.boolean("staircase", self.staircase))
 
     def _at(self, step: int) -> float:
         if self.staircase:
@@ -523,10 +467,12 @@ class Polynomial(Schedule):
     transition_steps: int
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "end", _nonnegative("end", self.end))
-        _set(self, "power", _positive("power", self.power))
-        _set(self, "transition_steps", _integer("transition_steps", self.transition_steps, 1))
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "end", _checks.nonnegative("end", self.end))
+        _set(self, "power", _checks.positive("power", self.power))
+        _set(
+            self, "transition_steps", _checks.integer("transition_steps", self.transition_steps, 1)
+        )
 
     def _at(self, step: int) -> float:
         t = self.transition_steps
@@ -579,9 +525,9 @@ class CosineAnnealing(Schedule):
     alpha: float = 0.0
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "alpha", _interval("alpha", self.alpha, "[0, 1]"))
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "decay_steps", _checks.integer("decay_steps", self.decay_steps, 1))
+        _set(self, "alpha", _checks.interval("alpha", self.alpha, "[0, 1]"))
 
     def _at(self, step: int) -> float:
         t = self.decay_steps
@@ -637,10 +583,10 @@ class CosineWarmRestarts(Schedule):
     eta_min: float = 0.0
 
     def __post_init__(self) -> None:
-        _set(self, "initial", _positive("initial", self.initial))
-        _set(self, "first_period", _integer("first_period", self.first_period, 1))
-        _set(self, "period_mult", _integer("period_mult", self.period_mult, 1))
-        eta_min = _nonnegative("eta_min", self.eta_min)
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "first_period", _checks.integer("first_period", self.first_period, 1))
+        _set(self, "period_mult", _checks.integer("period_mult", self.period_mult, 1))
+        eta_min = _checks.nonnegative("eta_min", self.eta_min)
         if eta_min > self.initial:
             raise ValueError(f"eta_min must be <= initial ({self.initial!r}), got {eta_min!r}")
         _set(self, "eta_min", eta_min)
@@ -729,12 +675,12 @@ final_div_factor=10000.0, anneal='cos')
     _final: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _set(self, "max_lr", _positive("max_lr", self.max_lr))
-        _set(self, "total_steps", _integer("total_steps", self.total_steps, 1))
-        _set(self, "pct_start", _interval("pct_start", self.pct_start, "[0, 1]"))
-        _set(self, "div_factor", _positive("div_factor", self.div_factor))
-        _set(self, "final_div_factor", _positive("final_div_factor", self.final_div_factor))
-        _set(self, "anneal", _choice("anneal", self.anneal, ("cos", "linear")))
+        _set(self, "max_lr", _checks.positive("max_lr", self.max_lr))
+        _set(self, "total_steps", _checks.integer("total_steps", self.total_steps, 1))
+        _set(self, "pct_start", _checks.interval("pct_start", self.pct_start, "[0, 1]"))
+        _set(self, "div_factor", _checks.positive("div_factor", self.div_factor))
+        _set(self, "final_div_factor", _checks.positive("final_div_factor", self.final_div_factor))
+        _set(self, "anneal", _checks.choice("anneal", self.anneal, ("cos", "linear")))
         end1 = float(self.pct_start * self.total_steps) - 1
         if end1 == 0:
             raise ValueError(
@@ -835,7 +781,8 @@ class PiecewiseConstant(Schedule):
     def __post_init__(self) -> None:
         boundaries = _increasing_steps("boundaries", self.boundaries)
         values = tuple(
-            _positive(f"values[{i}]", v) for i, v in enumerate(_sequence("values", self.values))
+            _checks.positive(f"values[{i}]", v)
+            for i, v in enumerate(_sequence("values", self.values))
         )
         if len(values) != len(boundaries) + 1:
             raise ValueError(
@@ -894,7 +841,7 @@ class FromCallable(Schedule):
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
-            raise _type_error("fn", "a callable step -> float", self.fn)
+            raise _checks.type_error("fn", "a callable step -> float", self.fn)
 
     def _at(self, step: int) -> float:
         value = self.fn(step)
@@ -953,7 +900,7 @@ def _split(
 ) -> dict[str, dict[str, Any]]:
     """Route the keys ``"<prefix>.<rest>"`` of a composite's state to its children."""
     if not isinstance(state_dict, Mapping):
-        raise _type_error("state_dict", "a dict", state_dict)
+        raise _checks.type_error("state_dict", "a dict", state_dict)
     parts: dict[str, dict[str, Any]] = {p: {} for p in prefixes}
     for key, value in state_dict.items():
         for p in prefixes:
@@ -981,8 +928,8 @@ class Warmup(Schedule):
 
     def __post_init__(self) -> None:
         _set(self, "schedule", _to_schedule("schedule", self.schedule))
-        _set(self, "warmup_steps", _integer("warmup_steps", self.warmup_steps, 0))
-        _set(self, "start_value", _nonnegative("start_value", self.start_value))
+        _set(self, "warmup_steps", _checks.integer("warmup_steps", self.warmup_steps, 0))
+        _set(self, "start_value", _checks.nonnegative("start_value", self.start_value))
 
     def _at(self, step: int) -> float:
         w = self.warmup_steps
@@ -1219,25 +1166,25 @@ class ReduceLROnPlateau(Schedule):
         eps: float = 1e-8,
         mode: str = "min",
     ) -> None:
-        initial = _positive("initial", initial)
-        threshold_mode = _choice("threshold_mode", threshold_mode, ("rel", "abs"))
-        threshold = _nonnegative("threshold", threshold)
+        initial = _checks.positive("initial", initial)
+        threshold_mode = _checks.choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        threshold = _checks.nonnegative("threshold", threshold)
         if threshold_mode == "rel" and not threshold < 1:
             raise ValueError(
                 f"threshold must be in [0, 1) when threshold_mode='rel', got {threshold!r}"
             )
-        min_lr = _nonnegative("min_lr", min_lr)
+        min_lr = _checks.nonnegative("min_lr", min_lr)
         if min_lr > initial:
             raise ValueError(f"min_lr must be <= initial ({initial!r}), got {min_lr!r}")
         _set(self, "initial", initial)
-        _set(self, "factor", _interval("factor", factor, "(0, 1)"))
-        _set(self, "patience", _integer("patience", patience, 0))
+        _set(self, "factor", _checks.interval("factor", factor, "(0, 1)"))
+        _set(self, "patience", _checks.integer("patience", patience, 0))
         _set(self, "threshold", threshold)
         _set(self, "threshold_mode", threshold_mode)
-        _set(self, "cooldown", _integer("cooldown", cooldown, 0))
+        _set(self, "cooldown", _checks.integer("cooldown", cooldown, 0))
         _set(self, "min_lr", min_lr)
-        _set(self, "eps", _nonnegative("eps", eps))
-        _set(self, "mode", _choice("mode", mode, ("min", "max")))
+        _set(self, "eps", _checks.nonnegative("eps", eps))
+        _set(self, "mode", _checks.choice("mode", mode, ("min", "max")))
         self.reset()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -1311,11 +1258,11 @@ class ReduceLROnPlateau(Schedule):
     def update(self, loss: float) -> None:
         """Take the monitored ``loss`` (finite) into account; may reduce the rate."""
         if isinstance(loss, (bool, np.bool_, str, bytes)):
-            raise _type_error("loss", "a real number", loss)
+            raise _checks.type_error("loss", "a real number", loss)
         try:
             current = float(loss)
         except (TypeError, ValueError):
-            raise _type_error("loss", "a real number", loss) from None
+            raise _checks.type_error("loss", "a real number", loss) from None
         if not math.isfinite(current):
             raise ValueError(f"loss must be finite, got {current!r}")
         self._num_updates += 1
@@ -1353,22 +1300,22 @@ class ReduceLROnPlateau(Schedule):
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (checked before anything changes)."""
         if not isinstance(state_dict, Mapping):
-            raise _type_error("state_dict", "a dict", state_dict)
+            raise _checks.type_error("state_dict", "a dict", state_dict)
         keys = set(state_dict)
         if keys != set(self._STATE_KEYS):
             raise ValueError(
                 f"state_dict must have exactly the keys {sorted(self._STATE_KEYS)}, got "
                 f"{sorted(map(str, keys))}"
             )
-        lr = _nonnegative("state_dict['lr']", state_dict["lr"])
+        lr = _checks.nonnegative("state_dict['lr']", state_dict["lr"])
         best = state_dict["best"]
         if isinstance(best, (bool, np.bool_)) or not isinstance(best, numbers.Real):
-            raise _type_error("state_dict['best']", "a real number", best)
+            raise _checks.type_error("state_dict['best']", "a real number", best)
         best = float(best)
         if math.isnan(best):
             raise ValueError(f"state_dict['best'] must not be NaN, got {best!r}")
         counters = {
-            key: _integer(f"state_dict[{key!r}]", state_dict[key], 0)
+            key: _checks.integer(f"state_dict[{key!r}]", state_dict[key], 0)
             for key in ("num_bad_epochs", "cooldown_counter", "num_updates")
         }
         self._lr = lr

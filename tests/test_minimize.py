@@ -561,7 +561,7 @@ BAD = [
         ValueError,
         "maxiter must be an integer >= 0",
     ),
-    ("float maxiter", dict(options={"maxiter": 10.5}), ValueError, "maxiter must be an integer"),
+    ("float maxiter", dict(options={"maxiter": 10.5}), TypeError, "maxiter must be an integer"),
     ("negative gtol", dict(options={"gtol": -1.0}), ValueError, "gtol must be >= 0"),
     ("disp not bool", dict(options={"disp": "yes"}), TypeError, "disp must be True or False"),
     ("callback not callable", dict(callback=5), TypeError, "callback must be callable"),
