@@ -57,6 +57,8 @@ def _check_dtype(name: str, dtype: np.dtype) -> None:
 
 def flat_pair(x: Any, g: Any) -> FlatPair:
     """Validate ``x`` (updated in place) and its gradient ``g``; view both flat."""
+    if type(x) is np.ndarray and type(g) is np.ndarray:
+        return _host_pair(x, g)
     device = on_device(x)
     if device != on_device(g):
         raise TypeError(
@@ -72,6 +74,11 @@ def flat_pair(x: Any, g: Any) -> FlatPair:
         )
     if not isinstance(g, np.ndarray):
         raise TypeError(f"g must be a numpy.ndarray like x, got {type(g).__name__}")
+    return _host_pair(x, g)
+
+
+def _host_pair(x: np.ndarray, g: np.ndarray) -> FlatPair:
+    """The host path of :func:`flat_pair` (hot: keep it cheap for small arrays)."""
     _check_dtype("x", x.dtype)
     if g.dtype != x.dtype:
         raise TypeError(
@@ -79,26 +86,31 @@ def flat_pair(x: Any, g: Any) -> FlatPair:
         )
     if g.shape != x.shape:
         raise ValueError(f"g has shape {g.shape} but x has shape {x.shape}")
-    if not x.flags.writeable:
+    flags = x.flags
+    if not flags.writeable:
         raise ValueError("x is read-only, so it cannot be updated in place; pass a writeable copy")
-    if x.flags.c_contiguous:
+    if flags.c_contiguous:
         order = "C"
-    elif x.flags.f_contiguous:
+    elif flags.f_contiguous:
         order = "F"
     else:
         raise ValueError(
             "x is not contiguous, so it cannot be viewed flat and updated in place; "
             "pass x = np.ascontiguousarray(x) and keep using that array"
         )
-    if np.may_share_memory(x, g) and not (
-        g.__array_interface__["data"][0] == x.__array_interface__["data"][0]
-        and g.strides == x.strides
+    if (
+        (x.base is not None or g.base is not None)
+        and np.may_share_memory(x, g)
+        and not (
+            g.__array_interface__["data"][0] == x.__array_interface__["data"][0]
+            and g.strides == x.strides
+        )
     ):
         g = g.copy()  # g overlaps x shifted: the in-place update would read updated entries
+    if x.ndim == 1 and g.flags.c_contiguous:
+        return FlatPair(x, g, Layout(x.shape, x.dtype, order, False))
     flat_x = x.reshape(-1, order=order)
     flat_g = g.reshape(-1, order=order)  # a view when g is laid out like x, else a copy
-    if not flat_g.flags.c_contiguous:  # pragma: no cover - reshape returns contiguous
-        flat_g = np.ascontiguousarray(flat_g)
     return FlatPair(flat_x, flat_g, Layout(x.shape, x.dtype, order, False))
 
 

@@ -94,6 +94,7 @@ class Optimizer:
         self._state: Any = None
         self._layout: Layout | None = None
         self._loaded_on_host = False  # state from load_state_dict may move to the GPU
+        self._c: np.ndarray | None = None
 
     def learning_rate_at(self, t: int) -> float:
         """The learning rate of step ``t`` (1-based); a schedule is called with ``t - 1``."""
@@ -139,7 +140,11 @@ class Optimizer:
             c = tuple(dtype(f) for f in self._factors(t, lr))
             cuda.launch(self._element(), pair.x, pair.g, state, c)
         else:
-            c = np.array(self._factors(t, lr), dtype=pair.layout.dtype)
+            factors = self._factors(t, lr)
+            c = self._c
+            if c is None:  # the factors' buffer, in the dtype of x
+                c = self._c = np.empty(len(factors), pair.layout.dtype)
+            c[:] = factors
             getattr(cpu_loops(self._element()), backend)(pair.x, pair.g, state, c)
         self._t = t
         self._loaded_on_host = False
@@ -191,7 +196,7 @@ class Optimizer:
             schedule.load_state_dict(state_dict["schedule"])
         self.hyperparameters = hp
         self._t = int(step)
-        self._state, self._layout = rows, layout
+        self._state, self._layout, self._c = rows, layout, None
         self._loaded_on_host = rows is not None
 
     # -- internals -------------------------------------------------------------------
@@ -212,6 +217,8 @@ class Optimizer:
 
     def _state_for(self, layout: Layout, n: int) -> Any:
         """The state buffer, shape ``(k, n)``, allocated at the first step."""
+        if layout == self._layout:  # the common case: the same x as the last step
+            return self._state
         if self._state is None:
             k = len(self.state_names)
             if layout.device:
