@@ -1,0 +1,377 @@
+"""Every rule next to the memory roofline, NumPy and torch.optim, measured in one process.
+
+For each rule of :data:`numopt.RULES`, dtype (float32, float64) and N (10**6,
+10**7) this script times one update step of:
+
+* numopt's fused kernel (``backend="auto"``: the parallel loop at these sizes);
+* the rule written the obvious way in NumPy (allocating temporaries);
+* ``torch.optim`` on the CPU — single-tensor (``foreach=False``), ``foreach=True``
+  and ``fused=True`` where torch offers them — when torch is installed
+  (``pip install -e ".[peers]"``);
+
+and STREAM-style kernels (triad ``a = b + s*c``, copy, in-place ``a += s*b``;
+Numba, parallel, the same threads) whose best bandwidth is the roofline: a rule
+that reads ``2 + k`` arrays and writes ``1 + k`` (k state arrays) must move
+``(3 + 2k) · N · itemsize`` bytes, so its fraction of the roofline is
+``bytes / time / roofline bandwidth``.
+
+A second roofline, ``same``, times a kernel with exactly the rule's traffic (the
+same number of arrays read and written in place, trivial arithmetic) in the same
+rounds as the rule: it suffers the same cache state, which the STREAM kernels,
+timed back to back on their own arrays, do not (at N = 10**6 the arrays of one
+kernel stay in cache between its calls; round-robin evicts them).
+
+Contenders run round-robin (each round times every contender once) so that drift
+and noise on a shared machine hit them alike; the table shows medians and ratios.
+
+Usage::
+
+    python benchmarks/compare.py [--sizes 1e6 1e7] [--rounds 11] [--csv out.csv] [--plot out.png]
+    python benchmarks/compare.py --small   # N = 10**3: per-step cost without thread penalty
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import platform
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+import numopt
+
+try:
+    import torch
+except ImportError:  # torch is an optional peer
+    torch = None
+
+
+# -- the roofline: STREAM triad and copy -------------------------------------------------
+@njit(parallel=True, cache=True)
+def _triad(a, b, c, s):  # pragma: no cover - compiled
+    for i in prange(a.size):
+        a[i] = b[i] + s * c[i]
+
+
+@njit(parallel=True, cache=True)
+def _copy(a, b):  # pragma: no cover - compiled
+    for i in prange(a.size):
+        a[i] = b[i]
+
+
+@njit(parallel=True, cache=True)
+def _axpy(a, b, s):  # pragma: no cover - compiled
+    for i in prange(a.size):
+        a[i] = a[i] + s * b[i]
+
+
+@njit(parallel=True, cache=True)
+def _traffic0(theta, g, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        theta[i] = theta[i] + s * g[i]
+
+
+@njit(parallel=True, cache=True)
+def _traffic1(theta, g, a, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        gi = g[i]
+        a[i] = a[i] * s + gi
+        theta[i] = theta[i] + s * gi
+
+
+@njit(parallel=True, cache=True)
+def _traffic2(theta, g, a, b, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        gi = g[i]
+        a[i] = a[i] * s + gi
+        b[i] = b[i] * s + gi
+        theta[i] = theta[i] + s * gi
+
+
+def same_traffic(theta, g, state, s) -> None:
+    """A rule's memory traffic with trivial arithmetic: read θ, g, state; write θ, state."""
+    (_traffic0, _traffic1, _traffic2)[len(state)](theta, g, *state, s)
+
+
+# -- NumPy, written the obvious way -------------------------------------------------------
+def numpy_step(method: str, hp: dict) -> Callable:
+    """A naive NumPy step ``step(x, g, state, t)`` for ``method``."""
+    lr = hp["learning_rate"]
+    if method == "gd":
+        return lambda x, g, s, t: x.__isub__(lr * g)
+    if method == "momentum":
+        beta = hp["beta"]
+
+        def momentum(x, g, s, t):
+            s[0][:] = beta * s[0] + g
+            x -= lr * s[0]
+
+        return momentum
+    if method == "rmsprop":
+        beta, eps = hp["beta"], hp["eps"]
+
+        def rmsprop(x, g, s, t):
+            s[0][:] = beta * s[0] + (1 - beta) * g**2
+            x -= lr * g / np.sqrt(s[0] + eps)
+
+        return rmsprop
+    b1, b2, eps, wd = hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
+
+    def adam(x, g, s, t):
+        if method == "adamw":
+            x *= 1 - lr * wd
+        m, v = s
+        m[:] = b1 * m + (1 - b1) * g
+        v[:] = b2 * v + (1 - b2) * g**2
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        x -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    return adam
+
+
+# -- torch.optim ---------------------------------------------------------------------------
+def torch_optimizers(method: str, hp: dict, param) -> dict[str, object]:
+    """torch.optim's implementations of ``method`` on ``param`` (single, foreach, fused)."""
+    lr = hp["learning_rate"]
+    if method == "gd":
+        cls, kwargs = torch.optim.SGD, {"lr": lr}
+    elif method == "momentum":
+        cls, kwargs = torch.optim.SGD, {"lr": lr, "momentum": hp["beta"]}
+    elif method == "rmsprop":  # torch puts ε outside the root
+        cls, kwargs = torch.optim.RMSprop, {"lr": lr, "alpha": hp["beta"], "eps": hp["eps"]}
+    else:
+        cls = torch.optim.AdamW if method == "adamw" else torch.optim.Adam
+        kwargs = {
+            "lr": lr,
+            "betas": (hp["beta1"], hp["beta2"]),
+            "eps": hp["eps"],
+            "weight_decay": hp["weight_decay"],
+        }
+    out = {}
+    for impl, flags in (
+        ("torch single", {"foreach": False}),
+        ("torch foreach", {"foreach": True}),
+        ("torch fused", {"fused": True}),
+    ):
+        try:
+            opt = cls([param], **kwargs, **flags)
+            opt.step()  # fused may only fail at the first step on an unsupported device
+        except (RuntimeError, TypeError, ValueError):
+            continue
+        out[impl] = opt
+    return out
+
+
+# -- measurement ----------------------------------------------------------------------------
+def round_robin(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each contender, timed once per round in turn."""
+    for fn in contenders.values():
+        fn()  # compile / load the cache, warm the pages
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def bandwidth(n: int, dtype, rounds: int) -> dict[str, float]:
+    """Bandwidth in bytes/s at size ``n`` of STREAM's triad and copy and of an in-place axpy.
+
+    STREAM counts the bytes a kernel names; triad and copy also pay a hidden read
+    of the line they write (write-allocate), which in-place updates — every rule
+    here — do not.  The roofline is the best of the three.
+    """
+    a, b, c = (np.full(n, 1.0, dtype) for _ in range(3))
+    s = dtype(0.5)
+    med = round_robin(
+        {
+            "triad": lambda: _triad(a, b, c, s),
+            "copy": lambda: _copy(a, b),
+            "axpy": lambda: _axpy(a, b, s),
+        },
+        rounds,
+    )
+    size = np.dtype(dtype).itemsize * n
+    out = {"triad": 3 * size / med["triad"], "copy": 2 * size / med["copy"]}
+    out["axpy"] = 3 * size / med["axpy"]
+    out["roofline"] = max(out.values())
+    return out
+
+
+def methods() -> dict[str, type]:
+    """One entry per distinct rule class ("sgd" is "gd" fed with batches)."""
+    seen, out = set(), {}
+    for name, cls in numopt.RULES.items():
+        if cls not in seen:
+            seen.add(cls)
+            out[name] = cls
+    return out
+
+
+def measure(n: int, dtype, rounds: int) -> list[dict]:
+    rows = []
+    roof = bandwidth(n, dtype, rounds)
+    rng = np.random.default_rng(0)
+    g = (rng.standard_normal(n) * 1e-3).astype(dtype)
+    for method, cls in methods().items():
+        opt = cls()
+        hp = {k: v for k, v in opt.hyperparameters.items()}
+        k = len(cls.state_names)
+        x = rng.standard_normal(n).astype(dtype)
+        x_np, state_np = x.copy(), [np.zeros(n, dtype) for _ in range(k)]
+        naive = numpy_step(method, hp)
+        t_np = [0]
+
+        def numpy_call(naive=naive, x_np=x_np, state_np=state_np, t_np=t_np):
+            t_np[0] += 1
+            naive(x_np, g, state_np, t_np[0])
+
+        x_roof, state_roof = x.copy(), [np.zeros(n, dtype) for _ in range(k)]
+        contenders: dict[str, Callable[[], object]] = {
+            "numopt": lambda opt=opt, x=x: opt.step(x, g),
+            "roofline": lambda x=x_roof, st=state_roof: same_traffic(x, g, st, dtype(0.5)),
+            "numpy": numpy_call,
+        }
+        if torch is not None:
+            param = torch.from_numpy(x.copy())
+            param.grad = torch.from_numpy(g.copy())
+            for impl, topt in torch_optimizers(method, hp, param).items():
+                contenders[impl] = topt.step
+        med = round_robin(contenders, rounds)
+        moved = (3 + 2 * k) * n * np.dtype(dtype).itemsize
+        row = {
+            "rule": method,
+            "dtype": np.dtype(dtype).name,
+            "n": n,
+            "numopt_ms": med["numopt"] * 1e3,
+            "GB/s": moved / med["numopt"] / 1e9,
+            "same_traffic_GB/s": moved / med["roofline"] / 1e9,
+            "of_same_traffic": med["roofline"] / med["numopt"],
+            "roofline_GB/s": roof["roofline"] / 1e9,
+            "triad_GB/s": roof["triad"] / 1e9,
+            "copy_GB/s": roof["copy"] / 1e9,
+            "axpy_GB/s": roof["axpy"] / 1e9,
+            "of_roofline": moved / med["numopt"] / roof["roofline"],
+            "numpy_ms": med["numpy"] * 1e3,
+        }
+        for impl in ("torch single", "torch foreach", "torch fused"):
+            row[f"{impl}_ms"] = med[impl] * 1e3 if impl in med else float("nan")
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    head = (
+        f"{'rule':>9} {'dtype':>7} {'N':>6} {'numopt ms':>10} {'GB/s':>6} {'roof':>5} {'same':>5} "
+        f"{'×numpy':>7} {'×t-single':>9} {'×t-foreach':>10} {'×t-fused':>9}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        t = r["numopt_ms"]
+
+        def ratio(key, t=t, r=r):
+            v = r[key] / t
+            return "—" if np.isnan(v) else f"{v:.2f}"
+
+        print(
+            f"{r['rule']:>9} {r['dtype']:>7} {r['n']:>6.0e} {t:>10.3f} {r['GB/s']:>6.1f} "
+            f"{r['of_roofline']:>5.2f} {r['of_same_traffic']:>5.2f} {ratio('numpy_ms'):>7} "
+            f"{ratio('torch single_ms'):>9} "
+            f"{ratio('torch foreach_ms'):>10} {ratio('torch fused_ms'):>9}"
+        )
+
+
+def plot(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [(d, n) for d in ("float32", "float64") for n in sorted({r["n"] for r in rows})]
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4), sharey=True)
+    for ax, (dtype, n) in zip(np.atleast_1d(axes), groups, strict=True):
+        sel = [r for r in rows if r["dtype"] == dtype and r["n"] == n]
+        labels = [r["rule"] for r in sel]
+        xs = np.arange(len(sel))
+        series = [("numopt", "numopt_ms"), ("numpy", "numpy_ms")]
+        series += [(k, f"{k}_ms") for k in ("torch single", "torch foreach", "torch fused")]
+        width = 0.8 / len(series)
+        for j, (name, key) in enumerate(series):
+            vals = [r[key] for r in sel]
+            ax.bar(xs + j * width, vals, width, label=name)
+        roof_ms = [
+            (3 + 2 * len(numopt.RULES[r["rule"]].state_names))
+            * r["n"]
+            * np.dtype(r["dtype"]).itemsize
+            / (r["roofline_GB/s"] * 1e9)
+            * 1e3
+            for r in sel
+        ]
+        ax.scatter(xs + 0.4 - width / 2, roof_ms, marker="_", s=400, c="k", label="roofline")
+        ax.set_xticks(xs + 0.4 - width / 2, labels, rotation=30)
+        ax.set_yscale("log")
+        ax.set_title(f"{dtype}, N = {n:.0e}")
+    np.atleast_1d(axes)[0].set_ylabel("ms per step (log)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--small", action="store_true", help="N = 10**3 instead")
+    parser.add_argument("--csv", help="write the rows to this CSV file")
+    parser.add_argument("--plot", help="draw the table to this PNG (needs matplotlib)")
+    args = parser.parse_args()
+    sizes = [1000] if args.small else [int(s) for s in args.sizes]
+    rounds = max(args.rounds, 51) if args.small else args.rounds
+    print(
+        f"# {datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, "
+        f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), "
+        f"numpy {np.__version__}, "
+        + (
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+            if torch
+            else "no torch"
+        )
+    )
+    print(f"# median of {rounds} round-robin rounds; ratios are (their time / numopt's time)")
+    print(
+        "# roof: fraction of the best STREAM-style bandwidth; same: fraction of a kernel "
+        "with the rule's own traffic and trivial arithmetic, timed in the same rounds"
+    )
+    rows = []
+    for dtype in (np.float32, np.float64):
+        for n in sizes:
+            rows += measure(n, dtype, rounds)
+    for n in sizes:
+        for dtype in ("float32", "float64"):
+            r = next(r for r in rows if r["n"] == n and r["dtype"] == dtype)
+            print(
+                f"# bandwidth N={n:.0e} {dtype}: triad {r['triad_GB/s']:.1f}, copy "
+                f"{r['copy_GB/s']:.1f}, in-place axpy {r['axpy_GB/s']:.1f} GB/s → roofline "
+                f"{r['roofline_GB/s']:.1f} GB/s"
+            )
+    print_table(rows)
+    if args.csv:
+        with open(args.csv, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    if args.plot:
+        plot(rows, args.plot)
+
+
+if __name__ == "__main__":
+    main()
