@@ -185,6 +185,7 @@ class _Run:
         self.structure = Structure(x0)
         options = _checked_options_dict(options)
         self.opt = _optimizer(method, options)
+        self.method = method.lower() if isinstance(method, str) else self.opt.name
         loop = {**LOOP_OPTIONS, **{k: v for k, v in options.items() if k in LOOP_OPTIONS}}
         if tol is not None and options.get("gtol") is None:
             loop["gtol"] = tol
@@ -402,7 +403,7 @@ class _Run:
             message=message,
             x_best=s.unflatten(self.best_x),
             fun_best=float(self.best_f) if self.best_nit >= 0 else math.nan,
-            method=self.opt.name,
+            method=self.method,
         )
         if self.batches is not None:
             result["epochs"] = epoch
@@ -459,7 +460,6 @@ def _optimizer(method: Any, options: dict) -> Optimizer:
     for key, value in hp.items():
         hyperparameter(key, value)  # named errors before construction
     opt = cls(**hp, backend=options.get("backend", "auto"))
-    opt.name = method.lower()
     return opt
 
 
