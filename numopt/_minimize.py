@@ -376,6 +376,10 @@ class _Run:
             except KeyboardInterrupt:
                 fun, status = math.nan, 8
         finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
+        if status == 7 and finite and nit > 0 and self.callbacks:
+            # the last epoch's last update was never evaluated in the loop: its callback
+            # gets the loss on all the data (a request to stop changes nothing now)
+            self._call_back(nit, fun)
         if finite and fun < self.best_f:
             self.best_f, self.best_nit = fun, nit
             np.copyto(self.best_x, self.x)

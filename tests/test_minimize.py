@@ -670,3 +670,17 @@ def test_plateau_schedule_is_driven_by_the_epoch_mean_loss_with_batches():
     assert len(res.history["epoch_fun"]) == 3
     # epoch 0 sets the best loss, epoch 1 (no improvement, patience 0) reduces
     assert list(lrs[:8]) == [0.05] * 8 and lrs[8] == pytest.approx(0.005)
+
+
+def test_callbacks_see_every_update_with_minibatches_too():
+    X, y = least_squares_data(n=20)
+    seen = []
+    res = numopt.minimize(
+        ls_loss,
+        np.zeros(4),
+        args=(X, y),
+        jac=ls_grad,
+        callback=lambda intermediate_result: seen.append(intermediate_result.nit),
+        options={"batch_size": 5, "epochs": 2, "seed": 0},
+    )
+    assert res.nit == 8 and seen == list(range(1, 9))
