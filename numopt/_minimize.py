@@ -395,17 +395,19 @@ class _Run:
                     f"f = {self.best_f:.6g})"
                 )
         message = STATUS[status].format(detail) if "{}" in STATUS[status] else STATUS[status]
+        # the run is over: its buffers become the result (no copies of N-sized arrays)
+        best = self.best_x if x is not self.best_x else self.best_x.copy()
         result = OptimizeResult(
-            x=s.unflatten(x),
+            x=s.views(x, writeable=True),
             fun=float(fun),
-            jac=s.unflatten(jac),
+            jac=s.views(jac, writeable=True),
             nit=nit,
             nfev=obj.nfev,
             njev=obj.njev,
             status=status,
             success=status in SUCCESS,
             message=message,
-            x_best=s.unflatten(self.best_x),
+            x_best=s.views(best, writeable=True),
             fun_best=float(self.best_f) if self.best_nit >= 0 else math.nan,
             method=self.method,
         )

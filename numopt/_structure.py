@@ -116,12 +116,12 @@ class Structure:
             start += size
         return out
 
-    def views(self, flat: np.ndarray) -> Any:
-        """Read-only views of ``flat`` structured like x0 (what the objective sees)."""
+    def views(self, flat: np.ndarray, writeable: bool = False) -> Any:
+        """Views of ``flat`` structured like x0 (read-only: what the objective sees)."""
         leaves, start = [], 0
         for shape, size in zip(self.shapes, self.sizes, strict=True):
             v = flat[start : start + size].reshape(shape)
-            v.flags.writeable = False
+            v.flags.writeable = writeable
             leaves.append(v)
             start += size
         return self._rebuild(leaves)
