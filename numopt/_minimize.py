@@ -11,8 +11,12 @@ schedules or batches.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from numopt import checkpoint
 from numopt._arrays import FlatPair, Layout
 from numopt._checks import boolean, hyperparameter, integer, nonnegative
 from numopt._objective import Objective
@@ -62,6 +67,10 @@ LOOP_OPTIONS: dict[str, Any] = {
     "shuffle": True,
     "data_args": None,
     "backend": "auto",
+    "checkpoint": None,
+    "checkpoint_every": None,
+    "checkpoint_seconds": None,
+    "resume": None,
 }
 DEFAULT_MAXITER = 1000
 DEFAULT_GTOL = 1e-5
@@ -146,6 +155,17 @@ def minimize(
             bounds the run.
         ``backend``
             The kernels' backend (see :class:`numopt.Optimizer`).
+        ``checkpoint``, ``checkpoint_every``, ``checkpoint_seconds``
+            A file to save the run's state to (see :mod:`numopt.checkpoint`): every
+            ``checkpoint_every`` updates and/or ``checkpoint_seconds`` seconds, and
+            always when the run ends (Ctrl-C included), written atomically.
+        ``resume``
+            A checkpoint file to continue from (same method, shape and dtype; the
+            other options as before, or a larger ``maxiter``/``epochs``).  A run
+            stopped by ``maxiter``, ``max_time``, Ctrl-C, a ``KeyboardInterrupt``
+            from the objective or a callback, and resumed, ends with the same ``x``
+            bit for bit as a run never stopped.  ``nfev`` may differ by the
+            evaluation that was interrupted.
     tol : float, optional
         Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
 
@@ -206,6 +226,14 @@ class _Run:
             if loop["history"]
             else None
         )
+        # the loop's position: updates done, last loss, epochs done, next batch, its order
+        self.nit, self.f_prev = 0, None
+        self.epochs_done, self.batch_index, self.order = 0, 0, False
+        self._epoch_losses: list[float] = []
+        self.x_prev = self.x.copy() if self.xtol else None
+        self._saved_nit = -1
+        if loop["resume"] is not None:
+            self._resume(loop["resume"])
 
     # -- options ---------------------------------------------------------------------
     def _loop_options(self, o: dict) -> None:
@@ -231,6 +259,14 @@ class _Run:
         self.ftol = tolerance("ftol", o["ftol"])
         self.xtol = tolerance("xtol", o["xtol"])
         self.max_time = tolerance("max_time", o["max_time"])
+        self.checkpoint = _path("checkpoint", o["checkpoint"])
+        self.checkpoint_every = None
+        if o["checkpoint_every"] is not None:
+            self.checkpoint_every = integer("checkpoint_every", o["checkpoint_every"], 1)
+        self.checkpoint_seconds = tolerance("checkpoint_seconds", o["checkpoint_seconds"])
+        if self.checkpoint is None and (self.checkpoint_every or self.checkpoint_seconds):
+            raise ValueError("checkpoint_every and checkpoint_seconds need options['checkpoint']")
+        _path("resume", o["resume"])
         for flag in ("disp", "progress", "history", "drop_last", "shuffle"):
             boolean(flag, o[flag])
         self.disp, self.progress = bool(o["disp"]), bool(o["progress"])
@@ -250,105 +286,198 @@ class _Run:
     # -- the loop --------------------------------------------------------------------
     def solve(self) -> OptimizeResult:
         start = time.perf_counter()
+        self._last_save = start
         bar = _progress_bar(self) if self.progress else None
         opt, obj, hist = self.opt, self.objective, self.history
         schedule = opt.hyperparameters.get("learning_rate")
         plateau = schedule if getattr(schedule, "needs_loss", False) else None
-        x_prev = self.x.copy() if self.xtol else None
         if self.disp:
             print(f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}")
         every = max(1, (self.maxiter or DEFAULT_MAXITER) // 10)
-        status, detail, nit, epoch, f_prev = 1, "", 0, 0, None
+        status, detail = 1, ""
         self.fx = None  # the full-data loss at the current x, when known
-        try:
-            for epoch, batch_args in self._stream():  # noqa: B007 - epoch is reported
-                if batch_args is None:  # an epoch ended
-                    if self._epoch_losses:
-                        mean = float(np.mean(self._epoch_losses))
-                        if plateau is not None:
-                            plateau.update(mean)
-                        if hist is not None:
-                            hist["epoch_fun"].append(mean)
-                    self._epoch_losses = []
-                    continue
-                f = obj(self.view, batch_args)
-                gnorm = inf_norm(self.g)
-                if self.batches is None:
-                    self.fx = f
+        with _deferred_sigint() as interrupted:
+            try:
+                for batch_args in self._stream():
+                    if batch_args is None:  # an epoch ended
+                        if self._epoch_losses:
+                            mean = float(np.mean(self._epoch_losses))
+                            if plateau is not None:
+                                plateau.update(mean)
+                            if hist is not None:
+                                hist["epoch_fun"].append(mean)
+                        self._epoch_losses = []
+                        continue
+                    # a consistent point: nothing of this iteration has happened yet, so
+                    # stopping or saving here resumes exactly
+                    nit = self.nit
+                    if interrupted():
+                        status = 8
+                        break
+                    if self.maxiter is not None and nit >= self.maxiter:
+                        status = 1
+                        break
+                    now = time.perf_counter()
+                    if self.max_time is not None and now - start > self.max_time:
+                        status = 6
+                        break
+                    if self.checkpoint is not None and self._save_due(nit, now):
+                        self._save()
+                    f = obj(self.view, batch_args)
+                    gnorm = inf_norm(self.g)
+                    if nit > 0 and self.callbacks:
+                        stop = self._call_back(nit, f)
+                        if stop:
+                            status, detail = 99, stop
+                            break
+                    if not (math.isfinite(f) and math.isfinite(gnorm)):
+                        what = (
+                            f"loss ({f})"
+                            if not math.isfinite(f)
+                            else "gradient (NaN or inf entries)"
+                        )
+                        status, detail = 3, f"non-finite {what} at iteration {nit}"
+                        break
+                    if self.batches is None:
+                        self.fx = f
+                    else:
+                        self._epoch_losses.append(f)
+                    if f < self.best_f:
+                        self.best_f, self.best_nit = f, nit
+                        np.copyto(self.best_x, self.x)
+                    if plateau is not None and self.batches is None:
+                        plateau.update(f)
+                    if hist is not None:
+                        hist["fun"].append(f)
+                        hist["grad_norm"].append(gnorm)
+                    if self.disp and nit % every == 0:
+                        lr = opt.learning_rate_at(nit + 1)
+                        print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
+                    if self.gtol is not None and gnorm <= self.gtol:
+                        status = 0
+                        break
+                    f_prev = self.f_prev
+                    if self.ftol and f_prev is not None:
+                        if abs(f_prev - f) <= self.ftol * max(abs(f_prev), abs(f), 1.0):
+                            status = 4
+                            break
+                    if self.x_prev is not None:
+                        if nit > 0 and inf_norm(self.x_prev - self.x) <= self.xtol:
+                            status = 5
+                            break
+                        np.copyto(self.x_prev, self.x)
+                    if self.maxfev is not None and obj.nfev >= self.maxfev:
+                        status = 2
+                        break
+                    if hist is not None:
+                        hist["learning_rate"].append(opt.learning_rate_at(nit + 1))
+                    opt._apply(self.pair)
+                    self.fx = None
+                    self.nit = nit + 1
+                    self.f_prev = f
+                    if bar is not None:
+                        bar.update(1)
                 else:
-                    self._epoch_losses.append(f)
-                if nit > 0 and self.callbacks:
-                    stop = self._call_back(nit, f)
-                    if stop:
-                        status, detail = 99, stop
-                        break
-                if not (math.isfinite(f) and math.isfinite(gnorm)):
-                    what = (
-                        f"loss ({f})" if not math.isfinite(f) else "gradient (NaN or inf entries)"
-                    )
-                    status, detail = 3, f"non-finite {what} at iteration {nit}"
-                    break
-                if f < self.best_f:
-                    self.best_f, self.best_nit = f, nit
-                    np.copyto(self.best_x, self.x)
-                if plateau is not None and self.batches is None:
-                    plateau.update(f)
-                if hist is not None:
-                    hist["fun"].append(f)
-                    hist["grad_norm"].append(gnorm)
-                if self.disp and nit % every == 0:
-                    lr = opt.learning_rate_at(nit + 1)
-                    print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
-                if self.gtol is not None and gnorm <= self.gtol:
-                    status = 0
-                    break
-                if self.ftol and f_prev is not None:
-                    if abs(f_prev - f) <= self.ftol * max(abs(f_prev), abs(f), 1.0):
-                        status = 4
-                        break
-                if x_prev is not None:
-                    if nit > 0 and inf_norm(x_prev - self.x) <= self.xtol:
-                        status = 5
-                        break
-                    np.copyto(x_prev, self.x)
-                if self.maxiter is not None and nit >= self.maxiter:
-                    status = 1
-                    break
-                if self.maxfev is not None and obj.nfev >= self.maxfev:
-                    status = 2
-                    break
-                if self.max_time is not None and time.perf_counter() - start > self.max_time:
-                    status = 6
-                    break
-                if hist is not None:
-                    hist["learning_rate"].append(opt.learning_rate_at(nit + 1))
-                opt._apply(self.pair)
-                self.fx = None
-                nit += 1
-                f_prev = f
+                    status = 7
+            except KeyboardInterrupt:  # raised by the user's code: before this update
+                status = 8
+            finally:
                 if bar is not None:
-                    bar.update(1)
-            else:
-                status = 7
-        except KeyboardInterrupt:
-            status = 8
-        finally:
-            if bar is not None:
-                bar.close()
-        return self._result(status, detail, nit, epoch)
+                    bar.close()
+        if self.checkpoint is not None:
+            self._save()
+        return self._result(status, detail, self.nit, self.epochs_done)
 
     def _stream(self):
-        """(epoch, batch args) per update; (epoch, None) at the end of each epoch."""
-        self._epoch_losses: list[float] = []
+        """Batch args per update; ``None`` at the end of each epoch (resumable)."""
         if self.batches is None:
             while True:
-                yield 0, self.args
-        epoch = 0
+                yield self.args
+        epoch, start, order = self.epochs_done, self.batch_index, self.order
         while self.epochs is None or epoch < self.epochs:
-            for batch in self.batches.epoch():
-                yield epoch, batch
-            epoch += 1
-            yield epoch, None
+            if order is False:
+                order = self.batches.new_order()
+            for b, batch in enumerate(self.batches.epoch(order, start), start):
+                self.batch_index, self.order = b, order
+                yield batch
+            epoch, start, order = epoch + 1, 0, False
+            self.epochs_done, self.batch_index, self.order = epoch, 0, False
+            yield None
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _save_due(self, nit: int, now: float) -> bool:
+        if nit == self._saved_nit or nit == 0:
+            return False
+        if self.checkpoint_every and nit % self.checkpoint_every == 0:
+            return True
+        return bool(self.checkpoint_seconds and now - self._last_save >= self.checkpoint_seconds)
+
+    def _save(self) -> None:
+        """Write the state at the current consistent point (see :mod:`numopt.checkpoint`)."""
+        sd = self.opt.state_dict()
+        arrays = {"x": self.x, "best_x": self.best_x}
+        arrays.update({f"opt_{k}": v for k, v in sd.pop("state", {}).items()})
+        if self.x_prev is not None:
+            arrays["x_prev"] = self.x_prev
+        order = getattr(self, "order", False)
+        if order is not False and order is not None:
+            arrays["order"] = order
+        if self.history is not None:
+            arrays.update({f"history_{k}": np.asarray(v) for k, v in self.history.items()})
+        s = self.structure
+        meta = {
+            "method": self.method,
+            "dtype": s.dtype.name,
+            "shapes": [list(shape) for shape in s.shapes],
+            "nit": self.nit,
+            "nfev": self.objective.nfev,
+            "njev": self.objective.njev,
+            "best_f": self.best_f,
+            "best_nit": self.best_nit,
+            "f_prev": self.f_prev,
+            "epochs_done": self.epochs_done,
+            "batch_index": self.batch_index,
+            "order": "none" if order is None else ("array" if order is not False else "new"),
+            "epoch_losses": self._epoch_losses,
+            "rng": self.batches.rng.bit_generator.state if self.batches is not None else None,
+            "optimizer": sd,
+        }
+        checkpoint.save(self.checkpoint, meta, arrays)
+        self._saved_nit, self._last_save = self.nit, time.perf_counter()
+
+    def _resume(self, path: Any) -> None:
+        meta, arrays = checkpoint.load(path)
+        s = self.structure
+        want = {"method": self.method, "dtype": s.dtype.name, "shapes": [list(x) for x in s.shapes]}
+        for key, value in want.items():
+            if meta.get(key) != value:
+                raise ValueError(
+                    f"resume: the checkpoint was made with {key} {meta.get(key)!r}, this run "
+                    f"has {value!r}"
+                )
+        if (meta["rng"] is None) != (self.batches is None):
+            raise ValueError("resume: the checkpoint and this run differ in using batch_size")
+        sd = meta["optimizer"]
+        state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
+        if state:
+            sd["state"] = state
+        self.opt.load_state_dict(sd)
+        np.copyto(self.x, arrays["x"])
+        np.copyto(self.best_x, arrays["best_x"])
+        if self.x_prev is not None and "x_prev" in arrays:
+            np.copyto(self.x_prev, arrays["x_prev"])
+        self.nit, self.f_prev = meta["nit"], meta["f_prev"]
+        self.best_f, self.best_nit = meta["best_f"], meta["best_nit"]
+        self.objective.nfev, self.objective.njev = meta["nfev"], meta["njev"]
+        self.epochs_done, self.batch_index = meta["epochs_done"], meta["batch_index"]
+        self.order = {"none": None, "new": False}.get(meta["order"], arrays.get("order"))
+        self._epoch_losses = list(meta["epoch_losses"])
+        if self.batches is not None:
+            self.batches.rng.bit_generator.state = meta["rng"]
+        if self.history is not None:
+            for k in self.history:
+                self.history[k] = list(arrays.get(f"history_{k}", []))
+        self._saved_nit = self.nit
 
     def _call_back(self, nit: int, f: float) -> str | None:
         x = self.structure.unflatten(self.x)
@@ -366,20 +495,23 @@ class _Run:
 
     def _result(self, status: int, detail: str, nit: int, epoch: int) -> OptimizeResult:
         s, obj = self.structure, self.objective
-        fun = self.fx
+        fun, evaluated = self.fx, False
         if fun is None and status != 3:
             # the loss at the final point is not known yet (mini-batches: only batch
-            # losses are; or the run stopped between an update and the next
-            # evaluation): evaluate it on the whole data, counted in nfev
+            # losses are; or the run stopped before evaluating its last update): evaluate
+            # it on the whole data, counted in nfev
             try:
-                fun = obj(self.view, self.args)
+                fun, evaluated = obj(self.view, self.args), True
             except KeyboardInterrupt:
                 fun, status = math.nan, 8
         finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
-        if status == 7 and finite and nit > 0 and self.callbacks:
-            # the last epoch's last update was never evaluated in the loop: its callback
-            # gets the loss on all the data (a request to stop changes nothing now)
-            self._call_back(nit, fun)
+        if evaluated and finite and nit > 0:
+            if self.history is not None and self.batches is None:
+                self.history["fun"].append(fun)
+                self.history["grad_norm"].append(inf_norm(self.g))
+            if self.callbacks and status != 8:
+                # the last update's callback (a request to stop changes nothing now)
+                self._call_back(nit, fun)
         if finite and fun < self.best_f:
             self.best_f, self.best_nit = fun, nit
             np.copyto(self.best_x, self.x)
@@ -499,3 +631,38 @@ def _progress_bar(run: _Run):
     else:
         total = run.maxiter
     return tqdm(total=total, unit="it", leave=False)
+
+
+def _path(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike), got {value!r}")
+    return value
+
+
+@contextlib.contextmanager
+def _deferred_sigint():
+    """Turn a first Ctrl-C into a request to stop at the next consistent point.
+
+    The run then ends with status 8 between two updates (where a checkpoint resumes
+    exactly); a second Ctrl-C raises KeyboardInterrupt at once.  Only in the main
+    thread, and only where Python's default handler is installed.
+    """
+    pressed = [False]
+
+    def handler(signum, frame):
+        if pressed[0]:
+            raise KeyboardInterrupt
+        pressed[0] = True
+
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    old = signal.signal(signal.SIGINT, handler) if install else None
+    try:
+        yield lambda: pressed[0]
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, old)

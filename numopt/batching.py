@@ -121,11 +121,20 @@ class Batches:
         #: Batches (updates) per epoch.
         self.per_epoch = full + (1 if rest and not self.drop_last else 0)
 
-    def epoch(self) -> Iterator[tuple]:
-        """The argument tuples of one epoch's batches (one shuffle per epoch)."""
-        order = self.rng.permutation(self.n_samples) if self.shuffle else None
+    def new_order(self) -> np.ndarray | None:
+        """Draw the next epoch's order of the samples (``None`` without shuffling)."""
+        return self.rng.permutation(self.n_samples) if self.shuffle else None
+
+    def epoch(self, order: Any = False, start: int = 0) -> Iterator[tuple]:
+        """The argument tuples of one epoch's batches (one shuffle per epoch).
+
+        ``order`` and ``start`` resume an epoch: its order of the samples (as drawn
+        by :meth:`new_order`) and the index of the first batch to give.
+        """
+        if order is False:
+            order = self.new_order()
         args = list(self.args)
-        for b in range(self.per_epoch):
+        for b in range(start, self.per_epoch):
             start = b * self.batch_size
             if order is None:
                 pick: Any = slice(start, start + self.batch_size)

@@ -1,0 +1,184 @@
+"""Checkpoints: a run stopped anywhere and resumed ends bit for bit where a whole run does."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import numopt
+from numopt import checkpoint
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((40, 3))
+Y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.standard_normal(40)
+
+
+def loss(w, X, y):
+    r = X @ w - y
+    return 0.5 * float(r @ r) / len(y), X.T @ r / len(y)
+
+
+LR = {
+    "constant": lambda: 0.05,
+    "cosine": lambda: numopt.schedules.cosine_annealing(0.05, decay_steps=30),
+    "plateau": lambda: numopt.schedules.ReduceLROnPlateau(0.05, factor=0.5, patience=0),
+}
+METHODS = ["gd", "sgd", "momentum", "rmsprop", "adam", "adamw"]
+
+
+def run(method, lr, batched, path=None, resume=None, **extra):
+    options = {"learning_rate": LR[lr](), "gtol": 0.0, **extra}
+    if batched:
+        options.update(batch_size=12, seed=3)  # 4 batches per epoch, the last one of 4
+        options.setdefault("epochs", 5)
+    else:
+        options.setdefault("maxiter", 20)
+    if path is not None:
+        options["checkpoint"] = path
+    if resume is not None:
+        options["resume"] = resume
+    return numopt.minimize(loss, np.zeros(3), args=(X, Y), jac=True, method=method, options=options)
+
+
+@pytest.mark.parametrize("lr", sorted(LR))
+@pytest.mark.parametrize("batched", [False, True], ids=["full-batch", "mini-batch"])
+@pytest.mark.parametrize("method", METHODS)
+def test_stop_and_resume_is_bit_identical(method, batched, lr, tmp_path):
+    whole = run(method, lr, batched)
+    path = tmp_path / "run.npz"
+    stop_at = 7  # mid-epoch with batches (4 per epoch)
+    first = run(method, lr, batched, path=path, maxiter=stop_at)
+    assert first.nit == stop_at and path.exists()
+    second = run(method, lr, batched, resume=path)
+    np.testing.assert_array_equal(second.x, whole.x)
+    assert second.nit == whole.nit and second.status == whole.status
+    assert second.fun == whole.fun
+
+
+def _interrupting_loss(at, how):
+    calls = [0]
+
+    def fun(w, X, y):
+        calls[0] += 1
+        if calls[0] == at:
+            if how == "raise":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: stop before the next update
+        return loss(w, X, y)
+
+    return fun
+
+
+@pytest.mark.parametrize("how", ["raise", "sigint"])
+@pytest.mark.parametrize("batched", [False, True], ids=["full-batch", "mini-batch"])
+def test_interruption_writes_a_checkpoint_that_resumes_exactly(how, batched, tmp_path):
+    whole = run("adam", "cosine", batched)
+    path = tmp_path / "run.npz"
+    options = {"learning_rate": LR["cosine"](), "gtol": 0.0, "checkpoint": path}
+    if batched:
+        options.update(batch_size=12, seed=3, epochs=5)
+    else:
+        options["maxiter"] = 20
+    res = numopt.minimize(
+        _interrupting_loss(9, how),
+        np.zeros(3),
+        args=(X, Y),
+        jac=True,
+        method="adam",
+        options=options,
+    )
+    assert res.status == 8 and 0 < res.nit < whole.nit
+    resumed = run("adam", "cosine", batched, resume=path)
+    np.testing.assert_array_equal(resumed.x, whole.x)
+
+
+def test_periodic_checkpoints_and_a_crash_in_between(tmp_path):
+    path = tmp_path / "run.npz"
+    whole = run("rmsprop", "plateau", True)
+    crash = _interrupting_loss(14, "raise")
+    options = {
+        "learning_rate": LR["plateau"](),
+        "gtol": 0.0,
+        "batch_size": 12,
+        "seed": 3,
+        "epochs": 5,
+        "checkpoint": path,
+        "checkpoint_every": 5,
+    }
+    saved = []
+    real_save = checkpoint.save
+
+    def spy(p, meta, arrays):
+        saved.append(meta["nit"])
+        real_save(p, meta, arrays)
+
+    checkpoint.save = spy
+    try:
+        numopt.minimize(
+            crash, np.zeros(3), args=(X, Y), jac=True, method="rmsprop", options=options
+        )
+    finally:
+        checkpoint.save = real_save
+    assert saved[:2] == [5, 10]
+    resumed = run("rmsprop", "plateau", True, resume=path)
+    np.testing.assert_array_equal(resumed.x, whole.x)
+
+
+def test_a_crash_while_writing_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "run.npz"
+    run("adam", "constant", False, path=path, maxiter=5)
+    good = path.read_bytes()
+
+    def broken(fh, **arrays):
+        fh.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run("adam", "constant", False, path=path, maxiter=8)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"method": "gd"}, "made with method 'adam'"),
+        ({"x0": np.zeros(4)}, "made with shapes"),
+        ({"x0": np.zeros(3, np.float32)}, "made with dtype 'float64'"),
+    ],
+)
+def test_resuming_a_different_run_is_an_error(change, match, tmp_path):
+    path = tmp_path / "run.npz"
+    run("adam", "constant", False, path=path, maxiter=3)
+    x0 = change.get("x0", np.zeros(3))
+
+    def fun(w, X, y):
+        return loss(w[:3].astype(float), X, y)[0]
+
+    with pytest.raises(ValueError, match=match):
+        numopt.minimize(
+            fun, x0, args=(X, Y), method=change.get("method", "adam"), options={"resume": path}
+        )
+
+
+def test_bad_checkpoint_files_and_options(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint file"):
+        run("adam", "constant", False, resume=tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="is not a numopt checkpoint"):
+        run("adam", "constant", False, resume=junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.ones(2))
+    with pytest.raises(ValueError, match="no metadata"):
+        run("adam", "constant", False, resume=other)
+    with pytest.raises(ValueError, match="need options\\['checkpoint'\\]"):
+        run("adam", "constant", False, checkpoint_every=3)
+    with pytest.raises(TypeError, match="checkpoint must be a file path"):
+        run("adam", "constant", False, path=3)
+    with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
+        run("adam", "constant", False, path=tmp_path / "c.npz", checkpoint_every=0)
