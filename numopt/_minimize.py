@@ -26,7 +26,7 @@ from scipy.optimize import OptimizeResult
 
 from numopt import checkpoint
 from numopt._arrays import FlatPair, Layout
-from numopt._checks import boolean, hyperparameter, integer, nonnegative
+from numopt._checks import boolean, choice, hyperparameter, integer, nonnegative
 from numopt._objective import Objective
 from numopt._structure import Structure
 from numopt.backends.cpu import inf_norm
@@ -71,6 +71,7 @@ LOOP_OPTIONS: dict[str, Any] = {
     "checkpoint_every": None,
     "checkpoint_seconds": None,
     "resume": None,
+    "on_nonfinite": "stop",
 }
 DEFAULT_MAXITER = 1000
 DEFAULT_GTOL = 1e-5
@@ -159,6 +160,10 @@ def minimize(
             A file to save the run's state to (see :mod:`numopt.checkpoint`): every
             ``checkpoint_every`` updates and/or ``checkpoint_seconds`` seconds, and
             always when the run ends (Ctrl-C included), written atomically.
+        ``on_nonfinite``
+            ``"stop"`` (default): a non-finite loss or gradient ends the run (status
+            3) with the best point.  ``"skip"`` (mini-batches only): drop that batch,
+            make no update, count it in ``result.skipped`` (and towards ``maxiter``).
         ``resume``
             A checkpoint file to continue from (same method, shape and dtype; the
             other options as before, or a larger ``maxiter``/``epochs``).  A run
@@ -267,6 +272,13 @@ class _Run:
         if self.checkpoint is None and (self.checkpoint_every or self.checkpoint_seconds):
             raise ValueError("checkpoint_every and checkpoint_seconds need options['checkpoint']")
         _path("resume", o["resume"])
+        self.skip_nonfinite = choice("on_nonfinite", o["on_nonfinite"], ("stop", "skip")) == "skip"
+        if self.skip_nonfinite and self.batch_size is None:
+            raise ValueError(
+                "on_nonfinite='skip' needs batch_size: full-batch would evaluate the same "
+                "point again"
+            )
+        self.skipped = 0
         for flag in ("disp", "progress", "history", "drop_last", "shuffle"):
             boolean(flag, o[flag])
         self.disp, self.progress = bool(o["disp"]), bool(o["progress"])
@@ -314,7 +326,7 @@ class _Run:
                     if interrupted():
                         status = 8
                         break
-                    if self.maxiter is not None and nit >= self.maxiter:
+                    if self.maxiter is not None and nit + self.skipped >= self.maxiter:
                         status = 1
                         break
                     now = time.perf_counter()
@@ -330,6 +342,9 @@ class _Run:
                         if stop:
                             status, detail = 99, stop
                             break
+                    if not (math.isfinite(f) and math.isfinite(gnorm)) and self.skip_nonfinite:
+                        self.skipped += 1  # drop this batch: no update
+                        continue
                     if not (math.isfinite(f) and math.isfinite(gnorm)):
                         what = (
                             f"loss ({f})"
@@ -439,6 +454,7 @@ class _Run:
             "batch_index": self.batch_index,
             "order": "none" if order is None else ("array" if order is not False else "new"),
             "epoch_losses": self._epoch_losses,
+            "skipped": self.skipped,
             "rng": self.batches.rng.bit_generator.state if self.batches is not None else None,
             "optimizer": sd,
         }
@@ -472,6 +488,7 @@ class _Run:
         self.epochs_done, self.batch_index = meta["epochs_done"], meta["batch_index"]
         self.order = {"none": None, "new": False}.get(meta["order"], arrays.get("order"))
         self._epoch_losses = list(meta["epoch_losses"])
+        self.skipped = meta["skipped"]
         if self.batches is not None:
             self.batches.rng.bit_generator.state = meta["rng"]
         if self.history is not None:
@@ -545,6 +562,8 @@ class _Run:
         )
         if self.batches is not None:
             result["epochs"] = epoch
+        if self.skip_nonfinite:
+            result["skipped"] = self.skipped
         if self.history is not None:
             result["history"] = {k: np.asarray(v, dtype=float) for k, v in self.history.items()}
         if self.disp:

@@ -684,3 +684,48 @@ def test_callbacks_see_every_update_with_minibatches_too():
         options={"batch_size": 5, "epochs": 2, "seed": 0},
     )
     assert res.nit == 8 and seen == list(range(1, 9))
+
+
+# -- non-finite batches: stop (default) or skip --------------------------------------
+def _data_with_a_bad_row():
+    X, y = least_squares_data(n=40)
+    X = X.copy()
+    X[17, 2] = np.nan  # one sample poisons every batch it falls in
+    return X, y
+
+
+def test_a_non_finite_batch_stops_the_run_by_default():
+    X, y = _data_with_a_bad_row()
+    res = numopt.minimize(
+        ls_loss,
+        np.zeros(4),
+        args=(X, y),
+        jac=ls_grad,
+        options={"batch_size": 8, "epochs": 3, "seed": 0},
+    )
+    assert res.status == 3 and "non-finite loss" in res.message
+    assert np.all(np.isfinite(res.x))
+
+
+def test_on_nonfinite_skip_drops_the_batch_and_goes_on():
+    X, y = _data_with_a_bad_row()
+    res = numopt.minimize(
+        ls_loss,
+        np.zeros(4),
+        args=(X, y),
+        jac=ls_grad,
+        options={
+            "batch_size": 8,
+            "epochs": 3,
+            "seed": 0,
+            "on_nonfinite": "skip",
+            "learning_rate": 0.05,
+        },
+    )
+    assert res.skipped == 3 and res.nit == 3 * 5 - 3  # one bad batch per epoch
+    assert np.all(np.isfinite(res.x))
+    assert res.status == 3  # the final loss on all the data includes the NaN row: best point
+    with pytest.raises(ValueError, match="on_nonfinite='skip' needs batch_size"):
+        numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "skip"})
+    with pytest.raises(ValueError, match="on_nonfinite must be one of 'stop', 'skip'"):
+        numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "ignore"})
