@@ -729,3 +729,31 @@ def test_on_nonfinite_skip_drops_the_batch_and_goes_on():
         numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "skip"})
     with pytest.raises(ValueError, match="on_nonfinite must be one of 'stop', 'skip'"):
         numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "ignore"})
+
+
+def test_same_bits_whatever_the_backend_and_thread_count():
+    import numba
+
+    X, y = least_squares_data(n=300)
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for backend, threads in [
+            ("serial", 1),
+            ("parallel", 1),
+            ("parallel", numba.config.NUMBA_NUM_THREADS),
+        ]:
+            numba.set_num_threads(threads)
+            res = numopt.minimize(
+                ls_loss,
+                np.zeros(4),
+                args=(X, y),
+                jac=ls_grad,
+                method="adamw",
+                options={"batch_size": 32, "epochs": 2, "seed": 5, "backend": backend},
+            )
+            runs.append(res.x)
+    finally:
+        numba.set_num_threads(before)
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
