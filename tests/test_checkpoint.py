@@ -182,3 +182,33 @@ def test_bad_checkpoint_files_and_options(tmp_path):
         run("adam", "constant", False, path=3)
     with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
         run("adam", "constant", False, path=tmp_path / "c.npz", checkpoint_every=0)
+
+
+def test_a_callback_stop_writes_a_checkpoint_that_resumes_exactly(tmp_path):
+    whole = run("momentum", "plateau", True)
+    path = tmp_path / "run.npz"
+
+    def stop_at_6(intermediate_result):
+        if intermediate_result.nit == 6:
+            raise StopIteration
+
+    options = {
+        "learning_rate": LR["plateau"](),
+        "gtol": 0.0,
+        "batch_size": 12,
+        "seed": 3,
+        "epochs": 5,
+        "checkpoint": path,
+    }
+    res = numopt.minimize(
+        loss,
+        np.zeros(3),
+        args=(X, Y),
+        jac=True,
+        method="momentum",
+        callback=stop_at_6,
+        options=options,
+    )
+    assert res.status == 99 and res.nit == 6
+    resumed = run("momentum", "plateau", True, resume=path)
+    np.testing.assert_array_equal(resumed.x, whole.x)
