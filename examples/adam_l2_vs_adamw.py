@@ -33,10 +33,10 @@ Run: ``python examples/adam_l2_vs_adamw.py [--out DIR] [--smoke]`` (figures go t
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import _cli  # examples/_cli.py: the scripts' shared command line
 import numpy as np
 
 import numopt
@@ -144,23 +144,13 @@ def plot(results: dict, steps: int, out: Path) -> Path:
         f"Zero-mean noisy gradients, weight decay λ = {WEIGHT_DECAY}, η = {LEARNING_RATE}: "
         "Adam's L2 decay is divided by sqrt(v̂), AdamW's is not"
     )
-    path = out / "decay.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _cli.save(fig, out / "decay.png")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "out" / "adam_l2_vs_adamw"
-    )
-    parser.add_argument("--smoke", action="store_true", help="a quick run (300 steps)")
+    parser = _cli.parser(__doc__, "adam_l2_vs_adamw", "a quick run (300 steps)")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("this example draws with matplotlib: pip install 'numopt[plot]'", file=sys.stderr)
+    if not _cli.has_matplotlib():
         return 1
     steps = 300 if args.smoke else 3000
     results, finals = {}, {}

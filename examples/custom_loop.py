@@ -38,13 +38,13 @@ the figure (``pip install 'numopt[plot]'``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+import _cli  # examples/_cli.py: the scripts' shared command line
 import numpy as np
 
 import numopt
@@ -239,16 +239,11 @@ def plot(ref_losses, crashed, resumed_losses, resume_at, crash_at, every, theta,
     ax_fit.set_title(f"The resumed run's network (1 → {HIDDEN} tanh → 1)")
     ax_fit.legend(fontsize="small")
     ax_fit.grid(True, alpha=0.3)
-    path = out / "training.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _cli.save(fig, out / "training.png")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "custom_loop")
-    parser.add_argument("--smoke", action="store_true", help="a quick run (300 steps)")
+    parser = _cli.parser(__doc__, "custom_loop", "a quick run (300 steps)")
     args = parser.parse_args(argv)
     total, every, crash_at = (300, 50, 230) if args.smoke else (3000, 250, 1730)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -283,11 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         errors.append(f"temporary checkpoint files left behind: {leftovers}")
     if not args.smoke and not ref_losses[-1] < 0.01:
         errors.append(f"the network did not fit: final loss {ref_losses[-1]}")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("no figure: matplotlib is missing (pip install 'numopt[plot]')")
-    else:
+    if _cli.has_matplotlib():  # the figure is optional here: the check above is the point
         path = plot(ref_losses, crashed, losses, resume_at, crash_at, every, theta, args.out)
         print("wrote", path)
     for error in errors:

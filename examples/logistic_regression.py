@@ -30,11 +30,11 @@ matplotlib: ``pip install scikit-learn matplotlib`` (the ``examples`` extra).
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
+import _cli  # examples/_cli.py: the scripts' shared command line
 import numpy as np
 
 import numopt
@@ -152,18 +152,11 @@ def plot(curves, ref, out: Path) -> Path:
         f"Logistic regression on breast-cancer data (N = {ref['n']} training samples, "
         f"30 features, L2 with C = {C})"
     )
-    path = out / "training.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _cli.save(fig, out / "training.png")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "out" / "logistic_regression"
-    )
-    parser.add_argument("--smoke", action="store_true", help="a quick run (3 epochs)")
+    parser = _cli.parser(__doc__, "logistic_regression", "a quick run (3 epochs)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 100)")
     args = parser.parse_args(argv)
     try:

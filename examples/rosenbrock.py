@@ -25,10 +25,10 @@ Needs matplotlib (``pip install 'numopt[plot]'``).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import _cli  # examples/_cli.py: the scripts' shared command line
 import numpy as np
 from scipy.optimize import OptimizeResult, rosen, rosen_der
 
@@ -168,14 +168,9 @@ def plot(runs: dict, out: Path, smoke: bool) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "rosenbrock")
-    parser.add_argument("--smoke", action="store_true", help="a quick run (200 iterations)")
+    parser = _cli.parser(__doc__, "rosenbrock", "a quick run (200 iterations)")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("this example draws with matplotlib: pip install 'numopt[plot]'", file=sys.stderr)
+    if not _cli.has_matplotlib():
         return 1
     runs = run_all(200 if args.smoke else None)
     errors = check(runs, args.smoke)

@@ -21,11 +21,11 @@ Needs matplotlib (``pip install 'numopt[plot]'``).
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
+import _cli  # examples/_cli.py: the scripts' shared command line
 import numpy as np
 
 import numopt
@@ -175,14 +175,9 @@ def plot(plateau: dict, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "schedules")
-    parser.add_argument("--smoke", action="store_true", help="check 40 steps per schedule")
+    parser = _cli.parser(__doc__, "schedules", "check 40 steps per schedule")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("this example draws with matplotlib: pip install 'numopt[plot]'", file=sys.stderr)
+    if not _cli.has_matplotlib():
         return 1
     for panel in PANELS.values():
         schedule = next(iter(panel.values()))
