@@ -412,6 +412,7 @@ def test_distinct_messages():
     assert len(set(messages)) == len(messages)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_non_finite_loss_returns_the_best_finite_point():
     res = numopt.minimize(
         rosen, [-1.2, 1.0], method="gd", jac=rosen_der, options={"learning_rate": 1.0}
