@@ -1,4 +1,15 @@
-"""Kernel throughput: one update step of every rule × backend × dtype × N."""
+"""Kernel throughput: one ``opt.step(x, g)`` of every rule × backend × dtype × N.
+
+Every rule class in ``numopt.RULES`` (``"sgd"`` is ``"gd"``'s class, timed once) with
+its default hyperparameters, on the serial and parallel CPU loops and on the CUDA
+kernel (skipped unless numba-cuda sees a GPU; the time then includes a
+``cuda.synchronize()``), float32 and float64, N = 10³, 10⁵, 10⁷.  ``setup`` takes one
+step first: it compiles the kernel or loads it from Numba's on-disk cache, and
+allocates the rule's state, so the timed step is the steady state.
+
+Bandwidth (GB/s) and comparisons with NumPy and torch are ``compare.py``'s job: asv's
+per-benchmark timings are not the place for derived figures.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +17,14 @@ import numpy as np
 
 import numopt
 
-from .common import cuda_available, rules
+from .common import cuda_available, rule_names
 
 
 class Step:
-    """``opt.step(x, g)`` once (asv repeats it); CUDA times include a synchronize."""
+    """One update step in place (asv repeats the call and reports the median)."""
 
     params = (
-        rules(),
+        rule_names(),
         ["serial", "parallel", "cuda"],
         ["float32", "float64"],
         [10**3, 10**5, 10**7],
@@ -23,11 +34,11 @@ class Step:
 
     def setup(self, rule, backend, dtype, n):
         if backend == "cuda" and not cuda_available():
-            raise NotImplementedError("no CUDA GPU")
+            raise NotImplementedError("no CUDA GPU (or numba-cuda is not installed)")
         rng = np.random.default_rng(0)
         x = rng.standard_normal(n).astype(dtype)
-        g = (rng.standard_normal(n) * 1e-3).astype(dtype)
-        self.sync = lambda: None
+        g = (1e-3 * rng.standard_normal(n)).astype(dtype)
+        self.sync = _no_sync
         if backend == "cuda":
             from numba import cuda
 
@@ -35,9 +46,13 @@ class Step:
             self.sync = cuda.synchronize
         self.opt = numopt.RULES[rule](backend=backend)
         self.x, self.g = x, g
-        self.opt.step(x, g)  # compile or load from the cache; allocate the state
+        self.opt.step(x, g)  # compile or load the kernel; allocate the state
         self.sync()
 
     def time_step(self, rule, backend, dtype, n):
         self.opt.step(self.x, self.g)
         self.sync()
+
+
+def _no_sync():
+    pass

@@ -1,115 +1,172 @@
-"""``minimize`` end to end on small problems, and its peak memory.
+"""``numopt.minimize`` end to end: time, peak memory, and what an update allocates.
 
-Each ``time_`` benchmark runs a fixed number of updates (``ITERATIONS``, or two
-epochs of mini-batches) with ``gtol=0`` so the work does not depend on
-convergence; divide by the iteration count for time per iteration.
+**Time per iteration.**  asv has no per-iteration unit, so every ``time_minimize``
+here times one whole ``minimize`` call of a *fixed* number of updates: ``gtol=0``
+(no early stop) and ``maxiter=ITERATIONS`` (200), or for the mini-batch problem 2
+epochs of batches of 256 over 20 000 samples (79 batches per epoch: 158 updates,
+plus the final loss on all the data).  Divide the reported time by 200 (or 158)
+for the time per iteration; the counts are fixed so that results stay comparable
+over commits.  ``setup`` runs the same call once (compiling or loading the kernels)
+and checks that it made exactly that many updates.
+
+Problems, for every rule in ``numopt.RULES`` with its settings from
+``common.SETTINGS``: the Rosenbrock function in 2-D and 100-D (SciPy's ``rosen`` /
+``rosen_der``), a dense SPD quadratic with N = 1000 (``common.quadratic``: one
+1000 × 1000 mat-vec per iteration), and mini-batch logistic regression (20 000 × 20
+synthetic samples).
+
+**Peak memory.**  ``peakmem_minimize_large`` is a whole Adam run on N = 10⁷ float64
+parameters (80 MB per array) for 20 iterations.  Expected peak: the interpreter
+with NumPy, SciPy, Numba and numopt loaded (130-200 MB depending on the
+environment) plus 7 N-sized arrays = 560 MB: the caller's ``x0``; numopt's ``x``,
+``g`` and best ``x``; Adam's ``m`` and ``v``; and the objective's one gradient
+temporary (``x - 1``), plus a few tens of MB for Numba's thread pool.  asv measured
+746 MB in the development venv and 795-807 MB in its own virtualenv (2026-11-25,
+2-core machine).  A per-update N-sized temporary in numopt would add 80 MB and show
+as a jump.
+
+**Allocations of an update.**  ``StepAllocation.track_peak_bytes`` is the peak that
+``tracemalloc`` (to which NumPy reports its allocations) sees during 10
+``opt.step`` calls at N = 10⁶, after one warm step: 464 bytes of Python objects for
+every fused kernel (2026-11-25), i.e. no temporaries.  The ``"numpy"`` backend (the
+readable reference) is the control: its temporaries show as megabytes.
 """
 
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 from scipy.optimize import rosen, rosen_der
 
 import numopt
 
-from .common import LEARNING_RATE, logistic, logistic_data, quadratic, rules
+from .common import (
+    logistic,
+    logistic_data,
+    quadratic,
+    rosenbrock_x0,
+    rule_names,
+    settings,
+    shifted_sphere,
+)
 
+#: Updates per timed ``minimize`` call (full-batch problems).
 ITERATIONS = 200
-#: Size of the peak-memory run (the test suite shrinks it).
+#: Size and length of the peak-memory run (the test suite shrinks PEAKMEM_N).
 PEAKMEM_N = 10**7
+PEAKMEM_ITERATIONS = 20
+#: Size of the allocation count.
+ALLOC_N = 10**6
+
+
+def _check_updates(res, expected: int) -> None:
+    if res.nit != expected:
+        raise RuntimeError(
+            f"{res.method} made {res.nit} updates, not {expected}: {res.message} "
+            "(a timing of a shortened run would mean nothing)"
+        )
 
 
 class Rosenbrock:
-    params = (rules(), [2, 100])
+    """200 updates on the Rosenbrock function from (-1.2, 1, -1.2, 1, ...)."""
+
+    params = (rule_names(), [2, 100])
     param_names = ["rule", "n"]
 
     def setup(self, rule, n):
-        self.x0 = np.full(n, -1.2)
-        self.x0[1::2] = 1.0
-        self.options = {"learning_rate": LEARNING_RATE[rule] / 10, "maxiter": ITERATIONS, "gtol": 0}
-        numopt.minimize(rosen, self.x0, jac=rosen_der, method=rule, options={"maxiter": 2})
+        self.x0 = rosenbrock_x0(n)
+        self.options = {**settings("rosenbrock", rule), "maxiter": ITERATIONS, "gtol": 0}
+        _check_updates(self._run(rule), ITERATIONS)
+
+    def _run(self, rule):
+        return numopt.minimize(rosen, self.x0, jac=rosen_der, method=rule, options=self.options)
 
     def time_minimize(self, rule, n):
-        numopt.minimize(rosen, self.x0, jac=rosen_der, method=rule, options=self.options)
+        self._run(rule)
 
 
 class Quadratic:
-    params = (rules(),)
+    """200 updates on a dense SPD quadratic, N = 1000, condition number 10, from 0."""
+
+    params = (rule_names(),)
     param_names = ["rule"]
 
     def setup(self, rule):
         self.fun, self.jac, _ = quadratic(1000)
-        self.options = {"learning_rate": 1e-2, "maxiter": ITERATIONS, "gtol": 0}
-        numopt.minimize(self.fun, np.zeros(1000), jac=self.jac, method=rule, options={"maxiter": 2})
+        self.x0 = np.zeros(1000)
+        self.options = {**settings("quadratic", rule), "maxiter": ITERATIONS, "gtol": 0}
+        _check_updates(self._run(rule), ITERATIONS)
+
+    def _run(self, rule):
+        return numopt.minimize(self.fun, self.x0, jac=self.jac, method=rule, options=self.options)
 
     def time_minimize(self, rule):
-        numopt.minimize(self.fun, np.zeros(1000), jac=self.jac, method=rule, options=self.options)
+        self._run(rule)
 
 
 class LogisticMiniBatch:
-    """Two epochs of batches of 256 over 20 000 samples × 20 features (157 updates)."""
+    """2 epochs of batches of 256 over 20 000 samples × 20 features: 158 updates."""
 
-    params = (["sgd", "momentum", "adam"],)
+    params = (rule_names(batched=True),)
     param_names = ["rule"]
+    updates = 158
 
     def setup(self, rule):
         self.X, self.y = logistic_data()
-        self.options = {"learning_rate": 1e-2, "batch_size": 256, "epochs": 2, "seed": 0}
+        self.options = {**settings("logistic", rule), "batch_size": 256, "epochs": 2, "seed": 0}
+        _check_updates(self._run(rule), self.updates)
 
-    def time_minimize(self, rule):
-        numopt.minimize(
+    def _run(self, rule):
+        return numopt.minimize(
             logistic,
-            np.zeros(20),
+            np.zeros(self.X.shape[1]),
             args=(self.X, self.y),
             jac=True,
             method=rule,
             options=self.options,
         )
 
-
-def _separable(x):
-    return 0.5 * float(x @ x), x.copy()  # the user's gradient: one new N-array per call
+    def time_minimize(self, rule):
+        self._run(rule)
 
 
 class PeakMemory:
-    """A whole Adam run on N = 10**7 float64 parameters (80 MB per array).
-
-    Expected peak: x0 (the caller's), numopt's x, g, best x and the state m, v, plus
-    the objective's gradient array: about 7 × 80 MB = 560 MB over the interpreter.
-    A per-step N-sized temporary in the update would add 80 MB and show as a jump.
-    """
+    """A whole Adam run at N = 10⁷ float64 (see the module docstring for the budget)."""
 
     timeout = 300
 
     def setup(self):
-        self.x0 = np.ones(PEAKMEM_N)
+        self.x0 = np.full(PEAKMEM_N, 3.0)  # touched: np.zeros pages would not count yet
+        self.options = {"learning_rate": 0.1, "maxiter": PEAKMEM_ITERATIONS, "gtol": 0}
+        # load the kernel the run will use (parallel at this size) on a small array
+        small = np.zeros(min(PEAKMEM_N, 2**14))
+        numopt.minimize(shifted_sphere, small, jac=True, method="adam", options=self.options)
 
-    def peakmem_minimize_adam(self):
-        numopt.minimize(
-            _separable, self.x0, jac=True, method="adam", options={"maxiter": 10, "gtol": 0}
-        )
+    def peakmem_minimize_large(self):
+        numopt.minimize(shifted_sphere, self.x0, jac=True, method="adam", options=self.options)
 
 
-class StepAllocations:
-    """Bytes allocated through NumPy by 10 update steps at N = 10**6: 0 means no temporaries."""
+class StepAllocation:
+    """Peak bytes traced by ``tracemalloc`` during 10 steps at N = 10⁶ (module docstring)."""
 
-    params = (rules(),)
-    param_names = ["rule"]
+    params = (rule_names(), ["serial", "parallel", "numpy"])
+    param_names = ["rule", "backend"]
     unit = "bytes"
 
-    def setup(self, rule):
-        self.x = np.ones(10**6)
-        self.g = np.full(10**6, 1e-3)
-        self.opt = numopt.RULES[rule]()
-        self.opt.step(self.x, self.g)
+    def setup(self, rule, backend):
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal(ALLOC_N)
+        self.g = 1e-3 * rng.standard_normal(ALLOC_N)
+        self.opt = numopt.RULES[rule](backend=backend)
+        self.opt.step(self.x, self.g)  # compile or load the kernel; allocate the state
 
-    def track_step_allocations(self, rule):
-        import tracemalloc
-
+    def track_peak_bytes(self, rule, backend):
+        step, x, g = self.opt.step, self.x, self.g
         tracemalloc.start()
         try:
             for _ in range(10):
-                self.opt.step(self.x, self.g)
+                step(x, g)
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

@@ -1,45 +1,76 @@
-"""Shared pieces of the asv suite: the rule list, problems, optional imports.
+"""Shared pieces of the asv suite: the contenders, the problems, optional imports.
 
-Benchmark modules must import without optional extras (asv reports a bare "failed
-to import the benchmark suite" otherwise: airspeed-velocity/asv#1453), so torch and
-CUDA are probed here and a ``setup`` raises ``NotImplementedError`` to skip.
+Every benchmark module must import without the optional extras: asv reports a bare
+"Failed to build the project and import the benchmark suite" otherwise
+(airspeed-velocity/asv#1453).  So nothing optional (numba-cuda, torch) is imported
+at module level; a benchmark's ``setup`` calls :func:`require` or
+:func:`cuda_available` and raises ``NotImplementedError``, which asv records as
+"skipped" for that parameter combination.
+
+The contenders come from :data:`numopt.RULES` (:func:`rule_names`), so a new rule
+is benchmarked as soon as it is in the table; the convergence benchmarks also need
+its tuned settings in :data:`SETTINGS` (``tests/test_benchmarks.py`` checks that
+every rule has them).
 """
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import numpy as np
+import scipy.fft
 
 import numopt
+from numopt import schedules
+
+# -- contenders ---------------------------------------------------------------------
 
 
-def rules() -> list[str]:
-    """One method name per distinct rule class (``"sgd"`` is ``"gd"`` fed batches)."""
-    seen, names = set(), []
+def rule_names(batched: bool = False) -> list[str]:
+    """One ``method=`` name per distinct rule class in :data:`numopt.RULES`.
+
+    ``"gd"`` and ``"sgd"`` are one class; the first name is kept (``"gd"``), or the
+    last one (``"sgd"``) where the rule is fed mini-batches (``batched=True``).
+    """
+    names: dict[type, str] = {}
     for name, cls in numopt.RULES.items():
-        if cls not in seen:
-            seen.add(cls)
-            names.append(name)
-    return names
+        if batched or cls not in names:
+            names[cls] = name
+    return list(names.values())
+
+
+def require(module: str) -> ModuleType:
+    """Import an optional module, or skip the benchmark (``NotImplementedError``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise NotImplementedError(f"{module} is not installed ({exc})") from None
 
 
 def cuda_available() -> bool:
+    """Whether numba-cuda is installed and sees a GPU (call it in ``setup`` only)."""
     try:
         from numba import cuda
-
-        return bool(cuda.is_available())
-    except Exception:  # numba-cuda missing, no driver, ...
+    except ImportError:
         return False
+    return bool(cuda.is_available())
 
 
-#: A learning rate per rule that converges on the problems below (found by trying).
-LEARNING_RATE = {"gd": 1e-3, "momentum": 2e-4, "rmsprop": 1e-3, "adam": 2e-2, "adamw": 2e-2}
+# -- problems -----------------------------------------------------------------------
 
 
-def quadratic(n: int, seed: int = 0):
-    """A dense SPD quadratic ``0.5 x'Ax - b'x`` with its gradient and minimiser."""
+def quadratic(n: int, kappa: float = 10.0, seed: int = 0):
+    """A dense SPD quadratic ``f(x) = x'Ax/2 - b'x``: ``(fun, jac, x_star)``.
+
+    ``A = Q diag(λ) Q'`` with ``Q`` the orthonormal DCT-II matrix (dense, built in
+    O(n² log n), no factorisation) and ``λ`` spaced geometrically over ``[1, kappa]``
+    in a seeded random order, so the condition number is exactly ``kappa``.
+    """
     rng = np.random.default_rng(seed)
-    q = rng.standard_normal((n, n)) / np.sqrt(n)
-    a = q @ q.T + np.eye(n)
+    q = scipy.fft.dct(np.eye(n), norm="ortho", axis=0)
+    lam = rng.permutation(np.geomspace(1.0, kappa, n))
+    a = (q * lam) @ q.T
     b = rng.standard_normal(n)
 
     def fun(x):
@@ -51,7 +82,15 @@ def quadratic(n: int, seed: int = 0):
     return fun, jac, np.linalg.solve(a, b)
 
 
+def rosenbrock_x0(n: int) -> np.ndarray:
+    """The classic start ``(-1.2, 1, -1.2, 1, ...)`` of the n-D Rosenbrock function."""
+    x0 = np.full(n, -1.2)
+    x0[1::2] = 1.0
+    return x0
+
+
 def logistic_data(n: int = 20000, d: int = 20, seed: int = 0):
+    """Synthetic logistic-regression data ``(X, y)``: ``n`` samples × ``d`` features."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     w = rng.standard_normal(d)
@@ -60,7 +99,77 @@ def logistic_data(n: int = 20000, d: int = 20, seed: int = 0):
 
 
 def logistic(w, X, y):
-    """Mean logistic loss and gradient (``jac=True``)."""
+    """Mean logistic loss and its gradient (for ``jac=True``); no overflow warnings."""
     z = X @ w
     f = float(np.mean(np.logaddexp(0.0, z) - y * z))
-    return f, X.T @ (1.0 / (1.0 + np.exp(-z)) - y) / len(y)
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, stable for any z
+    return f, X.T @ (p - y) / len(y)
+
+
+def logistic_optimum(X, y) -> float:
+    """The lowest mean logistic loss on ``(X, y)``, by SciPy's L-BFGS-B."""
+    from scipy.optimize import minimize
+
+    res = minimize(
+        logistic, np.zeros(X.shape[1]), args=(X, y), jac=True, method="L-BFGS-B", tol=1e-12
+    )
+    return float(res.fun)
+
+
+def shifted_sphere(x):
+    """``f = |x - 1|²/2`` and its gradient; allocates one N-sized array per call."""
+    d = x - 1.0
+    return 0.5 * float(d @ d), d
+
+
+# -- settings per rule and problem ---------------------------------------------------
+
+_rmsprop_decay = schedules.exponential  # RMSprop at a constant rate hovers (see below)
+
+#: ``options`` per problem and rule, found by trying (2026-11-25).  Both the timing
+#: and the convergence benchmarks use them, so a timed run of a fixed number of
+#: updates never stops early on a non-finite loss.  Each converges with a margin:
+#: a 1.5× larger rate (RMSprop: a 2× shorter or 2.5× longer decay) converges too.
+#:
+#: * RMSprop at a constant rate hovers at a distance ∝ η from the minimum (its
+#:   step is about η·sign(g)), so it never reaches a small gtol: it gets a
+#:   learning rate halving every ``transition_steps`` updates.
+#: * AdamW's decoupled decay moves its fixed point off ∇f = 0, so for gtol it runs
+#:   with ``weight_decay=0`` (then its trajectory is Adam's: a check of its kernel).
+#: * GD diverges on the quadratic at η = 2/L = 0.2, and on Rosenbrock at η = 1e-2
+#:   (at 2e-3 it does not converge in 100 000 updates).
+SETTINGS: dict[str, dict[str, dict]] = {
+    "quadratic": {  # quadratic(100), κ = 10, from x = 0
+        "gd": {"learning_rate": 0.1},
+        "momentum": {"learning_rate": 0.01},
+        "rmsprop": {"learning_rate": _rmsprop_decay(1e-2, decay_rate=0.5, transition_steps=200)},
+        "adam": {"learning_rate": 0.1},
+        "adamw": {"learning_rate": 0.1, "weight_decay": 0.0},
+    },
+    "rosenbrock": {  # 2-D, from (-1.2, 1)
+        "gd": {"learning_rate": 1e-3},
+        "momentum": {"learning_rate": 1e-3},
+        "rmsprop": {"learning_rate": _rmsprop_decay(3e-3, decay_rate=0.5, transition_steps=2000)},
+        "adam": {"learning_rate": 0.02},
+        "adamw": {"learning_rate": 0.02, "weight_decay": 0.0},
+    },
+    "logistic": {  # logistic_data(), batches of 256, 2 epochs, seed 0
+        "gd": {"learning_rate": 1.0},
+        "momentum": {"learning_rate": 0.1},
+        "rmsprop": {"learning_rate": 0.03},
+        "adam": {"learning_rate": 0.03},
+        "adamw": {"learning_rate": 0.03},
+    },
+}
+
+
+def settings(problem: str, rule: str) -> dict:
+    """A fresh copy of ``SETTINGS[problem][rule]`` (``"sgd"`` is ``"gd"``'s class).
+
+    Raises ``NotImplementedError`` (asv: skipped) for a rule with no tuned settings.
+    """
+    table = SETTINGS[problem]
+    for name in (rule, *(n for n, c in numopt.RULES.items() if c is numopt.RULES[rule])):
+        if name in table:
+            return dict(table[name])
+    raise NotImplementedError(f"no tuned settings for rule {rule!r} in SETTINGS[{problem!r}]")

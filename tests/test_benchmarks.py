@@ -1,66 +1,138 @@
-"""Smoke test of the asv suite: every benchmark runs once at its smallest size.
+"""Smoke test of the asv suite (``benchmarks/bench_*.py``), so a broken benchmark fails CI.
 
-CI runs this (asv itself is in the test extra), so a broken benchmark fails CI
-instead of showing up as a gap in the benchmark history.
+Every benchmark runs ``setup`` and its body once, at its smallest parameter
+combination and at each value of every non-numeric parameter (every rule, every
+backend, every dtype, one at a time); numeric parameters (sizes) only at their
+smallest.  A ``setup`` that raises ``NotImplementedError`` (asv's "skip this
+combination", e.g. CUDA without a GPU) skips the case.  ``timeraw_`` benchmarks
+must return code that compiles and runs.  Then ``asv check`` imports the suite as
+asv does.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
-import itertools
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 MODULES = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
-PREFIXES = ("time_", "peakmem_", "track_", "mem_")
+PREFIXES = ("time_", "peakmem_", "mem_", "track_")
+#: Module constants shrunk for the smoke test (module -> {name: value}).
+SMALL = {"bench_minimize": {"PEAKMEM_N": 1000, "ALLOC_N": 10_000}}
+
+
+def _numeric(values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _combinations(params) -> list[tuple]:
+    """The smallest combination, then each other value of each non-numeric parameter."""
+    if not params:
+        return [()]
+    if not isinstance(params[0], (list, tuple)):  # a single parameter, given flat
+        params = (params,)
+    base = [min(values) if _numeric(values) else values[0] for values in params]
+    combos = [tuple(base)]
+    for i, values in enumerate(params):
+        if not _numeric(values):
+            combos += [(*base[:i], v, *base[i + 1 :]) for v in values[1:]]
+    return combos
 
 
 def _cases():
     for name in MODULES:
         module = importlib.import_module(f"benchmarks.{name}")
         for attr, obj in vars(module).items():
-            if inspect.isclass(obj) and obj.__module__ == module.__name__:
-                methods = [m for m in vars(obj) if m.startswith(PREFIXES)]
-                params = getattr(obj, "params", ())
-                grid = list(itertools.product(*params)) if params else [()]
-                # every rule (the first parameter where there is one), at the smallest sizes
-                firsts = params[0] if params else [None]
-                for first, m in itertools.product(firsts, methods):
-                    combos = [p for p in grid if not p or p[0] == first]
-                    small = min(combos, key=lambda p: [v for v in p if isinstance(v, int)])
-                    yield pytest.param(obj, m, small, id=f"{name}.{attr}.{m}{list(small)}")
-            elif attr.startswith("timeraw_"):
-                yield pytest.param(None, obj, (), id=f"{name}.{attr}")
+            if attr.startswith("timeraw_") and inspect.isfunction(obj):
+                yield pytest.param(name, None, attr, (), id=f"{name}.{attr}")
+            elif inspect.isfunction(obj) and attr.startswith(PREFIXES):
+                for combo in _combinations(getattr(obj, "params", ())):
+                    yield pytest.param(name, None, attr, combo, id=f"{name}.{attr}{list(combo)}")
+            elif inspect.isclass(obj) and obj.__module__ == module.__name__:
+                methods = [m for m in vars(obj) if m.startswith((*PREFIXES, "timeraw_"))]
+                for combo in _combinations(getattr(obj, "params", ())):
+                    for m in methods:
+                        ident = f"{name}.{attr}.{m}{list(combo)}"
+                        yield pytest.param(name, attr, m, combo, id=ident)
 
 
-@pytest.mark.parametrize(("cls", "method", "params"), list(_cases()))
-def test_benchmark_runs_once(cls, method, params, monkeypatch):
-    if cls is None:  # timeraw_: code for a fresh interpreter
-        code = method()
-        compile(code, method.__name__, "exec")
-        subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+def _timeraw_script(code) -> str:
+    """A script running a ``timeraw_`` benchmark's (stmt, setup) as asv would."""
+    stmt, setup = code if isinstance(code, tuple) else (code, "")
+    for part in (stmt, setup):
+        assert isinstance(part, str), f"timeraw_ must return code (str), got {part!r}"
+        compile(textwrap.dedent(part), "<timeraw>", "exec")
+    return textwrap.dedent(setup) + "\n" + textwrap.dedent(stmt)
+
+
+@pytest.mark.parametrize(("module", "cls", "name", "params"), list(_cases()))
+def test_benchmark_runs_once(module, cls, name, params, monkeypatch):
+    mod = importlib.import_module(f"benchmarks.{module}")
+    for constant, value in SMALL.get(module, {}).items():
+        monkeypatch.setattr(mod, constant, value)
+    if cls is None and name.startswith("timeraw_"):
+        script = _timeraw_script(getattr(mod, name)())
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
         return
-    module = sys.modules[cls.__module__]
-    if hasattr(module, "PEAKMEM_N"):
-        monkeypatch.setattr(module, "PEAKMEM_N", 1000)
-    bench = cls()
+    owner = getattr(mod, cls)() if cls else mod
+    setup = getattr(owner, "setup", None)
     try:
-        if hasattr(bench, "setup"):
-            bench.setup(*params)
+        if setup is not None:
+            setup(*params)
     except NotImplementedError as exc:
-        pytest.skip(f"benchmark skips itself: {exc}")
-    getattr(bench, method)(*params)
+        pytest.skip(f"setup skips this combination: {exc}")
+    try:
+        result = getattr(owner, name)(*params)
+    finally:
+        teardown = getattr(owner, "teardown", None)
+        if teardown is not None:
+            teardown(*params)
+    if name.startswith("track_"):
+        assert isinstance(result, (int, float)) and result == result, result  # a number, not NaN
+
+
+def test_every_rule_has_tuned_settings():
+    from benchmarks.common import SETTINGS, rule_names, settings
+
+    for problem in SETTINGS:
+        for rule in rule_names() + rule_names(batched=True):
+            settings(problem, rule)  # NotImplementedError names the missing entry
+
+
+def test_fused_steps_allocate_no_temporaries(monkeypatch):
+    """The claim ``bench_minimize.StepAllocation`` tracks: the kernels allocate no arrays."""
+    from benchmarks import bench_minimize
+    from benchmarks.common import rule_names
+
+    n = 10_000
+    monkeypatch.setattr(bench_minimize, "ALLOC_N", n)
+    for rule in rule_names():
+        for backend in ("serial", "parallel", "numpy"):
+            bench = bench_minimize.StepAllocation()
+            bench.setup(rule, backend)
+            peak = bench.track_peak_bytes(rule, backend)
+            if backend == "numpy":  # the reference: the meter sees its temporaries
+                assert peak >= 8 * n, (rule, backend, peak)
+            else:
+                assert peak < 4096, (rule, backend, peak)
 
 
 def test_asv_check():
-    pytest.importorskip("asv", reason="asv comes with the 'test' extra")
+    if importlib.util.find_spec("asv") is None:
+        pytest.skip("asv is not installed (it comes with the 'test' and 'bench' extras)")
     proc = subprocess.run(
         [sys.executable, "-m", "asv", "check", "--python=same"],
         cwd=ROOT,
@@ -68,4 +140,6 @@ def test_asv_check():
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0 and "No problems found" in proc.stdout, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
