@@ -22,7 +22,7 @@ def has_matplotlib() -> bool:
     try:
         import matplotlib
     except ImportError:
-        print("this example draws with matplotlib: pip install 'numopt[plot]'", file=sys.stderr)
+        print("this example draws with matplotlib: pip install -e '.[examples]'", file=sys.stderr)
         return False
     matplotlib.use("Agg")
     return True

@@ -28,7 +28,7 @@ steps random-walk at ~η per step); the bands show the 10–90 % range of each g
 
 Run: ``python examples/adam_l2_vs_adamw.py [--out DIR] [--smoke]`` (figures go to
 ``examples/out/adam_l2_vs_adamw/`` by default).  Needs matplotlib
-(``pip install 'numopt[plot]'``).
+(``pip install -e '.[examples]'``).
 """
 
 from __future__ import annotations

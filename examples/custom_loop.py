@@ -33,7 +33,7 @@ run's bit for bit (exit status 1 if not).  Written: ``training.png``.
 
 Run: ``python examples/custom_loop.py [--out DIR] [--smoke]`` (figures and the
 checkpoint go to ``examples/out/custom_loop/`` by default).  Needs matplotlib for
-the figure (``pip install 'numopt[plot]'``).
+the figure (``pip install -e '.[examples]'``).
 """
 
 from __future__ import annotations

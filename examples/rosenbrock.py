@@ -20,7 +20,7 @@ small non-zero loss.  That is what weight decay does, not a failure to converge.
 
 Run: ``python examples/rosenbrock.py [--out DIR] [--smoke]`` (figures go to
 ``examples/out/rosenbrock/`` by default; ``--smoke`` runs 200 iterations per rule).
-Needs matplotlib (``pip install 'numopt[plot]'``).
+Needs matplotlib (``pip install -e '.[examples]'``).
 """
 
 from __future__ import annotations

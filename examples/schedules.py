@@ -16,7 +16,7 @@ Written: ``schedules.png``.
 
 Run: ``python examples/schedules.py [--out DIR] [--smoke]`` (figures go to
 ``examples/out/schedules/`` by default; ``--smoke`` checks 40 steps per schedule).
-Needs matplotlib (``pip install 'numopt[plot]'``).
+Needs matplotlib (``pip install -e '.[examples]'``).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ STATUS = {
     5: "Optimization terminated successfully: the step is below xtol.",
     6: "Maximum time (max_time) has been exceeded.",
     7: "Completed the requested number of epochs.",
-    8: "Interrupted by KeyboardInterrupt; returning the point reached so far.",
+    8: "Interrupted (Ctrl-C or KeyboardInterrupt); returning the point reached so far.",
     99: "{}",  # a callback asked to stop
 }
 SUCCESS = {0, 4, 5, 7}
@@ -292,8 +292,13 @@ class _Run:
                 shuffle=o["shuffle"],
                 data_args=o["data_args"],
             )
-        elif o["data_args"] is not None or o["seed"] is not None:
-            raise ValueError("data_args and seed apply to mini-batches: set batch_size too")
+        else:
+            given = [k for k in ("data_args", "seed") if o[k] is not None]
+            given += [
+                k for k, default in (("drop_last", False), ("shuffle", True)) if o[k] != default
+            ]
+            if given:
+                raise ValueError(f"{', '.join(given)} apply to mini-batches: set batch_size too")
 
     # -- the loop --------------------------------------------------------------------
     def solve(self) -> OptimizeResult:
@@ -305,7 +310,11 @@ class _Run:
         plateau = schedule if getattr(schedule, "needs_loss", False) else None
         if self.disp:
             print(f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}")
-        every = max(1, (self.maxiter or DEFAULT_MAXITER) // 10)
+        planned = self.maxiter
+        if self.batches is not None and self.epochs is not None:
+            per_run = self.epochs * self.batches.per_epoch
+            planned = per_run if planned is None else min(planned, per_run)
+        every = max(1, (planned or DEFAULT_MAXITER) // 10)
         status, detail = 1, ""
         self.fx = None  # the full-data loss at the current x, when known
         with _deferred_sigint() as interrupted:
@@ -337,11 +346,16 @@ class _Run:
                         self._save()
                     f = obj(self.view, batch_args)
                     gnorm = inf_norm(self.g)
+                    if self.batches is None:
+                        self.fx = f
                     if nit > 0 and self.callbacks:
                         stop = self._call_back(nit, f)
                         if stop:
                             status, detail = 99, stop
                             break
+                    if interrupted():  # Ctrl-C during the evaluation: no update after it
+                        status = 8
+                        break
                     if not (math.isfinite(f) and math.isfinite(gnorm)) and self.skip_nonfinite:
                         self.skipped += 1  # drop this batch: no update
                         continue
@@ -353,9 +367,7 @@ class _Run:
                         )
                         status, detail = 3, f"non-finite {what} at iteration {nit}"
                         break
-                    if self.batches is None:
-                        self.fx = f
-                    else:
+                    if self.batches is not None:
                         self._epoch_losses.append(f)
                     if f < self.best_f:
                         self.best_f, self.best_nit = f, nit
@@ -474,6 +486,15 @@ class _Run:
         if (meta["rng"] is None) != (self.batches is None):
             raise ValueError("resume: the checkpoint and this run differ in using batch_size")
         sd = meta["optimizer"]
+        saved = sd["hyperparameters"]
+        current = {k: v for k, v in self.opt.hyperparameters.items() if not callable(v)}
+        for key in sorted(set(saved) | set(current)):
+            if saved.get(key, "a schedule") != current.get(key, "a schedule"):
+                raise ValueError(
+                    f"resume: the checkpoint was made with {key}="
+                    f"{saved.get(key, 'a schedule')!r}, this run has "
+                    f"{current.get(key, 'a schedule')!r}; resume with the same options"
+                )
         state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
         if state:
             sd["state"] = state
@@ -506,30 +527,35 @@ class _Run:
                     out = cb(x)
             except StopIteration:
                 return "`callback` raised `StopIteration`."
-            if out is True:
+            if out is True or (isinstance(out, np.bool_) and out):
                 return "`callback` returned True."
         return None
 
     def _result(self, status: int, detail: str, nit: int, epoch: int) -> OptimizeResult:
         s, obj = self.structure, self.objective
         fun, evaluated = self.fx, False
-        if fun is None and status != 3:
+        if fun is None and status not in (3, 8):
             # the loss at the final point is not known yet (mini-batches: only batch
             # losses are; or the run stopped before evaluating its last update): evaluate
             # it on the whole data, counted in nfev
             try:
                 fun, evaluated = obj(self.view, self.args), True
             except KeyboardInterrupt:
-                fun, status = math.nan, 8
-        finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
+                status = 8
+        if fun is None and status == 8:
+            # interrupted: return the point reached without evaluating it again
+            fun = math.nan
+            finite = math.isfinite(inf_norm(self.x))
+        else:
+            finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
         if evaluated and finite and nit > 0:
             if self.history is not None and self.batches is None:
                 self.history["fun"].append(fun)
                 self.history["grad_norm"].append(inf_norm(self.g))
-            if self.callbacks and status != 8:
+            if self.callbacks and status not in (8, 99):
                 # the last update's callback (a request to stop changes nothing now)
                 self._call_back(nit, fun)
-        if finite and fun < self.best_f:
+        if finite and math.isfinite(fun) and fun < self.best_f:
             self.best_f, self.best_nit = fun, nit
             np.copyto(self.best_x, self.x)
         x, jac = self.x, self.g
@@ -598,6 +624,12 @@ def _optimizer(method: Any, options: dict) -> Optimizer:
         if "backend" in options:
             raise ValueError("backend is set on the optimizer object, not in options")
         return method
+    if isinstance(method, type) and issubclass(method, Optimizer):
+        raise TypeError(
+            f"method is the class {method.__name__}; pass an instance, e.g. "
+            f"method=numopt.{method.__name__}(learning_rate=...), or the name "
+            f"{method.name!r}"
+        )
     if not isinstance(method, str):
         raise TypeError(
             f"method must be a name {sorted(RULES)} or a numopt optimizer object, got "

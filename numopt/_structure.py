@@ -6,7 +6,6 @@ structure again, as read-only views into that buffer (free: no copy per call).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,9 @@ def _leaf(name: str, value: Any) -> np.ndarray:
 class Structure:
     """The shape of ``x0``: one array, or a list/tuple/dict of arrays.
 
+    A list or tuple whose items are all ``numpy.ndarray`` is a structure; any other
+    list (``[[0, 0], [0, 0]]``) is read as one array.
+
     Examples
     --------
     >>> import numpy as np
@@ -55,11 +57,9 @@ class Structure:
                 raise ValueError("x0 is an empty dict")
             self.kind, self.keys = "dict", list(x0)
             leaves = [_leaf(f"x0[{k!r}]", v) for k, v in x0.items()]
-        elif (
-            isinstance(x0, (list, tuple))
-            and x0
-            and all(not isinstance(v, numbers.Number) for v in x0)
-        ):
+        elif isinstance(x0, (list, tuple)) and x0 and all(isinstance(v, np.ndarray) for v in x0):
+            # a list/tuple of NumPy arrays is a structure; nested lists of numbers are
+            # one array, as SciPy reads them
             self.kind, self.keys = type(x0).__name__, list(range(len(x0)))
             leaves = [_leaf(f"x0[{i}]", v) for i, v in enumerate(x0)]
         else:

@@ -27,6 +27,8 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.nda
     """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"checkpoint: the folder {str(folder)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:

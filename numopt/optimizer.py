@@ -14,6 +14,7 @@ factors to the parameters' dtype and runs the backend.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,10 +51,35 @@ class Optimizer:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.backend = backend
-        self.hyperparameters = {
+        self._hyperparameters = {
             key: _checks.hyperparameter(key, value) for key, value in hyperparameters.items()
         }
         self.reset()
+
+    @property
+    def hyperparameters(self) -> MappingProxyType:
+        """Read-only view of the hyperparameters; change one as ``opt.learning_rate = 0.01``."""
+        return MappingProxyType(self._hyperparameters)
+
+    def __getattr__(self, name: str) -> Any:
+        hp = self.__dict__.get("_hyperparameters", {})
+        if name in hp:
+            return hp[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        hp = self.__dict__.get("_hyperparameters")
+        if hp is not None and name in hp:  # a checked change, used from the next step on
+            hp[name] = _checks.hyperparameter(name, value)
+        elif name.startswith("_") or name == "backend" or hp is None:
+            if name == "backend" and value not in BACKENDS:
+                raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}")
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError(
+                f"{type(self).__name__} has no hyperparameter {name!r}; its hyperparameters "
+                f"are {sorted(hp)}"
+            )
 
     # -- what a rule provides ------------------------------------------------------
     @staticmethod
@@ -183,7 +209,7 @@ class Optimizer:
         step = state_dict["step"]
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise ValueError(f"state_dict['step'] must be an integer >= 0, got {step!r}")
-        hp = dict(self.hyperparameters)
+        hp = dict(self._hyperparameters)
         for key, value in state_dict["hyperparameters"].items():
             if key not in hp:
                 raise ValueError(f"state_dict has hyperparameter {key!r}, unknown to {self.name}")
@@ -194,7 +220,7 @@ class Optimizer:
         schedule = hp["learning_rate"]
         if "schedule" in state_dict and hasattr(schedule, "load_state_dict"):
             schedule.load_state_dict(state_dict["schedule"])
-        self.hyperparameters = hp
+        self._hyperparameters = hp
         self._t = int(step)
         self._state, self._layout, self._c = rows, layout, None
         self._loaded_on_host = rows is not None

@@ -212,3 +212,38 @@ def test_a_callback_stop_writes_a_checkpoint_that_resumes_exactly(tmp_path):
     assert res.status == 99 and res.nit == 6
     resumed = run("momentum", "plateau", True, resume=path)
     np.testing.assert_array_equal(resumed.x, whole.x)
+
+
+def test_resuming_with_other_hyperparameters_is_an_error(tmp_path):
+    path = tmp_path / "run.npz"
+    run("adam", "constant", False, path=path, maxiter=3)
+    with pytest.raises(ValueError, match=r"made with learning_rate=0\.05, this run has 0\.001"):
+        numopt.minimize(
+            loss,
+            np.zeros(3),
+            args=(X, Y),
+            jac=True,
+            options={"learning_rate": 0.001, "resume": path},
+        )
+    with pytest.raises(ValueError, match=r"learning_rate=0\.05, this run has .a schedule."):
+        run("adam", "cosine", False, resume=path)
+
+
+def test_ctrl_c_stops_before_the_next_update_without_evaluating_again():
+    res = numopt.minimize(
+        _interrupting_loss(3, "sigint"), np.zeros(3), args=(X, Y), jac=True, options={"maxiter": 50}
+    )
+    assert res.status == 8 and res.nit == 2 and res.nfev == 3  # the 3rd evaluation is x_2's
+    assert np.isfinite(res.fun)  # full-batch: x_2's loss is known
+
+
+def test_a_stopping_callback_runs_once_per_update():
+    seen = []
+
+    def cb(intermediate_result):
+        seen.append(intermediate_result.nit)
+        if intermediate_result.nit == 4:
+            raise StopIteration
+
+    res = numopt.minimize(loss, np.zeros(3), args=(X, Y), jac=True, callback=cb)
+    assert seen == [1, 2, 3, 4] and res.nit == 4 and res.nfev == 5

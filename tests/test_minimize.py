@@ -758,3 +758,13 @@ def test_same_bits_whatever_the_backend_and_thread_count():
         numba.set_num_threads(before)
     for other in runs[1:]:
         np.testing.assert_array_equal(runs[0], other)
+
+
+def test_nested_lists_are_one_array_as_in_scipy():
+    res = numopt.minimize(
+        lambda x: float(np.sum((x - 1.0) ** 2)),
+        [[0.0, 0.0], [0.0, 0.0]],
+        jac=lambda x: 2 * (x - 1.0),
+        options={"learning_rate": 0.1},
+    )
+    assert isinstance(res.x, np.ndarray) and res.x.shape == (2, 2)

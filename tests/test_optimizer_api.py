@@ -807,3 +807,18 @@ def test_state_dict_through_plain_lists_fits_a_fortran_ordered_x():
 def test_huge_integer_hyperparameter_is_a_named_value_error():
     with pytest.raises(ValueError, match="learning_rate"):
         numopt.GD(10**400)
+
+
+def test_hyperparameters_change_through_checked_attributes():
+    opt = numopt.Adam(0.1)
+    assert opt.learning_rate == 0.1 and opt.beta1 == 0.9
+    opt.learning_rate = 0.01  # used from the next step on, as a torch scheduler would
+    assert opt.hyperparameters["learning_rate"] == 0.01
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        opt.learning_rate = -1.0
+    with pytest.raises(AttributeError, match=r"Adam has no hyperparameter 'lr'"):
+        opt.lr = 0.5
+    with pytest.raises(TypeError):
+        opt.hyperparameters["learning_rate"] = 5.0  # a read-only view
+    with pytest.raises(ValueError, match="backend must be one of"):
+        opt.backend = "gpu"
