@@ -284,7 +284,20 @@ CATALOGUE = [
         ValueError,
         "needs batch_size",
     ),
+    (
+        "shuffle without batch_size",
+        call(options={"shuffle": False}),
+        ValueError,
+        "shuffle apply to mini-batches",
+    ),
+    ("method is a class, not an instance", call(method=numopt.Adam), TypeError, "pass an instance"),
     # -- checkpoints
+    (
+        "checkpoint in a missing folder",
+        call(options={"checkpoint": "/nonexistent/dir/run.npz"}),
+        FileNotFoundError,
+        "the folder '/nonexistent/dir' does not exist",
+    ),
     (
         "resume from a missing file",
         lambda: call(options={"resume": "/nonexistent/run.npz"})(),
