@@ -25,7 +25,14 @@ from scipy.optimize import rosen, rosen_der
 
 import numopt
 
-from .common import logistic, logistic_data, logistic_optimum, quadratic, rule_names, settings
+from .common import (
+    logistic_data,
+    logistic_optimum,
+    minimize_logistic,
+    quadratic,
+    rule_names,
+    settings,
+)
 
 GTOL = 1e-6
 MAXITER = 100_000
@@ -85,15 +92,7 @@ class FinalLoss:
         self.optimum = logistic_optimum(self.X, self.y)
 
     def _run(self, rule):
-        res = numopt.minimize(
-            logistic,
-            np.zeros(self.X.shape[1]),
-            args=(self.X, self.y),
-            jac=True,
-            method=rule,
-            options=self.options,
-        )
-        return res.fun
+        return minimize_logistic(self.X, self.y, rule, self.options).fun
 
     def track_final_loss(self, rule):
         return self._run(rule)

@@ -42,8 +42,8 @@ from scipy.optimize import rosen, rosen_der
 import numopt
 
 from .common import (
-    logistic,
     logistic_data,
+    minimize_logistic,
     quadratic,
     rosenbrock_x0,
     rule_names,
@@ -118,14 +118,7 @@ class LogisticMiniBatch:
         _check_updates(self._run(rule), self.updates)
 
     def _run(self, rule):
-        return numopt.minimize(
-            logistic,
-            np.zeros(self.X.shape[1]),
-            args=(self.X, self.y),
-            jac=True,
-            method=rule,
-            options=self.options,
-        )
+        return minimize_logistic(self.X, self.y, rule, self.options)
 
     def time_minimize(self, rule):
         self._run(rule)

@@ -106,6 +106,15 @@ def logistic(w, X, y):
     return f, X.T @ (p - y) / len(y)
 
 
+def minimize_logistic(X, y, rule: str, options: dict):
+    """``numopt.minimize`` of the logistic loss on ``(X, y)`` from zeros."""
+    import numopt
+
+    return numopt.minimize(
+        logistic, np.zeros(X.shape[1]), args=(X, y), jac=True, method=rule, options=options
+    )
+
+
 def logistic_optimum(X, y) -> float:
     """The lowest mean logistic loss on ``(X, y)``, by SciPy's L-BFGS-B."""
     from scipy.optimize import minimize
