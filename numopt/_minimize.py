@@ -338,11 +338,10 @@ class _Run:
                     if self.maxiter is not None and nit + self.skipped >= self.maxiter:
                         status = 1
                         break
-                    now = time.perf_counter()
-                    if self.max_time is not None and now - start > self.max_time:
+                    if self.max_time is not None and time.perf_counter() - start > self.max_time:
                         status = 6
                         break
-                    if self.checkpoint is not None and self._save_due(nit, now):
+                    if self.checkpoint is not None and self._save_due(nit, time.perf_counter()):
                         self._save()
                     f = obj(self.view, batch_args)
                     gnorm = inf_norm(self.g)

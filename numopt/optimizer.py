@@ -68,10 +68,13 @@ class Optimizer:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name[0] == "_":  # internal state: the hot path of every step
+            object.__setattr__(self, name, value)
+            return
         hp = self.__dict__.get("_hyperparameters")
         if hp is not None and name in hp:  # a checked change, used from the next step on
             hp[name] = _checks.hyperparameter(name, value)
-        elif name.startswith("_") or name == "backend" or hp is None:
+        elif name == "backend" or hp is None:
             if name == "backend" and value not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}")
             object.__setattr__(self, name, value)
