@@ -26,7 +26,7 @@ from scipy.optimize import OptimizeResult
 
 from numopt import checkpoint
 from numopt._arrays import FlatPair, Layout
-from numopt._checks import boolean, choice, hyperparameter, integer, nonnegative
+from numopt._checks import boolean, choice, integer, nonnegative
 from numopt._objective import Objective
 from numopt._structure import Structure
 from numopt.backends.cpu import inf_norm
@@ -645,10 +645,7 @@ def _optimizer(method: Any, options: dict) -> Optimizer:
             f"{sorted(hp_names + list(LOOP_OPTIONS))}"
         )
     hp = {k: v for k, v in options.items() if k in hp_names}
-    for key, value in hp.items():
-        hyperparameter(key, value)  # named errors before construction
-    opt = cls(**hp, backend=options.get("backend", "auto"))
-    return opt
+    return cls(**hp, backend=options.get("backend", "auto"))  # checks each, by name
 
 
 def _callbacks(callback: Any) -> list[tuple[Callable, bool]]:

@@ -48,9 +48,7 @@ class Optimizer:
     state_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, backend: str = "auto", **hyperparameters: Any) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.backend = backend
+        self.backend = backend  # checked by __setattr__
         self._hyperparameters = {
             key: _checks.hyperparameter(key, value) for key, value in hyperparameters.items()
         }
@@ -129,7 +127,7 @@ class Optimizer:
         """The learning rate of step ``t`` (1-based); a schedule is called with ``t - 1``."""
         if t < 1:
             raise ValueError(f"steps count from 1, got t={t!r}")
-        lr = self.hyperparameters["learning_rate"]
+        lr = self._hyperparameters["learning_rate"]
         if callable(lr):
             return _checks.evaluated_learning_rate(lr(t - 1), t - 1)
         return lr
@@ -160,7 +158,7 @@ class Optimizer:
         backend = self._backend_for(pair.layout.device, pair.x.size)
         state = self._state_for(pair.layout, pair.x.size)
         if backend == "numpy":
-            hp = {k: v for k, v in self.hyperparameters.items() if k != "learning_rate"}
+            hp = {k: v for k, v in self._hyperparameters.items() if k != "learning_rate"}
             self.reference(pair.x, pair.g, *state, t=t, learning_rate=lr, **hp)
         elif backend == "cuda":
             from numopt.backends import cuda

@@ -100,6 +100,6 @@ class Adam(Optimizer):
         return body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        hp = self.hyperparameters
+        hp = self._hyperparameters
         b1, b2 = hp["beta1"], hp["beta2"]
         return (lr, b1, 1 - b1, b2, 1 - b2, 1 - b1**t, 1 - b2**t, hp["eps"], hp["weight_decay"])

@@ -96,7 +96,7 @@ class AdamW(Optimizer):
         return body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        hp = self.hyperparameters
+        hp = self._hyperparameters
         b1, b2 = hp["beta1"], hp["beta2"]
         decay = 1 - lr * hp["weight_decay"]
         return (lr, b1, 1 - b1, b2, 1 - b2, 1 - b1**t, 1 - b2**t, hp["eps"], decay)

@@ -64,7 +64,7 @@ class GD(Optimizer):
         return body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        return (lr, self.hyperparameters["weight_decay"])
+        return (lr, self._hyperparameters["weight_decay"])
 
 
 #: Mini-batch SGD is the same rule; ``minimize(method="sgd")`` feeds it batches.

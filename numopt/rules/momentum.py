@@ -77,7 +77,7 @@ class Momentum(Optimizer):
         super().__init__(learning_rate=learning_rate, beta=beta, nesterov=nesterov, backend=backend)
 
     def _element(self) -> Callable:
-        return nesterov_body if self.hyperparameters["nesterov"] else body
+        return nesterov_body if self._hyperparameters["nesterov"] else body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        return (lr, self.hyperparameters["beta"])
+        return (lr, self._hyperparameters["beta"])

@@ -89,7 +89,7 @@ class RMSprop(Optimizer):
         return body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        hp = self.hyperparameters
+        hp = self._hyperparameters
         beta, eps = hp["beta"], hp["eps"]
         inside = hp["eps_placement"] == "inside"
         return (lr, beta, 1 - beta, eps if inside else 0.0, 0.0 if inside else eps)
