@@ -31,10 +31,13 @@ def rule_names(batched: bool = False) -> list[str]:
     """One ``method=`` name per distinct rule class in :data:`numopt.RULES`.
 
     ``"gd"`` and ``"sgd"`` are one class; the first name is kept (``"gd"``), or the
-    last one (``"sgd"``) where the rule is fed mini-batches (``batched=True``).
+    last one (``"sgd"``) where the rule is fed mini-batches (``batched=True``, which
+    also leaves out full-batch-only rules such as Rprop).
     """
     names: dict[type, str] = {}
     for name, cls in numopt.RULES.items():
+        if batched and cls.full_batch_only:  # Rprop: minimize refuses batch_size
+            continue
         if batched or cls not in names:
             names[cls] = name
     return list(names.values())
@@ -134,6 +137,7 @@ def shifted_sphere(x):
 # -- settings per rule and problem ---------------------------------------------------
 
 _rmsprop_decay = schedules.exponential  # RMSprop at a constant rate hovers (see below)
+_halving = schedules.exponential  # the same for NAdam, Lion, Adadelta (see below)
 
 #: ``options`` per problem and rule, found by trying (2026-11-25).  Both the timing
 #: and the convergence benchmarks use them, so a timed run of a fixed number of
@@ -147,6 +151,21 @@ _rmsprop_decay = schedules.exponential  # RMSprop at a constant rate hovers (see
 #:   with ``weight_decay=0`` (then its trajectory is Adam's: a check of its kernel).
 #: * GD diverges on the quadratic at η = 2/L = 0.2, and on Rosenbrock at η = 1e-2
 #:   (at 2e-3 it does not converge in 100 000 updates).
+#: * NAdam hovers too at a constant rate on both (torch's NAdam as well: max|g| ≈
+#:   0.3 after 5000 updates on the quadratic at η = 0.1; no η tried from 1e-3 to 1
+#:   converged), and so does Lion (every step is ±η): both get a halving rate.  On
+#:   Rosenbrock the margin of NAdam's and Adadelta's decay is narrower: a 25%
+#:   shorter (NAdam) or 2.5× longer decay converges, half as long stops short.
+#: * Adadelta diverges on the quadratic at η ≥ 0.3 and hovers on Rosenbrock at any
+#:   constant η from 1e-2 to 1 (1e-3 needs ~99 000 updates): a halving rate there.
+#: * RAdam's first 5 updates are momentum SGD (unrectified): from Rosenbrock's
+#:   start (|g| ≈ 216) η ≥ 1e-2 throws it off, so it runs at η = 3e-3.
+#: * Rprop's smallest step (Γ_min = 1e-6 by default) stops it short of gtol = 1e-6
+#:   (max|g| stalls at 9e-6 on the quadratic): it runs with Γ_min = 1e-12.  Rprop
+#:   is full-batch only, so it has no "logistic" (mini-batch) entry.
+#: * LAMB moves each layer by about η‖θ‖ per update, so at a constant rate it hovers
+#:   too: a halving rate (quadratic 3380 updates, Rosenbrock 22 364; a 2× longer
+#:   half-life converges too, a 2× shorter one stops short on Rosenbrock).
 SETTINGS: dict[str, dict[str, dict]] = {
     "quadratic": {  # quadratic(100), κ = 10, from x = 0
         "gd": {"learning_rate": 0.1},
@@ -154,6 +173,14 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "rmsprop": {"learning_rate": _rmsprop_decay(1e-2, decay_rate=0.5, transition_steps=200)},
         "adam": {"learning_rate": 0.1},
         "adamw": {"learning_rate": 0.1, "weight_decay": 0.0},
+        "adagrad": {"learning_rate": 0.3},
+        "adadelta": {"learning_rate": 0.1},
+        "adamax": {"learning_rate": 0.1},
+        "nadam": {"learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=200)},
+        "radam": {"learning_rate": 0.1},
+        "rprop": {"learning_rate": 0.1, "step_sizes": (1e-12, 50.0)},
+        "lion": {"learning_rate": _halving(0.02, decay_rate=0.5, transition_steps=200)},
+        "lamb": {"learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=200)},
     },
     "rosenbrock": {  # 2-D, from (-1.2, 1)
         "gd": {"learning_rate": 1e-3},
@@ -161,6 +188,14 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "rmsprop": {"learning_rate": _rmsprop_decay(3e-3, decay_rate=0.5, transition_steps=2000)},
         "adam": {"learning_rate": 0.02},
         "adamw": {"learning_rate": 0.02, "weight_decay": 0.0},
+        "adagrad": {"learning_rate": 1.0},
+        "adadelta": {"learning_rate": _halving(1.0, decay_rate=0.5, transition_steps=2000)},
+        "adamax": {"learning_rate": 0.02},
+        "nadam": {"learning_rate": _halving(0.02, decay_rate=0.5, transition_steps=2000)},
+        "radam": {"learning_rate": 3e-3},
+        "rprop": {"learning_rate": 1e-2, "step_sizes": (1e-12, 50.0)},
+        "lion": {"learning_rate": _halving(1e-2, decay_rate=0.5, transition_steps=1000)},
+        "lamb": {"learning_rate": _halving(0.05, decay_rate=0.5, transition_steps=1000)},
     },
     "logistic": {  # logistic_data(), batches of 256, 2 epochs, seed 0
         "gd": {"learning_rate": 1.0},
@@ -168,6 +203,13 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "rmsprop": {"learning_rate": 0.03},
         "adam": {"learning_rate": 0.03},
         "adamw": {"learning_rate": 0.03},
+        "adagrad": {"learning_rate": 0.3},
+        "adadelta": {"learning_rate": 3.0},
+        "adamax": {"learning_rate": 0.1},
+        "nadam": {"learning_rate": 0.03},
+        "radam": {"learning_rate": 0.1},
+        "lion": {"learning_rate": 0.01},
+        "lamb": {"learning_rate": 0.03},
     },
 }
 

@@ -8,12 +8,18 @@ For each rule of :data:`numopt.RULES`, dtype (float32, float64) and N (10**6,
 * ``torch.optim`` on the CPU — single-tensor (``foreach=False``), ``foreach=True``
   and ``fused=True`` where torch offers them — when torch is installed
   (``pip install -e ".[peers]"``);
+* optax (JAX on the CPU, 64-bit types enabled) when jax and optax are installed:
+  ``tx.update`` + ``optax.apply_updates`` in one ``jax.jit`` function whose
+  parameters and state are donated (``donate_argnums``), so XLA updates them in
+  place, the gradient fixed; each call waits for its result
+  (``block_until_ready``);
 
 and STREAM-style kernels (triad ``a = b + s*c``, copy, in-place ``a += s*b``;
 Numba, parallel, the same threads) whose best bandwidth is the roofline: a rule
 that reads ``2 + k`` arrays and writes ``1 + k`` (k state arrays) must move
 ``(3 + 2k) · N · itemsize`` bytes, so its fraction of the roofline is
-``bytes / time / roofline bandwidth``.
+``bytes / time / roofline bandwidth`` (LAMB, two passes, moves 10 arrays where
+Adam moves 7: :data:`EXTRA_TRAFFIC`).
 
 A second roofline, ``same``, times a kernel with exactly the rule's traffic (the
 same number of arrays read and written in place, trivial arithmetic) in the same
@@ -24,10 +30,14 @@ kernel stay in cache between its calls; round-robin evicts them).
 Contenders run round-robin (each round times every contender once) so that drift
 and noise on a shared machine hit them alike; the table shows medians and ratios.
 
+The rules compared are those written out here for NumPy, torch and optax
+(:data:`COMPARED`); ``--rules`` picks a subset.
+
 Usage::
 
     python benchmarks/compare.py [--sizes 1e6 1e7] [--rounds 11] [--csv out.csv] [--plot out.png]
     python benchmarks/compare.py --small   # N = 10**3: per-step cost without thread penalty
+    python benchmarks/compare.py --rules adam adamw   # a subset of the rules
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import platform
 import time
 from collections.abc import Callable
@@ -49,6 +60,20 @@ try:
     import torch
 except ImportError:  # torch is an optional peer
     torch = None
+
+#: The rules this script writes out for NumPy, torch.optim and optax.
+COMPARED = (
+    "gd",
+    "momentum",
+    "rmsprop",
+    "adam",
+    "adamw",
+    *("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion"),
+    "lamb",
+)
+#: Rules whose naive NumPy step is numopt's own NumPy reference (``backend="numpy"``:
+#: the formula written the obvious way, allocating temporaries), not written out here.
+REFERENCE_AS_NUMPY = ("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion")
 
 
 # -- the roofline: STREAM triad and copy -------------------------------------------------
@@ -93,14 +118,46 @@ def _traffic2(theta, g, a, b, s):  # pragma: no cover - compiled
         theta[i] = theta[i] + s * gi
 
 
-def same_traffic(theta, g, state, s) -> None:
-    """A rule's memory traffic with trivial arithmetic: read θ, g, state; write θ, state."""
-    (_traffic0, _traffic1, _traffic2)[len(state)](theta, g, *state, s)
+@njit(parallel=True, cache=True)
+def _two_pass1(theta, g, a, b, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        gi = g[i] + s * theta[i]
+        a[i] = a[i] * s + gi
+        b[i] = b[i] * s + gi
+
+
+@njit(parallel=True, cache=True)
+def _two_pass2(theta, a, b, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        theta[i] = theta[i] + s * (a[i] + b[i])
+
+
+#: Arrays a rule moves beyond ``3 + 2k``: LAMB's two passes (read θ, g, m, v, write
+#: m, v; then read θ, m, v, write θ) move 10 where Adam's one moves 7.
+EXTRA_TRAFFIC = {"lamb": 3}
+
+
+def same_traffic(theta, g, state, s, method: str = "") -> None:
+    """A rule's memory traffic with trivial arithmetic: read θ, g, state; write θ, state
+    (LAMB: its two passes' traffic)."""
+    if method == "lamb":
+        _two_pass1(theta, g, *state, s)
+        _two_pass2(theta, *state, s)
+    else:
+        (_traffic0, _traffic1, _traffic2)[len(state)](theta, g, *state, s)
+
+
+def traffic(method: str, k: int) -> int:
+    """Arrays of N elements a step of ``method`` (``k`` state arrays) reads or writes."""
+    return 3 + 2 * k + EXTRA_TRAFFIC.get(method, 0)
 
 
 # -- NumPy, written the obvious way -------------------------------------------------------
 def numpy_step(method: str, hp: dict) -> Callable:
     """A naive NumPy step ``step(x, g, state, t)`` for ``method``."""
+    if method in REFERENCE_AS_NUMPY:  # its own state, initialised as the rule says
+        reference = numopt.RULES[method](**hp, backend="numpy")
+        return lambda x, g, s, t: reference.step(x, g)
     lr = hp["learning_rate"]
     if method == "gd":
         return lambda x, g, s, t: x.__isub__(lr * g)
@@ -121,6 +178,17 @@ def numpy_step(method: str, hp: dict) -> Callable:
 
         return rmsprop
     b1, b2, eps, wd = hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
+    if method == "lamb":
+
+        def lamb(x, g, s, t):
+            m, v = s
+            m[:] = b1 * m + (1 - b1) * g
+            v[:] = b2 * v + (1 - b2) * g**2
+            u = m / (1 - b1**t) / (np.sqrt(v / (1 - b2**t)) + eps) + wd * x
+            norm_x, norm_u = np.linalg.norm(x), np.linalg.norm(u)
+            x -= lr * (norm_x / norm_u if norm_x > 0 and norm_u > 0 else 1.0) * u
+
+        return lamb
 
     def adam(x, g, s, t):
         if method == "adamw":
@@ -145,6 +213,16 @@ def torch_optimizers(method: str, hp: dict, param) -> dict[str, object]:
         cls, kwargs = torch.optim.SGD, {"lr": lr, "momentum": hp["beta"]}
     elif method == "rmsprop":  # torch puts ε outside the root
         cls, kwargs = torch.optim.RMSprop, {"lr": lr, "alpha": hp["beta"], "eps": hp["eps"]}
+    elif method in TORCH_NAMES:  # numopt's names are torch's, but for lr and betas
+        cls = getattr(torch.optim, TORCH_NAMES[method])
+        kwargs = {
+            "lr": lr,
+            **{k: v for k, v in hp.items() if k not in ("learning_rate", "beta1", "beta2")},
+        }
+        if "beta1" in hp:
+            kwargs["betas"] = (hp["beta1"], hp["beta2"])
+    elif method in ("lion", "lamb"):  # torch has no Lion, no LAMB
+        return {}
     else:
         cls = torch.optim.AdamW if method == "adamw" else torch.optim.Adam
         kwargs = {
@@ -166,6 +244,109 @@ def torch_optimizers(method: str, hp: dict, param) -> dict[str, object]:
             continue
         out[impl] = opt
     return out
+
+
+#: torch.optim's class of each rule whose hyperparameters carry torch's names.
+TORCH_NAMES = {
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "nadam": "NAdam",
+    "radam": "RAdam",
+    "rprop": "Rprop",
+}
+
+
+# -- optax ----------------------------------------------------------------------------------
+def _jax():
+    """jax and optax with 64-bit types enabled, or None when they are not installed."""
+    try:
+        import jax
+        import optax
+    except ImportError:  # optional peers
+        return None
+    jax.config.update("jax_enable_x64", True)  # before any array is made: float64 stays
+    return jax, optax
+
+
+def optax_transform(method: str, hp: dict):
+    """optax's implementation of ``method`` with numopt's hyperparameters ``hp``."""
+    _, optax = _jax()
+    lr = hp["learning_rate"]
+    if method == "gd":
+        return optax.sgd(lr)
+    if method == "momentum":
+        return optax.sgd(lr, momentum=hp["beta"], nesterov=False)
+    if method == "rmsprop":  # optax: ε inside the root, as numopt's default
+        return optax.rmsprop(lr, decay=hp["beta"], eps=hp["eps"])
+    if method in OPTAX_MORE:  # the same rule in optax, defaults aside (see OPTAX_MORE)
+        return OPTAX_MORE[method](optax, hp)
+    kwargs = {"b1": hp["beta1"], "b2": hp["beta2"], "eps": hp["eps"]}
+    if method == "adamw":  # decoupled: θ ← θ(1 − ηλ) − η m̂/(√v̂ + ε), as numopt
+        return optax.adamw(lr, **kwargs, weight_decay=hp["weight_decay"])
+    return optax.adam(lr, **kwargs)
+
+
+#: optax's version of the rules added in issue 11 (the same update up to details:
+#: optax's Adagrad puts ε inside the root; its NAdam has no momentum schedule μ_t;
+#: weight decay is left out where optax has none).
+OPTAX_MORE = {
+    "adagrad": lambda optax, hp: optax.adagrad(
+        hp["learning_rate"],
+        initial_accumulator_value=hp["initial_accumulator_value"],
+        eps=hp["eps"],
+    ),
+    "adadelta": lambda optax, hp: optax.adadelta(
+        hp["learning_rate"], rho=hp["rho"], eps=hp["eps"], weight_decay=hp["weight_decay"]
+    ),
+    "adamax": lambda optax, hp: optax.adamax(
+        hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"]
+    ),
+    "nadam": lambda optax, hp: optax.nadam(
+        hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"]
+    ),
+    "radam": lambda optax, hp: optax.radam(
+        hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"]
+    ),
+    "rprop": lambda optax, hp: optax.rprop(
+        hp["learning_rate"],
+        eta_minus=hp["etas"][0],
+        eta_plus=hp["etas"][1],
+        min_step_size=hp["step_sizes"][0],
+        max_step_size=hp["step_sizes"][1],
+    ),
+    "lamb": lambda optax, hp: optax.lamb(
+        hp["learning_rate"],
+        b1=hp["beta1"],
+        b2=hp["beta2"],
+        eps=hp["eps"],
+        weight_decay=hp["weight_decay"],
+    ),
+    "lion": lambda optax, hp: optax.lion(
+        hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], weight_decay=hp["weight_decay"]
+    ),
+}
+
+
+def optax_step(method: str, hp: dict, x: np.ndarray, g: np.ndarray) -> Callable[[], object]:
+    """One jitted optax update of a copy of ``x`` by ``g``; parameters and state donated."""
+    jax, optax = _jax()
+    tx = optax_transform(method, hp)
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def update(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    params = jax.device_put(x.copy())
+    box = [params, tx.init(params)]
+    grads = jax.device_put(g)
+
+    def call():
+        box[0], box[1] = update(box[0], box[1], grads)
+        jax.block_until_ready(box[0])
+
+    return call
 
 
 # -- measurement ----------------------------------------------------------------------------
@@ -206,22 +387,20 @@ def bandwidth(n: int, dtype, rounds: int) -> dict[str, float]:
     return out
 
 
-def methods() -> dict[str, type]:
-    """One entry per distinct rule class ("sgd" is "gd" fed with batches)."""
-    seen, out = set(), {}
-    for name, cls in numopt.RULES.items():
-        if cls not in seen:
-            seen.add(cls)
-            out[name] = cls
-    return out
+def methods(rules=COMPARED) -> dict[str, type]:
+    """The rules named (:data:`COMPARED` by default): their ``method=`` name and class."""
+    unknown = sorted(set(rules) - set(COMPARED))
+    if unknown:
+        raise ValueError(f"rules {unknown} are not written out here; valid: {list(COMPARED)}")
+    return {name: numopt.RULES[name] for name in rules}
 
 
-def measure(n: int, dtype, rounds: int) -> list[dict]:
+def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
     rows = []
     roof = bandwidth(n, dtype, rounds)
     rng = np.random.default_rng(0)
     g = (rng.standard_normal(n) * 1e-3).astype(dtype)
-    for method, cls in methods().items():
+    for method, cls in methods(rules).items():
         opt = cls()
         hp = {k: v for k, v in opt.hyperparameters.items()}
         k = len(cls.state_names)
@@ -237,7 +416,9 @@ def measure(n: int, dtype, rounds: int) -> list[dict]:
         x_roof, state_roof = x.copy(), [np.zeros(n, dtype) for _ in range(k)]
         contenders: dict[str, Callable[[], object]] = {
             "numopt": lambda opt=opt, x=x: opt.step(x, g),
-            "roofline": lambda x=x_roof, st=state_roof: same_traffic(x, g, st, dtype(0.5)),
+            "roofline": lambda x=x_roof, st=state_roof, m=method: same_traffic(
+                x, g, st, dtype(0.5), m
+            ),
             "numpy": numpy_call,
         }
         if torch is not None:
@@ -245,8 +426,10 @@ def measure(n: int, dtype, rounds: int) -> list[dict]:
             param.grad = torch.from_numpy(g.copy())
             for impl, topt in torch_optimizers(method, hp, param).items():
                 contenders[impl] = topt.step
+        if _jax() is not None:
+            contenders["optax"] = optax_step(method, hp, x, g)
         med = round_robin(contenders, rounds)
-        moved = (3 + 2 * k) * n * np.dtype(dtype).itemsize
+        moved = traffic(method, k) * n * np.dtype(dtype).itemsize
         row = {
             "rule": method,
             "dtype": np.dtype(dtype).name,
@@ -262,16 +445,20 @@ def measure(n: int, dtype, rounds: int) -> list[dict]:
             "of_roofline": moved / med["numopt"] / roof["roofline"],
             "numpy_ms": med["numpy"] * 1e3,
         }
-        for impl in ("torch single", "torch foreach", "torch fused"):
+        for impl in PEERS:
             row[f"{impl}_ms"] = med[impl] * 1e3 if impl in med else float("nan")
         rows.append(row)
     return rows
 
 
+#: Peers timed beside numopt (a column each; NaN where one is missing).
+PEERS = ("torch single", "torch foreach", "torch fused", "optax")
+
+
 def print_table(rows: list[dict]) -> None:
     head = (
         f"{'rule':>9} {'dtype':>7} {'N':>6} {'numopt ms':>10} {'GB/s':>6} {'roof':>5} {'same':>5} "
-        f"{'×numpy':>7} {'×t-single':>9} {'×t-foreach':>10} {'×t-fused':>9}"
+        f"{'×numpy':>7} {'×t-single':>9} {'×t-foreach':>10} {'×t-fused':>9} {'×optax':>7}"
     )
     print(head)
     print("-" * len(head))
@@ -286,7 +473,8 @@ def print_table(rows: list[dict]) -> None:
             f"{r['rule']:>9} {r['dtype']:>7} {r['n']:>6.0e} {t:>10.3f} {r['GB/s']:>6.1f} "
             f"{r['of_roofline']:>5.2f} {r['of_same_traffic']:>5.2f} {ratio('numpy_ms'):>7} "
             f"{ratio('torch single_ms'):>9} "
-            f"{ratio('torch foreach_ms'):>10} {ratio('torch fused_ms'):>9}"
+            f"{ratio('torch foreach_ms'):>10} {ratio('torch fused_ms'):>9} "
+            f"{ratio('optax_ms'):>7}"
         )
 
 
@@ -303,13 +491,13 @@ def plot(rows: list[dict], path: str) -> None:
         labels = [r["rule"] for r in sel]
         xs = np.arange(len(sel))
         series = [("numopt", "numopt_ms"), ("numpy", "numpy_ms")]
-        series += [(k, f"{k}_ms") for k in ("torch single", "torch foreach", "torch fused")]
+        series += [(k, f"{k}_ms") for k in PEERS]
         width = 0.8 / len(series)
         for j, (name, key) in enumerate(series):
             vals = [r[key] for r in sel]
             ax.bar(xs + j * width, vals, width, label=name)
         roof_ms = [
-            (3 + 2 * len(numopt.RULES[r["rule"]].state_names))
+            traffic(r["rule"], len(numopt.RULES[r["rule"]].state_names))
             * r["n"]
             * np.dtype(r["dtype"]).itemsize
             / (r["roofline_GB/s"] * 1e9)
@@ -331,11 +519,13 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7])
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--small", action="store_true", help="N = 10**3 instead")
+    parser.add_argument("--rules", nargs="+", default=list(COMPARED), choices=COMPARED)
     parser.add_argument("--csv", help="write the rows to this CSV file")
     parser.add_argument("--plot", help="draw the table to this PNG (needs matplotlib)")
     args = parser.parse_args()
     sizes = [1000] if args.small else [int(s) for s in args.sizes]
     rounds = max(args.rounds, 51) if args.small else args.rounds
+    jax_optax = _jax()
     print(
         f"# {datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, "
         f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), "
@@ -344,6 +534,11 @@ def main() -> None:
             f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
             if torch
             else "no torch"
+        )
+        + (
+            f", jax {jax_optax[0].__version__}, optax {jax_optax[1].__version__}"
+            if jax_optax
+            else ", no jax/optax"
         )
     )
     print(f"# median of {rounds} round-robin rounds; ratios are (their time / numopt's time)")
@@ -354,7 +549,7 @@ def main() -> None:
     rows = []
     for dtype in (np.float32, np.float64):
         for n in sizes:
-            rows += measure(n, dtype, rounds)
+            rows += measure(n, dtype, rounds, args.rules)
     for n in sizes:
         for dtype in ("float32", "float64"):
             r = next(r for r in rows if r["n"] == n and r["dtype"] == dtype)

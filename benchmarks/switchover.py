@@ -47,7 +47,7 @@ def main(repeats: int = 200) -> None:
             n = 2**p
             theta, g = np.ones(n, dtype), np.full(n, 0.5, dtype)
             state = np.zeros((2, n), dtype)
-            c = np.array(opt._factors(1, 1e-3), dtype)
+            c = np.array(opt._kernel_factors(1, 1e-3), dtype)
             args = (theta, g, state, c)
             loops.serial(*args), loops.parallel(*args)  # compile / load, warm caches
             ser, par = [], []

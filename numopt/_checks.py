@@ -68,6 +68,11 @@ def interval(name: str, value: Any, bounds: str) -> float:
     return value
 
 
+def fraction(name: str, value: Any) -> float:
+    """A real number in [0, 1] (SGD's ``dampening``)."""
+    return interval(name, value, "[0, 1]")
+
+
 def integer(name: str, value: Any, minimum: int) -> int:
     """An integer (not a bool, not a float) >= ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -107,6 +112,34 @@ def eps_placement(name: str, value: Any) -> str:
     return choice(name, value, ("inside", "outside"))
 
 
+def etas(name: str, value: Any) -> tuple[float, float]:
+    """Rprop's factors ``(eta_minus, eta_plus)`` with 0 < eta_minus < 1 < eta_plus."""
+    low, high = pair(name, value, "(eta_minus, eta_plus)")
+    if not 0 < low < 1 < high:
+        raise ValueError(f"{name} must satisfy 0 < eta_minus < 1 < eta_plus, got {value!r}")
+    return low, high
+
+
+def step_sizes(name: str, value: Any) -> tuple[float, float]:
+    """Rprop's step-size bounds ``(min, max)`` with 0 < min < max."""
+    low, high = pair(name, value, "(min, max)")
+    if not 0 < low < high:
+        raise ValueError(f"{name} must satisfy 0 < min < max, got {value!r}")
+    return low, high
+
+
+def pair(name: str, value: Any, what: str) -> tuple[float, float]:
+    """Two finite real numbers, given as a tuple or list (a JSON round trip makes lists)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise type_error(name, f"a pair {what} of real numbers", value)
+    return real(f"{name}[0]", value[0]), real(f"{name}[1]", value[1])
+
+
+def optional_positive(name: str, value: Any) -> float | None:
+    """``None`` (off) or a finite real number > 0 (``clip_norm``, ``clip_value``)."""
+    return None if value is None else positive(name, value)
+
+
 #: The check of every hyperparameter, by name.
 HYPERPARAMETERS: dict[str, Callable[[str, Any], Any]] = {
     "learning_rate": learning_rate,
@@ -116,7 +149,21 @@ HYPERPARAMETERS: dict[str, Callable[[str, Any], Any]] = {
     "eps": positive,
     "weight_decay": nonnegative,
     "nesterov": boolean,
+    "dampening": fraction,
+    "momentum": decay,  # RMSprop's; torch allows >= 1, where the buffer diverges
+    "centered": boolean,
+    "amsgrad": boolean,
+    "maximize": boolean,
     "eps_placement": eps_placement,
+    "rho": decay,
+    "lr_decay": nonnegative,
+    "initial_accumulator_value": nonnegative,
+    "momentum_decay": nonnegative,
+    "decoupled_weight_decay": boolean,
+    "etas": etas,
+    "step_sizes": step_sizes,
+    "clip_norm": optional_positive,  # gradient clipping, every rule (numopt._clip)
+    "clip_value": optional_positive,
 }
 
 

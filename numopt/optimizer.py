@@ -4,7 +4,8 @@ A rule subclass supplies three things (see ``numopt/rules/adam.py``):
 
 * ``reference`` — the NumPy reference, readable line by line against the spec;
 * ``_element()`` — the element body that the CPU and CUDA loops run;
-* ``_factors(t, lr)`` — the per-step scalar factors of that body, in float64.
+* ``_factors(t, lr)`` — the per-step scalar factors of that body, in float64
+  (the base class appends the gradient's sign, ``c[-1]``, for ``maximize``).
 
 This class does the rest: it validates hyperparameters and arrays, keeps the step
 count and the state, evaluates a learning-rate schedule once per step, casts the
@@ -19,9 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from numopt import _checks
+from numopt import _checks, _clip
 from numopt._arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
 from numopt.backends.cpu import SERIAL_BELOW, cpu_loops
+from numopt.backends.cpu_bounds import bounded_loops
 
 #: ``backend=`` choices.  ``"auto"`` runs the CUDA kernel for device arrays, the
 #: serial CPU loop below :data:`numopt.backends.cpu.SERIAL_BELOW` elements and the
@@ -44,20 +46,42 @@ class Optimizer:
 
     #: The rule's ``method=`` name.
     name: ClassVar[str]
-    #: Names of the state arrays, in the order of the rows of the state buffer.
+    #: Names of the state arrays, in the order of the rows of the state buffer, with
+    #: the default options; ``opt.state_names`` is the optimizer's own list, which
+    #: options such as ``amsgrad`` lengthen (see :meth:`_state_names_for`).
     state_names: ClassVar[tuple[str, ...]] = ()
+    #: True for rules that need the full gradient (Rprop): ``minimize`` refuses
+    #: ``batch_size`` for them.
+    full_batch_only: ClassVar[bool] = False
 
     def __init__(self, *, backend: str = "auto", **hyperparameters: Any) -> None:
         self.backend = backend  # checked by __setattr__
         self._hyperparameters = {
             key: _checks.hyperparameter(key, value) for key, value in hyperparameters.items()
         }
+        for name in _clip.NAMES:  # every rule takes gradient clipping (numopt._clip)
+            self._hyperparameters.setdefault(name, None)
+        object.__setattr__(self, "state_names", self._state_names_for(self._hyperparameters))
+        self._bounds: tuple[Any, Any] | None = None  # opt.bounds, checked (numopt._bounds)
+        self._box: tuple[Layout, Any] | None = None  # the bounds laid out for the last x
         self.reset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _clip.add_constructor_arguments(cls)  # clip_norm=, clip_value= for every rule
 
     @property
     def hyperparameters(self) -> MappingProxyType:
-        """Read-only view of the hyperparameters; change one as ``opt.learning_rate = 0.01``."""
-        return MappingProxyType(self._hyperparameters)
+        """Read-only view of the hyperparameters; change one as ``opt.learning_rate = 0.01``.
+
+        ``clip_norm`` and ``clip_value`` (every rule's) are listed when set.
+        """
+        hp = self._hyperparameters
+        if hp.get("clip_norm") is None and hp.get("clip_value") is None:
+            hp = {k: v for k, v in hp.items() if k not in _clip.NAMES}
+        elif hp.get("clip_norm") is None or hp.get("clip_value") is None:
+            hp = {k: v for k, v in hp.items() if not (k in _clip.NAMES and v is None)}
+        return MappingProxyType(hp)
 
     def __getattr__(self, name: str) -> Any:
         hp = self.__dict__.get("_hyperparameters", {})
@@ -71,7 +95,19 @@ class Optimizer:
             return
         hp = self.__dict__.get("_hyperparameters")
         if hp is not None and name in hp:  # a checked change, used from the next step on
-            hp[name] = _checks.hyperparameter(name, value)
+            value = _checks.hyperparameter(name, value)
+            names = self._state_names_for({**hp, name: value})
+            if names != self.state_names and self._state is not None:
+                raise ValueError(
+                    f"{name}={value!r} would change the state arrays from "
+                    f"{list(self.state_names)} to {list(names)}, which cannot happen once "
+                    "they exist: call reset() first (it forgets the state), or build a new "
+                    "optimizer"
+                )
+            hp[name] = value
+            object.__setattr__(self, "state_names", names)
+        elif name == "bounds":
+            object.__setattr__(self, name, value)  # the property checks it
         elif name == "backend" or hp is None:
             if name == "backend" and value not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}")
@@ -92,9 +128,61 @@ class Optimizer:
         """The element body ``body(i, theta, g, state, c)`` for these hyperparameters."""
         raise NotImplementedError
 
-    def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        """The scalar factors ``c`` of step ``t`` with learning rate ``lr`` (float64)."""
+    #: The rule's per-step factors as a plain function ``factors(t, lr, h)`` of the
+    #: step, the learning rate and ``h = self._factor_args()`` (a tuple of floats),
+    #: written so that Numba compiles it too: then the compiled loop of
+    #: :mod:`numopt._compiled` can run the rule.  A rule may instead override
+    #: :meth:`_factors` (it then runs in the Python loop only).
+    factors: ClassVar[Callable | None] = None
+
+    def _factor_args(self) -> tuple[float, ...]:
+        """The hyperparameters that :attr:`factors` reads, as floats."""
         raise NotImplementedError
+
+    def _factors(self, t: int, lr: float) -> tuple[float, ...]:
+        """The rule's scalar factors of step ``t`` with learning rate ``lr`` (float64)."""
+        if self.factors is None:
+            raise NotImplementedError
+        return self.factors(t, lr, self._factor_args())
+
+    def _state_names_for(self, hp: dict[str, Any]) -> tuple[str, ...]:
+        """The state arrays' names under the hyperparameters ``hp``.
+
+        The class's :attr:`state_names` by default.  A rule whose options add arrays
+        (Adam's ``amsgrad``) overrides this; such an option cannot change once the
+        state exists (until :meth:`reset`).
+        """
+        return type(self).state_names
+
+    def _initial_state(self, rows: np.ndarray) -> None:
+        """Fill the new state buffer (host, zeros) in place; rules whose state does
+        not start at zero override this (Adagrad's accumulator, Rprop's step sizes)."""
+
+    def _kernel_factors(self, t: int, lr: float) -> tuple[float, ...]:
+        """All factors ``c`` the body reads: the rule's, then the gradient's sign.
+
+        The sign (``c[-1]``: -1.0 with ``maximize=True``, else 1.0) is appended here
+        for every rule; each body reads the gradient as ``g[i] * c[-1]`` (exact).
+        """
+        sign = -1.0 if self._hyperparameters.get("maximize") else 1.0
+        return (*self._factors(t, lr), sign)
+
+    def _step_factors(self, t: int, lr: float, g: Any, backend: str) -> tuple[float, ...]:
+        """:meth:`_kernel_factors`, with gradient clipping's (:func:`numopt._clip.kernel_factors`:
+        ``clip_norm`` reads ``g`` once for its norm and scales ``c[-1]``; ``clip_value``
+        inserts its bound as ``c[-2]``)."""
+        factors = self._kernel_factors(t, lr)
+        hp = self._hyperparameters
+        if hp["clip_norm"] is None and hp["clip_value"] is None:
+            return factors
+        return _clip.kernel_factors(factors, hp, g, backend)
+
+    def _step_body(self) -> Callable:
+        """The element body a step runs: the rule's, or its ``clip_value`` variant."""
+        body = self._element()
+        if self._hyperparameters["clip_value"] is None:
+            return body
+        return _clip.clip_value_body(body)
 
     # -- public API ----------------------------------------------------------------
     def __repr__(self) -> str:
@@ -102,6 +190,46 @@ class Optimizer:
         if self.backend != "auto":
             args += f", backend={self.backend!r}"
         return f"{type(self).__name__}({args})"
+
+    @property
+    def bounds(self) -> tuple[Any, Any] | None:
+        """Box bounds ``(lo, hi)`` that every step projects ``x`` onto, or None.
+
+        Set ``opt.bounds = (lo, hi)`` (each side None, a number, or an array — host
+        or device — that broadcasts to ``x``'s shape) or a
+        :class:`scipy.optimize.Bounds`; ``None`` removes them.  Checked when set
+        (real numbers, no NaN, ``lo <= hi``) and copied; laid out in ``x``'s dtype
+        and memory order at the next step.  Each step then clamps ``x`` into
+        ``[lo, hi]`` inside the update kernel (no extra pass); ``x`` should start
+        inside the box.  Bounds are not part of :meth:`state_dict`.
+
+        Examples
+        --------
+        >>> import numpy as np, numopt
+        >>> opt = numopt.GD(learning_rate=1.0)
+        >>> opt.bounds = (0.0, None)
+        >>> opt.step(np.array([0.5, 2.0]), np.array([1.0, 1.0]))
+        array([0., 1.])
+        """
+        return self._bounds
+
+    @bounds.setter
+    def bounds(self, value: Any) -> None:
+        from numopt import _bounds
+
+        self._bounds = _bounds.checked_pair(value)
+        self._box = None
+
+    def _box_for(self, layout: Layout) -> Any:
+        """``opt.bounds`` as a flat :class:`numopt._bounds.Box` for ``x``'s layout."""
+        cached = self._box
+        if cached is not None and cached[0] == layout:
+            return cached[1]
+        from numopt import _bounds
+
+        box = _bounds.for_layout(self._bounds, layout)
+        self._box = (layout, box)
+        return box
 
     @property
     def step_count(self) -> int:
@@ -148,31 +276,49 @@ class Optimizer:
         x
             The same object, updated.
         """
-        self._apply(flat_pair(x, g))
+        pair = flat_pair(x, g)
+        self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
         return x
 
-    def _apply(self, pair: FlatPair) -> None:
-        """One step on already validated flat arrays (``minimize`` calls this directly)."""
+    def _apply(self, pair: FlatPair, box: Any = None) -> None:
+        """One step on already validated flat arrays (``minimize`` calls this directly).
+
+        ``box``: flat bounds ``(lo, hi)`` in x's dtype and place (a
+        :class:`numopt._bounds.Box`), applied inside the kernel; None for none.
+        """
         t = self._t + 1
         lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
         backend = self._backend_for(pair.layout.device, pair.x.size)
         state = self._state_for(pair.layout, pair.x.size)
         if backend == "numpy":
-            hp = {k: v for k, v in self._hyperparameters.items() if k != "learning_rate"}
-            self.reference(pair.x, pair.g, *state, t=t, learning_rate=lr, **hp)
+            hp = self._hyperparameters
+            g = _clip.reference_gradient(pair.g, hp)  # pair.g itself when not clipping
+            hp = {k: v for k, v in hp.items() if k != "learning_rate" and k not in _clip.NAMES}
+            self.reference(pair.x, g, *state, t=t, learning_rate=lr, **hp)
+            if box is not None:
+                np.clip(pair.x, box.lo, box.hi, out=pair.x)
         elif backend == "cuda":
             from numopt.backends import cuda
 
             dtype = pair.layout.dtype.type
-            c = tuple(dtype(f) for f in self._factors(t, lr))
-            cuda.launch(self._element(), pair.x, pair.g, state, c)
+            c = tuple(dtype(f) for f in self._step_factors(t, lr, pair.g, backend))
+            if box is None:
+                cuda.launch(self._step_body(), pair.x, pair.g, state, c)
+            else:
+                from numopt.backends import cuda_bounds
+
+                cuda_bounds.launch_bounded(self._step_body(), pair.x, pair.g, state, c, *box)
         else:
-            factors = self._factors(t, lr)
+            factors = self._step_factors(t, lr, pair.g, backend)
             c = self._c
-            if c is None:  # the factors' buffer, in the dtype of x
+            if c is None or c.size != len(factors):  # the factors' buffer, in x's dtype
                 c = self._c = np.empty(len(factors), pair.layout.dtype)
             c[:] = factors
-            getattr(cpu_loops(self._element()), backend)(pair.x, pair.g, state, c)
+            if box is None:
+                getattr(cpu_loops(self._step_body()), backend)(pair.x, pair.g, state, c)
+            else:
+                loop = getattr(bounded_loops(self._step_body()), backend)
+                loop(pair.x, pair.g, state, c, box.lo, box.hi)
         self._t = t
         self._loaded_on_host = False
 
@@ -215,13 +361,15 @@ class Optimizer:
             if key not in hp:
                 raise ValueError(f"state_dict has hyperparameter {key!r}, unknown to {self.name}")
             hp[key] = _checks.hyperparameter(key, value)
-        rows, layout = self._loaded_state(state_dict.get("state"), state_dict.get("order"))
-        if rows is None and step > 0 and self.state_names:
+        names = self._state_names_for(hp)
+        rows, layout = self._loaded_state(state_dict.get("state"), state_dict.get("order"), names)
+        if rows is None and step > 0 and names:
             raise ValueError("state_dict has step > 0 but no 'state'")
         schedule = hp["learning_rate"]
         if "schedule" in state_dict and hasattr(schedule, "load_state_dict"):
             schedule.load_state_dict(state_dict["schedule"])
         self._hyperparameters = hp
+        object.__setattr__(self, "state_names", names)
         self._t = int(step)
         self._state, self._layout, self._c = rows, layout, None
         self._loaded_on_host = rows is not None
@@ -247,13 +395,13 @@ class Optimizer:
         if layout == self._layout:  # the common case: the same x as the last step
             return self._state
         if self._state is None:
-            k = len(self.state_names)
+            rows = np.zeros((len(self.state_names), n), layout.dtype)
+            self._initial_state(rows)
             if layout.device:
                 from numopt.backends import cuda
 
-                self._state = cuda.zeros((k, n), layout.dtype)
-            else:
-                self._state = np.zeros((k, n), layout.dtype)
+                rows = cuda.to_device(rows)
+            self._state = rows
             self._layout = layout
             return self._state
         have = self._layout
@@ -277,19 +425,21 @@ class Optimizer:
             )
         return self._state
 
-    def _loaded_state(self, state: Any, order: str | None) -> tuple[Any, Layout | None]:
+    def _loaded_state(
+        self, state: Any, order: str | None, names: tuple[str, ...]
+    ) -> tuple[Any, Layout | None]:
         if state is None:
             return None, None
-        if not isinstance(state, dict) or set(state) != set(self.state_names):
+        if not isinstance(state, dict) or set(state) != set(names):
             raise ValueError(
-                f"state_dict['state'] must have the arrays {list(self.state_names)}, got "
+                f"state_dict['state'] must have the arrays {list(names)}, got "
                 f"{list(state) if isinstance(state, dict) else type(state).__name__}"
             )
-        arrays = [np.asarray(state[name]) for name in self.state_names]
+        arrays = [np.asarray(state[name]) for name in names]
         if not arrays:
             return None, None
         first = arrays[0]
-        for name, a in zip(self.state_names, arrays, strict=True):
+        for name, a in zip(names, arrays, strict=True):
             if a.shape != first.shape or a.dtype != first.dtype or a.dtype not in FLOAT_DTYPES:
                 raise ValueError(
                     f"state_dict['state'][{name!r}] has shape {a.shape}, dtype {a.dtype}; "

@@ -10,8 +10,13 @@ lr = st.floats(1e-4, 1.0)
 decay = st.floats(0.0, 0.999)
 eps = st.floats(1e-8, 1e-2)
 wd = st.floats(0.0, 0.2)
+etas = st.tuples(st.floats(0.1, 0.9), st.floats(1.05, 2.0))
+step_sizes = st.tuples(st.floats(1e-6, 1e-2), st.floats(0.1, 50.0))
+placement = st.sampled_from(["inside", "outside"])
+_adam = {"learning_rate": lr, "beta1": decay, "beta2": decay, "eps": eps, "weight_decay": wd}
 
-#: id -> (class, fixed options, strategy of the remaining hyperparameters)
+#: id -> (class, fixed options, strategy of hyperparameters; a drawn value overrides a
+#: fixed one, so the fixed options alone also pick the variant's kernel body)
 VARIANTS = {
     "gd": (numopt.GD, {}, st.fixed_dictionaries({"learning_rate": lr, "weight_decay": wd})),
     "momentum": (
@@ -48,9 +53,139 @@ VARIANTS = {
             {"learning_rate": lr, "beta1": decay, "beta2": decay, "eps": eps, "weight_decay": wd}
         ),
     ),
+    # torch.optim's options on the seed rules (issue 11)
+    "momentum-damped": (
+        numopt.Momentum,
+        {"nesterov": False, "dampening": 0.5, "weight_decay": 0.1},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "dampening": st.floats(0.0, 1.0),
+                "weight_decay": wd,
+            }
+        ),
+    ),
+    "nesterov-damped": (
+        numopt.Momentum,
+        {"nesterov": True, "dampening": 0.5, "weight_decay": 0.1},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "dampening": st.floats(0.0, 1.0),
+                "weight_decay": wd,
+            }
+        ),
+    ),
+    "rmsprop-decay": (
+        numopt.RMSprop,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "eps": eps,
+                "eps_placement": placement,
+                "weight_decay": st.floats(0.01, 0.2),
+            }
+        ),
+    ),
+    "rmsprop-centered": (
+        numopt.RMSprop,
+        {"centered": True},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "eps": eps,
+                "eps_placement": placement,
+                "weight_decay": wd,
+            }
+        ),
+    ),
+    "rmsprop-momentum": (
+        numopt.RMSprop,
+        {"momentum": 0.5},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "eps": eps,
+                "eps_placement": placement,
+                "weight_decay": wd,
+                "momentum": st.floats(0.01, 0.99),
+            }
+        ),
+    ),
+    "rmsprop-centered-momentum": (
+        numopt.RMSprop,
+        {"centered": True, "momentum": 0.5},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta": decay,
+                "eps": eps,
+                "eps_placement": placement,
+                "weight_decay": wd,
+                "momentum": st.floats(0.01, 0.99),
+            }
+        ),
+    ),
+    "adam-amsgrad": (numopt.Adam, {"amsgrad": True}, st.fixed_dictionaries(_adam)),
+    "adamw-amsgrad": (numopt.AdamW, {"amsgrad": True}, st.fixed_dictionaries(_adam)),
+    "adagrad": (
+        numopt.Adagrad,
+        {},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "lr_decay": st.floats(0.0, 1.0),
+                "weight_decay": wd,
+                "initial_accumulator_value": st.floats(0.0, 1.0),
+                "eps": st.floats(1e-10, 1e-2),
+            }
+        ),
+    ),
+    "adadelta": (
+        numopt.Adadelta,
+        {},
+        st.fixed_dictionaries({"learning_rate": lr, "rho": decay, "eps": eps, "weight_decay": wd}),
+    ),
+    "adamax": (numopt.Adamax, {}, st.fixed_dictionaries(_adam)),
+    "nadam": (
+        numopt.NAdam,
+        {"decoupled_weight_decay": False},
+        st.fixed_dictionaries({**_adam, "momentum_decay": st.floats(0.0, 0.1)}),
+    ),
+    "nadam-decoupled": (
+        numopt.NAdam,
+        {"decoupled_weight_decay": True},
+        st.fixed_dictionaries({**_adam, "momentum_decay": st.floats(0.0, 0.1)}),
+    ),
+    "radam": (numopt.RAdam, {"decoupled_weight_decay": False}, st.fixed_dictionaries(_adam)),
+    "radam-decoupled": (
+        numopt.RAdam,
+        {"decoupled_weight_decay": True},
+        st.fixed_dictionaries(_adam),
+    ),
+    "rprop": (
+        numopt.Rprop,
+        {},
+        st.fixed_dictionaries({"learning_rate": lr, "etas": etas, "step_sizes": step_sizes}),
+    ),
+    "lion": (
+        numopt.Lion,
+        {},
+        st.fixed_dictionaries(
+            {"learning_rate": lr, "beta1": decay, "beta2": decay, "weight_decay": wd}
+        ),
+    ),
+    # layer-wise: one layer here (tests/test_lamb.py covers layers)
+    "lamb": (numopt.Lamb, {}, st.fixed_dictionaries(_adam)),
 }
 
 
 def make(variant: str, backend: str, **hp) -> numopt.Optimizer:
     cls, fixed, _ = VARIANTS[variant]
-    return cls(backend=backend, **fixed, **hp)
+    return cls(backend=backend, **{**fixed, **hp})

@@ -108,7 +108,11 @@ def test_every_rule_has_tuned_settings():
     from benchmarks.common import SETTINGS, rule_names, settings
 
     for problem in SETTINGS:
-        for rule in rule_names() + rule_names(batched=True):
+        # "logistic" is run with mini-batches only, which full-batch rules (Rprop) refuse
+        rules = rule_names(batched=True)
+        if problem != "logistic":
+            rules += rule_names()
+        for rule in rules:
             settings(problem, rule)  # NotImplementedError names the missing entry
 
 

@@ -100,14 +100,16 @@ def test_thread_count_does_not_change_bits(variant):
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_one_compiled_signature_per_dtype(variant):
     opt = make(variant, "auto")
-    loops = cpu_loops(opt._element())
+    # a rule of several passes (LAMB) lists its loops; the others run their element body
+    every = opt._loops() if hasattr(type(opt), "_loops") else [cpu_loops(opt._element())]
     for _ in range(2):
         for dtype in (np.float32, np.float64):
             for n in (5, SERIAL_BELOW):
                 x = np.ones(n, dtype)
                 make(variant, "auto").step(x, x.copy())
-    assert len(loops.serial.signatures) == 2
-    assert len(loops.parallel.signatures) == 2
+    for loops in every:
+        assert len(loops.serial.signatures) == 2
+        assert len(loops.parallel.signatures) == 2
 
 
 def test_import_compiles_nothing_and_loads_no_cuda():
@@ -119,3 +121,21 @@ def test_import_compiles_nothing_and_loads_no_cuda():
         "sorted(m for m in sys.modules if 'cuda' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    variant=st.sampled_from(sorted(VARIANTS)),
+    backend=st.sampled_from(["numpy", "serial", "parallel"]),
+    dtype=dtypes,
+    n=st.integers(0, 40),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_maximize_is_minimizing_the_negated_gradient(variant, backend, dtype, n, seed, data):
+    """``maximize=True`` fed g takes exactly the steps of ``maximize=False`` fed -g."""
+    hp = data.draw(VARIANTS[variant][2])
+    x0, grads = problem(seed, n, dtype)
+    up, _ = run(variant, backend, {**hp, "maximize": True}, x0, grads)
+    down, _ = run(variant, backend, hp, x0, [-g for g in grads])
+    np.testing.assert_array_equal(up, down)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -13,6 +14,17 @@ import numopt
 from numopt.backends.cpu import SERIAL_BELOW
 
 CLASSES = (numopt.GD, numopt.Momentum, numopt.RMSprop, numopt.Adam, numopt.AdamW)
+#: The rules added in issue 11 (their own VARIANTS and DEFAULTS entries below).
+NEW_CLASSES = (
+    numopt.Adagrad,
+    numopt.Adadelta,
+    numopt.Adamax,
+    numopt.NAdam,
+    numopt.RAdam,
+    numopt.Rprop,
+    numopt.Lion,
+)
+CLASSES += NEW_CLASSES
 
 #: id -> (class, non-default hyperparameters): every rule variant.
 VARIANTS = {
@@ -35,6 +47,34 @@ VARIANTS = {
         numopt.AdamW,
         {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
     ),
+    # options that add state arrays or change the kernel body (issue 11)
+    "momentum-damped": (
+        numopt.Momentum,
+        {"learning_rate": 0.05, "beta": 0.7, "dampening": 0.3, "weight_decay": 0.1},
+    ),
+    "rmsprop-centered-momentum": (
+        numopt.RMSprop,
+        {"learning_rate": 0.05, "beta": 0.8, "eps": 1e-6, "centered": True, "momentum": 0.5},
+    ),
+    "adam-amsgrad": (numopt.Adam, {"learning_rate": 0.05, "beta2": 0.95, "amsgrad": True}),
+    "adamw-amsgrad": (numopt.AdamW, {"learning_rate": 0.05, "beta2": 0.95, "amsgrad": True}),
+    # the rules added in issue 11
+    "adagrad": (
+        numopt.Adagrad,
+        {"learning_rate": 0.05, "lr_decay": 0.1, "initial_accumulator_value": 0.5},
+    ),
+    "adadelta": (numopt.Adadelta, {"learning_rate": 0.5, "rho": 0.8, "weight_decay": 0.1}),
+    "adamax": (numopt.Adamax, {"learning_rate": 0.05, "beta1": 0.8, "weight_decay": 0.1}),
+    "nadam-decoupled": (
+        numopt.NAdam,
+        {"learning_rate": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    ),
+    "radam": (numopt.RAdam, {"learning_rate": 0.05, "beta2": 0.8, "weight_decay": 0.1}),
+    "rprop": (numopt.Rprop, {"learning_rate": 0.05, "etas": (0.4, 1.3)}),
+    "lion": (numopt.Lion, {"learning_rate": 0.05, "weight_decay": 0.1}),
+    "lamb": (numopt.Lamb, {"learning_rate": 0.05, "beta2": 0.9, "weight_decay": 0.1}),
+    # gradient clipping, which every rule takes (numopt._clip)
+    "adam-clipped": (numopt.Adam, {"learning_rate": 0.05, "clip_norm": 0.5, "clip_value": 0.3}),
 }
 
 
@@ -59,14 +99,29 @@ def named(name: str) -> str:
 
 DEFAULTS = {
     numopt.GD: {"learning_rate": 1e-3, "weight_decay": 0.0},
-    numopt.Momentum: {"learning_rate": 1e-3, "beta": 0.9, "nesterov": False},
-    numopt.RMSprop: {"learning_rate": 1e-2, "beta": 0.9, "eps": 1e-8, "eps_placement": "inside"},
+    numopt.Momentum: {
+        "learning_rate": 1e-3,
+        "beta": 0.9,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+    },
+    numopt.RMSprop: {
+        "learning_rate": 1e-2,
+        "beta": 0.9,
+        "eps": 1e-8,
+        "eps_placement": "inside",
+        "weight_decay": 0.0,
+        "momentum": 0.0,
+        "centered": False,
+    },
     numopt.Adam: {
         "learning_rate": 1e-3,
         "beta1": 0.9,
         "beta2": 0.999,
         "eps": 1e-8,
         "weight_decay": 0.0,
+        "amsgrad": False,
     },
     numopt.AdamW: {
         "learning_rate": 1e-3,
@@ -74,14 +129,49 @@ DEFAULTS = {
         "beta2": 0.999,
         "eps": 1e-8,
         "weight_decay": 0.01,
+        "amsgrad": False,
     },
+    numopt.Adagrad: {
+        "learning_rate": 1e-2,
+        "lr_decay": 0.0,
+        "weight_decay": 0.0,
+        "initial_accumulator_value": 0.0,
+        "eps": 1e-10,
+    },
+    numopt.Adadelta: {"learning_rate": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+    numopt.Adamax: {
+        "learning_rate": 2e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    },
+    numopt.NAdam: {
+        "learning_rate": 2e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "momentum_decay": 4e-3,
+        "decoupled_weight_decay": False,
+    },
+    numopt.RAdam: {
+        "learning_rate": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "decoupled_weight_decay": False,
+    },
+    numopt.Rprop: {"learning_rate": 1e-2, "etas": (0.5, 1.2), "step_sizes": (1e-6, 50.0)},
+    numopt.Lion: {"learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0},
 }
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_defaults(cls):
     opt = cls()
-    assert opt.hyperparameters == DEFAULTS[cls]
+    assert opt.hyperparameters == {**DEFAULTS[cls], "maximize": False}
     assert opt.backend == "auto"
     assert opt.step_count == 0
     assert opt.state == {}
@@ -91,7 +181,10 @@ def test_defaults(cls):
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_signature_takes_the_documented_hyperparameters(cls):
     params = inspect.signature(cls).parameters
-    assert set(params) - {"backend"} == set(DEFAULTS[cls])
+    every_rule = {"backend", "maximize", "clip_norm", "clip_value"}  # numopt._clip: all rules
+    assert set(params) - every_rule == set(DEFAULTS[cls])
+    assert params["maximize"].default is False
+    assert params["clip_norm"].default is None and params["clip_value"].default is None
     for name, value in DEFAULTS[cls].items():
         assert params[name].default == value
     # Only the learning rate is positional.
@@ -112,14 +205,17 @@ def test_hyperparameters_are_normalised():
 
 def test_repr():
     assert repr(numopt.Adam()) == (
-        "Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0)"
+        "Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0, "
+        "amsgrad=False, maximize=False)"
     )
-    assert repr(numopt.GD(0.1)) == "GD(learning_rate=0.1, weight_decay=0.0)"
+    assert repr(numopt.GD(0.1)) == "GD(learning_rate=0.1, weight_decay=0.0, maximize=False)"
     assert repr(numopt.RMSprop(eps_placement="outside")) == (
-        "RMSprop(learning_rate=0.01, beta=0.9, eps=1e-08, eps_placement='outside')"
+        "RMSprop(learning_rate=0.01, beta=0.9, eps=1e-08, eps_placement='outside', "
+        "weight_decay=0.0, momentum=0.0, centered=False, maximize=False)"
     )
-    assert repr(numopt.Momentum(nesterov=True)) == (
-        "Momentum(learning_rate=0.001, beta=0.9, nesterov=True)"
+    assert repr(numopt.Momentum(nesterov=True, maximize=True)) == (
+        "Momentum(learning_rate=0.001, beta=0.9, dampening=0.0, weight_decay=0.0, "
+        "nesterov=True, maximize=True)"
     )
 
 
@@ -139,6 +235,14 @@ def test_rules_table():
         "rmsprop": numopt.RMSprop,
         "adam": numopt.Adam,
         "adamw": numopt.AdamW,
+        "adagrad": numopt.Adagrad,
+        "adadelta": numopt.Adadelta,
+        "adamax": numopt.Adamax,
+        "nadam": numopt.NAdam,
+        "radam": numopt.RAdam,
+        "rprop": numopt.Rprop,
+        "lion": numopt.Lion,
+        "lamb": numopt.Lamb,
     }
     assert numopt.SGD is numopt.GD
     for name, cls in numopt.RULES.items():
@@ -164,8 +268,19 @@ BAD = {
     "eps": [(0, ValueError), (-1e-8, ValueError), (math.inf, ValueError)],
     "weight_decay": [(-0.1, ValueError), (math.nan, ValueError)],
     "nesterov": [("yes", TypeError), (1, TypeError)],
+    "dampening": [(-0.1, ValueError), (1.5, ValueError), (math.nan, ValueError), ("0", TypeError)],
+    "momentum": _DECAY,
+    "centered": [("yes", TypeError), (1, TypeError)],
+    "amsgrad": [("yes", TypeError), (0, TypeError)],
     "eps_placement": [("middle", ValueError)],
     "backend": [("gpu", ValueError)],
+    "rho": _DECAY,
+    "lr_decay": [(-0.1, ValueError), (math.nan, ValueError), ("0", TypeError)],
+    "initial_accumulator_value": [(-0.1, ValueError), (math.inf, ValueError)],
+    "momentum_decay": [(-1e-3, ValueError), (None, TypeError)],
+    "decoupled_weight_decay": [("yes", TypeError), (1, TypeError)],
+    "etas": [((1.2, 0.5), ValueError), ((0.5, 1.0), ValueError), (0.5, TypeError)],
+    "step_sizes": [((1.0, 0.1), ValueError), ((0.0, 1.0), ValueError), ((1e-6,), TypeError)],
 }
 
 
@@ -184,8 +299,8 @@ def test_bad_hyperparameter(cls, name, value, exc):
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_unknown_hyperparameter(cls):
-    with pytest.raises(TypeError, match="momentum"):
-        cls(momentum=0.9)
+    with pytest.raises(TypeError, match="lr"):
+        cls(lr=0.1)  # torch's name; numopt's is learning_rate
 
 
 # -- bad arrays --------------------------------------------------------------------------
@@ -262,12 +377,16 @@ def test_fortran_order_matches_c_order(variant):
         assert opt_f.step(xf, np.asfortranarray(g)) is xf
         assert opt_m.step(xf_mixed, np.ascontiguousarray(g)) is xf_mixed
     assert xf.flags.f_contiguous and not xf.flags.c_contiguous
-    np.testing.assert_array_equal(xf, xc)
-    np.testing.assert_array_equal(xf_mixed, xc)
+    # a norm (LAMB's, clip_norm's) sums in memory order: the same to rounding only
+    same = np.testing.assert_array_equal
+    if variant in ("lamb", "adam-clipped"):
+        same = functools.partial(np.testing.assert_allclose, rtol=1e-14, atol=1e-15)
+    same(xf, xc)
+    same(xf_mixed, xc)
     sc, sf = opt_c.state_dict()["state"], opt_f.state_dict()["state"]
     for name in opt_c.state_names:
         assert sf[name].shape == (3, 5)
-        np.testing.assert_array_equal(sf[name], sc[name])
+        same(sf[name], sc[name])
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -445,7 +564,7 @@ def test_state_dict_contents():
     assert numopt.GD().state_dict() == {
         "rule": "gd",
         "step": 0,
-        "hyperparameters": {"learning_rate": 1e-3, "weight_decay": 0.0},
+        "hyperparameters": {"learning_rate": 1e-3, "weight_decay": 0.0, "maximize": False},
     }
 
 
@@ -511,7 +630,7 @@ def test_gd_state_dict_round_trip_without_state_arrays():
     b = numopt.GD()
     b.load_state_dict(sd)
     assert b.step_count == 1
-    assert b.hyperparameters == {"learning_rate": 0.1, "weight_decay": 0.2}
+    assert b.hyperparameters == {"learning_rate": 0.1, "weight_decay": 0.2, "maximize": False}
     y = x.copy()
     a.step(x, x.copy())
     b.step(y, y.copy())

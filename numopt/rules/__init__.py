@@ -8,11 +8,19 @@ rule is one file plus one entry in :data:`RULES`.
 from __future__ import annotations
 
 from numopt.optimizer import Optimizer
+from numopt.rules.adadelta import Adadelta
+from numopt.rules.adagrad import Adagrad
 from numopt.rules.adam import Adam
+from numopt.rules.adamax import Adamax
 from numopt.rules.adamw import AdamW
 from numopt.rules.gd import GD, SGD
+from numopt.rules.lamb import Lamb
+from numopt.rules.lion import Lion
 from numopt.rules.momentum import Momentum
+from numopt.rules.nadam import NAdam
+from numopt.rules.radam import RAdam
 from numopt.rules.rmsprop import RMSprop
+from numopt.rules.rprop import Rprop
 
 #: ``method=`` name → stateful optimizer class.  "sgd" is the plain gradient
 #: step fed with mini-batches.
@@ -23,6 +31,30 @@ RULES: dict[str, type[Optimizer]] = {
     "rmsprop": RMSprop,
     "adam": Adam,
     "adamw": AdamW,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "adamax": Adamax,
+    "nadam": NAdam,
+    "radam": RAdam,
+    "rprop": Rprop,
+    "lion": Lion,
+    "lamb": Lamb,
 }
 
-__all__ = ["GD", "RULES", "SGD", "Adam", "AdamW", "Momentum", "RMSprop"]
+__all__ = [
+    "GD",
+    "RULES",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Lamb",
+    "Lion",
+    "Momentum",
+    "NAdam",
+    "RAdam",
+    "RMSprop",
+    "Rprop",
+]

@@ -9,6 +9,15 @@ Spec (``shared/spec/optimizers.md``, "Adam"):
     v̂_t = v_t / (1 - β2^t)
     θ_{t+1} = θ_t - η m̂_t / (sqrt(v̂_t) + ε)
 
+``amsgrad=True`` (``torch.optim.Adam``'s AMSGrad) keeps the running maximum of the
+second moment, state ``"v_max"`` (v_max_0 = 0), and uses it in place of v:
+
+    v_max_t = max(v_max_{t-1}, v_t)
+    v̂_t = v_max_t / (1 - β2^t)
+
+``amsgrad`` fixes the state's layout (``m, v`` or ``m, v, v_max``): it cannot
+change once the state exists (call ``reset()``).
+
 The bias corrections ``1 - β^t`` are computed once per step on the host in
 float64 and passed to the kernels (cast to θ's dtype), like every scalar factor.
 """
@@ -21,14 +30,34 @@ from collections.abc import Callable
 import numpy as np
 
 from numopt.optimizer import Optimizer
+from numopt.rules._bias import saturation_step
 
 
-def reference(theta, g, m, v, *, t, learning_rate, beta1, beta2, eps, weight_decay):
-    """NumPy reference of one step, in place on flat ``theta``, ``m`` and ``v``."""
+def reference(
+    theta,
+    g,
+    m,
+    v,
+    *v_max,
+    t,
+    learning_rate,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    amsgrad=False,
+    maximize=False,
+):
+    """NumPy reference of one step, in place on flat ``theta``, ``m``, ``v`` (and
+    ``v_max`` with ``amsgrad``)."""
     dt = theta.dtype.type
+    g = -g if maximize else g
     g = g + dt(weight_decay) * theta
     m[:] = dt(beta1) * m + dt(1 - beta1) * g
     v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+    if amsgrad:
+        np.maximum(v_max[0], v, out=v_max[0])
+        v = v_max[0]
     m_hat = m / dt(1 - beta1**t)
     v_hat = v / dt(1 - beta2**t)
     theta -= dt(learning_rate) * m_hat / (np.sqrt(v_hat) + dt(eps))
@@ -37,14 +66,43 @@ def reference(theta, g, m, v, *, t, learning_rate, beta1, beta2, eps, weight_dec
 def body(i, theta, g, state, c):
     """Element ``i`` of one step.
 
-    ``c = (η, β1, 1-β1, β2, 1-β2, 1-β1^t, 1-β2^t, ε, λ)``, ``state = (m, v)``.
+    ``c = (η, β1, 1-β1, β2, 1-β2, 1-β1^t, 1-β2^t, ε, λ, ±1)``, ``state = (m, v)``.
     """
-    gi = g[i] + c[8] * theta[i]
+    gi = g[i] * c[-1] + c[8] * theta[i]
     m = c[1] * state[0, i] + c[2] * gi
     v = c[3] * state[1, i] + c[4] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
     theta[i] = theta[i] - c[0] * (m / c[5]) / (math.sqrt(v / c[6]) + c[7])
+
+
+def amsgrad_body(i, theta, g, state, c):
+    """Element ``i`` of an AMSGrad step; ``c`` as :func:`body`, ``state = (m, v, v_max)``."""
+    gi = g[i] * c[-1] + c[8] * theta[i]
+    m = c[1] * state[0, i] + c[2] * gi
+    v = c[3] * state[1, i] + c[4] * (gi * gi)
+    old = state[2, i]
+    v_max = old if old >= v else v  # NaN in v propagates, as np.maximum
+    state[0, i] = m
+    state[1, i] = v
+    state[2, i] = v_max
+    theta[i] = theta[i] - c[0] * (m / c[5]) / (math.sqrt(v_max / c[6]) + c[7])
+
+
+def factors(t, lr, h):
+    """The factors ``c`` of step ``t`` (float64), from ``h = (β1, β2, ε, λ, T1, T2)``.
+
+    Plain arithmetic that Numba compiles too, so the compiled loop
+    (:mod:`numopt._compiled`) computes the same factors as :meth:`Optimizer.step`:
+    ``math.pow(β, float(t))`` is libm's ``pow`` in both (Numba computes ``β**t`` and
+    ``math.pow(β, t)`` with an integer ``t`` by repeated multiplication: other bits).
+    ``h[4], h[5]`` are the steps from which ``1 - β^t`` is exactly 1.0
+    (:func:`numopt.rules._bias.saturation_step`): ``pow`` is skipped from there on.
+    """
+    b1, b2 = h[0], h[1]
+    bc1 = 1.0 if t >= h[4] else 1 - math.pow(b1, float(t))
+    bc2 = 1.0 if t >= h[5] else 1 - math.pow(b2, float(t))
+    return (lr, b1, 1 - b1, b2, 1 - b2, bc1, bc2, h[2], h[3])
 
 
 class Adam(Optimizer):
@@ -61,6 +119,12 @@ class Adam(Optimizer):
     weight_decay : float, default 0
         λ >= 0: L2 regularisation added to the gradient before the moments (so it
         is rescaled by ``1/sqrt(v̂)``); see :class:`AdamW` for decoupled decay.
+    amsgrad : bool, default False
+        AMSGrad: divide by the running maximum of ``v`` (bias-corrected), kept in
+        the state array ``v_max``; fixed once the state exists.
+    maximize : bool, default False
+        Maximise the objective: step along ``+g`` (the gradient negated inside the
+        kernel, as ``torch.optim``'s ``maximize``).
     backend : str, default "auto"
         See :class:`numopt.optimizer.Optimizer`.
 
@@ -71,6 +135,8 @@ class Adam(Optimizer):
     >>> opt = numopt.Adam(learning_rate=0.1)
     >>> opt.step(x, np.array([3.0, -0.5]))   # the first step moves each entry by ~η
     array([ 0.9, -0.9])
+    >>> numopt.Adam(amsgrad=True).state_names
+    ('m', 'v', 'v_max')
     """
 
     name = "adam"
@@ -85,6 +151,8 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
         backend: str = "auto",
     ) -> None:
         super().__init__(
@@ -93,13 +161,20 @@ class Adam(Optimizer):
             beta2=beta2,
             eps=eps,
             weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
             backend=backend,
         )
 
-    def _element(self) -> Callable:
-        return body
+    def _state_names_for(self, hp: dict) -> tuple[str, ...]:
+        return ("m", "v", "v_max") if hp["amsgrad"] else ("m", "v")
 
-    def _factors(self, t: int, lr: float) -> tuple[float, ...]:
+    def _element(self) -> Callable:
+        return amsgrad_body if self._hyperparameters["amsgrad"] else body
+
+    factors = staticmethod(factors)
+
+    def _factor_args(self) -> tuple[float, ...]:
         hp = self._hyperparameters
         b1, b2 = hp["beta1"], hp["beta2"]
-        return (lr, b1, 1 - b1, b2, 1 - b2, 1 - b1**t, 1 - b2**t, hp["eps"], hp["weight_decay"])
+        return (b1, b2, hp["eps"], hp["weight_decay"], saturation_step(b1), saturation_step(b2))

@@ -22,6 +22,31 @@ HP = {
     "rmsprop-outside": {"learning_rate": 0.01, "beta": 0.7, "eps": 1e-3},
     "adam": {"learning_rate": 0.01, "weight_decay": 0.1},
     "adamw": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "momentum-damped": {"learning_rate": 0.05, "beta": 0.8, "dampening": 0.3},
+    "nesterov-damped": {"learning_rate": 0.05, "beta": 0.8, "dampening": 0.3},
+    "rmsprop-decay": {"learning_rate": 0.01, "beta": 0.7, "eps": 1e-3},
+    "rmsprop-centered": {"learning_rate": 0.01, "beta": 0.7, "eps": 1e-3},
+    "rmsprop-momentum": {"learning_rate": 0.01, "beta": 0.7, "eps": 1e-3, "momentum": 0.6},
+    "rmsprop-centered-momentum": {
+        "learning_rate": 0.01,
+        "beta": 0.7,
+        "eps": 1e-3,
+        "eps_placement": "outside",
+        "weight_decay": 0.05,
+    },
+    "adam-amsgrad": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "adamw-amsgrad": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "adagrad": {"learning_rate": 0.05, "lr_decay": 0.1, "initial_accumulator_value": 0.5},
+    "adadelta": {"learning_rate": 0.5, "rho": 0.8, "weight_decay": 0.1},
+    "adamax": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "nadam": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "nadam-decoupled": {"learning_rate": 0.01, "weight_decay": 0.1},
+    # RAdam's rectified phase starts at step 6: test_cuda_new_rules.py runs it longer
+    "radam": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "radam-decoupled": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "rprop": {"learning_rate": 0.05, "etas": (0.4, 1.3), "step_sizes": (1e-3, 0.2)},
+    "lion": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "lamb": {"learning_rate": 0.01, "weight_decay": 0.1},
 }
 # The simulator computes like NumPy; a real GPU may contract a*b+c into an FMA.
 MAXULP = 4 if config.ENABLE_CUDASIM else 64
@@ -86,7 +111,7 @@ def test_cpu_state_dict_resumes_on_device():
 
 def test_mixed_host_and_device_arrays_are_rejected():
     d_x = cuda.to_device(np.ones(3))
-    with pytest.raises(TypeError, match="x is a CUDA device array but g is a host array"):
+    with pytest.raises(TypeError, match=r"x is a CUDA device array \(.*\) but g is a host array"):
         numopt.Adam().step(d_x, np.ones(3))
     with pytest.raises(TypeError, match=r"x is a host array .* but g is a CUDA device array"):
         numopt.Adam().step(np.ones(3), d_x)
