@@ -3,8 +3,9 @@
 SciPy accepts a callable as ``method`` and calls it as ``method(fun, x0,
 args=..., jac=..., hess=..., hessp=..., bounds=..., constraints=...,
 callback=..., **options)``.  These callables run :func:`numopt.minimize`;
-Hessians, bounds and constraints are not used by first-order rules, so passing
-any is an error rather than silently ignored.
+``bounds`` are passed on (every rule projects onto the box, see
+``docs/bounds.md``); Hessians and constraints are not used by first-order rules,
+so passing any is an error rather than silently ignored.
 
 Examples
 --------
@@ -42,13 +43,21 @@ def _scipy_method(name: str) -> Callable[..., OptimizeResult]:
         tol: float | None = None,
         **options: Any,
     ) -> OptimizeResult:
-        for arg, value in (("hess", hess), ("hessp", hessp), ("bounds", bounds)):
+        for arg, value in (("hess", hess), ("hessp", hessp)):
             if value is not None:
                 raise ValueError(f"numopt's {name!r} method is first-order: {arg} is not used")
         if constraints:
             raise ValueError(f"numopt's {name!r} method does not take constraints")
         return minimize(
-            fun, x0, args, method=name, jac=jac, callback=callback, options=options, tol=tol
+            fun,
+            x0,
+            args,
+            method=name,
+            jac=jac,
+            callback=callback,
+            options=options,
+            tol=tol,
+            bounds=bounds,
         )
 
     method.__name__ = method.__qualname__ = name
