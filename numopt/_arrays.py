@@ -32,7 +32,22 @@ def on_device(x: Any) -> bool:
 
 
 def _kind(x: Any) -> str:
-    return "a CUDA device array" if on_device(x) else f"a host array ({type(x).__name__})"
+    where = "a CUDA device array" if on_device(x) else "a host array"
+    return f"{where} ({type(x).__module__.partition('.')[0]}.{type(x).__name__})"
+
+
+def gathers(a: Any) -> bool:
+    """Whether ``a[index_array]`` works: not for Numba's device arrays (basic slicing only).
+
+    NumPy, CuPy and PyTorch arrays index by an integer array (CuPy and PyTorch copy
+    the indices to the device); the simulator's stand-in for a Numba device array
+    wraps NumPy, so it does too.
+    """
+    if isinstance(a, np.ndarray):
+        return True
+    devicearray = sys.modules.get("numba.cuda.cudadrv.devicearray")
+    numba_array = getattr(devicearray, "DeviceNDArray", None)
+    return numba_array is None or not isinstance(a, numba_array)
 
 
 class Layout(NamedTuple):
@@ -115,16 +130,25 @@ def _host_pair(x: np.ndarray, g: np.ndarray) -> FlatPair:
 
 
 def _device_pair(x: Any, g: Any) -> FlatPair:
+    """The device path of :func:`flat_pair`: views through ``__cuda_array_interface__``."""
     from numopt.backends import cuda
 
-    x, g = cuda.as_device(x), cuda.as_device(g)
+    x, g = cuda.as_device(x, "x", writeable=True), cuda.as_device(g, "g")
     _check_dtype("x", np.dtype(x.dtype))
     if np.dtype(g.dtype) != np.dtype(x.dtype):
         raise TypeError(f"g has dtype {g.dtype} but x has {x.dtype}; cast g to x's dtype")
     if tuple(g.shape) != tuple(x.shape):
         raise ValueError(f"g has shape {tuple(g.shape)} but x has shape {tuple(x.shape)}")
-    for name, a in (("x", x), ("g", g)):
-        if not a.is_c_contiguous():
-            raise ValueError(f"{name} is a non-contiguous device array; pass a C-contiguous one")
-    layout = Layout(tuple(x.shape), np.dtype(x.dtype), "C", True)
-    return FlatPair(x.reshape(x.size), g.reshape(g.size), layout)
+    order = cuda.memory_order(x)
+    if order is None:
+        raise ValueError(
+            "x is a non-contiguous device array, so it cannot be viewed flat and updated in "
+            "place; pass a C- or Fortran-contiguous one and keep using that array"
+        )
+    if cuda.memory_order(g) != order and not (order == "F" and g.is_f_contiguous()):
+        raise ValueError(
+            f"g is not laid out like x (x is {order}-contiguous, g is "
+            f"{cuda.memory_order(g) or 'non'}-contiguous); pass g in x's memory order"
+        )
+    layout = Layout(tuple(x.shape), np.dtype(x.dtype), order, True)
+    return FlatPair(x.reshape(x.size, order=order), g.reshape(g.size, order=order), layout)

@@ -51,20 +51,28 @@ class Structure:
     array([1., 1.])
     """
 
+    # how one array of x0 is checked and converted, and what counts as one in a
+    # list/tuple (numopt._device.DeviceStructure overrides both for device arrays)
+    _leaf = staticmethod(_leaf)
+
+    @staticmethod
+    def _is_array(v: Any) -> bool:
+        return isinstance(v, np.ndarray)
+
     def __init__(self, x0: Any) -> None:
         if isinstance(x0, dict):
             if not x0:
                 raise ValueError("x0 is an empty dict")
             self.kind, self.keys = "dict", list(x0)
-            leaves = [_leaf(f"x0[{k!r}]", v) for k, v in x0.items()]
-        elif isinstance(x0, (list, tuple)) and x0 and all(isinstance(v, np.ndarray) for v in x0):
+            leaves = [self._leaf(f"x0[{k!r}]", v) for k, v in x0.items()]
+        elif isinstance(x0, (list, tuple)) and x0 and all(self._is_array(v) for v in x0):
             # a list/tuple of NumPy arrays is a structure; nested lists of numbers are
             # one array, as SciPy reads them
             self.kind, self.keys = type(x0).__name__, list(range(len(x0)))
-            leaves = [_leaf(f"x0[{i}]", v) for i, v in enumerate(x0)]
+            leaves = [self._leaf(f"x0[{i}]", v) for i, v in enumerate(x0)]
         else:
             self.kind, self.keys = "array", [None]
-            leaves = [_leaf("x0", x0)]
+            leaves = [self._leaf("x0", x0)]
         dtypes = {a.dtype for a in leaves}
         if len(dtypes) > 1:
             raise TypeError(

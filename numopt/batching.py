@@ -14,20 +14,27 @@ from typing import Any
 
 import numpy as np
 
+from numopt._arrays import gathers, on_device
+
 
 def data_indices(args: tuple, data_args: Sequence[int] | None) -> tuple[tuple[int, ...], int]:
     """Which ``args`` are data, and the common data length ``N``.
 
-    By default every NumPy array in ``args`` with at least one axis is data;
-    ``data_args`` names them explicitly (positions in ``args``), for when an
-    argument is an array that must not be sampled.
+    By default every NumPy array and every CUDA device array (CuPy, PyTorch,
+    Numba) in ``args`` with at least one axis is data; ``data_args`` names them
+    explicitly (positions in ``args``), for when an argument is an array that must
+    not be sampled.
     """
     if data_args is None:
-        idx = tuple(i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.ndim >= 1)
+        idx = tuple(
+            i
+            for i, a in enumerate(args)
+            if (isinstance(a, np.ndarray) or on_device(a)) and len(a.shape) >= 1
+        )
         if not idx:
             raise ValueError(
-                "batch_size is set but args holds no data array (a NumPy array with a first "
-                "axis to sample); pass the data in args, e.g. args=(X, y)"
+                "batch_size is set but args holds no data array (a NumPy or CUDA device "
+                "array with a first axis to sample); pass the data in args, e.g. args=(X, y)"
             )
     else:
         idx = _checked_positions(args, data_args)
@@ -117,6 +124,15 @@ class Batches:
         self.drop_last = bool(drop_last)
         self.shuffle = bool(shuffle)
         self.rng = np.random.default_rng(seed)
+        if self.shuffle:
+            for i in self.data:
+                if not gathers(args[i]):
+                    raise TypeError(
+                        f"args[{i}] is a Numba device array, which cannot be indexed by the "
+                        "shuffled sample numbers of a batch; pass it as a CuPy array or "
+                        "PyTorch tensor (cupy.asarray(a) or torch.as_tensor(a, "
+                        "device='cuda'), no copy), or set shuffle=False"
+                    )
         full, rest = divmod(self.n_samples, self.batch_size)
         #: Batches (updates) per epoch.
         self.per_epoch = full + (1 if rest and not self.drop_last else 0)

@@ -1,0 +1,38 @@
+"""``benchmarks/gpu_compare.py`` keeps working: its ``--smoke`` mode in the simulator.
+
+On a real GPU (``NUMOPT_TEST_GPU=1``) the same test makes a tiny real run instead
+(N = 10⁴, 2 rounds), which checks the event timing and torch's contenders too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from numba import config
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numopt  # noqa: E402
+from benchmarks import gpu_compare  # noqa: E402
+
+
+def test_gpu_benchmark_runs(tmp_path, capsys):
+    if config.ENABLE_CUDASIM:
+        argv = ["--smoke", "--dtypes", "float32"]
+    else:  # pragma: no cover - real GPU
+        argv = ["--sizes", "1e4", "--rounds", "2"]
+    record = gpu_compare.main([*argv, "--out", str(tmp_path)])
+    names = gpu_compare.rule_names()
+    assert {r["rule"] for r in record["rows"]} == set(names) <= set(numopt.RULES)
+    for row in record["rows"]:
+        assert row["numopt_s"] > 0 and row["bytes"] >= 3 * row["n"] * 4
+    out = capsys.readouterr().out
+    assert "| rule | dtype | N |" in out and record["device"]["name"] in out
+    written = sorted(p.suffix for p in tmp_path.iterdir())
+    assert written == [".json", ".md"]
+    saved = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert saved["smoke"] == bool(config.ENABLE_CUDASIM) and len(saved["rows"]) == len(names)
