@@ -183,6 +183,133 @@ class Schedule:
             )
 
 
+# -- the arithmetic, shared with the compiled loop ------------------------------------
+# Each schedule's formula lives in one plain function below, called by the schedule's
+# ``_at`` (or ``update``) and compiled as is by :mod:`numopt._schedule_program`
+# (``njit(fn)``) for the compiled optimisation loop, so that both give the same float64
+# bits.  Keep them numba-compilable and keep their operations in this order:
+#
+# * ``a ** n`` with a float ``a`` and an int ``n`` is C ``pow(a, (double)n)`` in
+#   Python but repeated multiplication in numba, so powers are written
+#   ``math.pow(a, float(n))`` (C ``pow`` in both);
+# * int / int is a double division in both only while the ints are below 2**53
+#   (Python divides big ints exactly), which any real step count is;
+# * the positions in sorted boundaries (``bisect_right``) are found by the caller:
+#   ``bisect`` here, a binary search there.
+#
+# numba's on-disk cache of the compiled loop does not notice edits to this file:
+# after changing one of these functions, delete the ``*.nbi``/``*.nbc`` files in
+# ``numopt/__pycache__`` (tests/test_schedule_program.py fails until then).
+
+
+def _power_decay(initial: float, rate: float, p: float) -> float:
+    """``initial * rate ** p`` (StepDecay, MultiStep, Exponential)."""
+    return initial * math.pow(rate, p)
+
+
+def _exponent(step: int, period: int, staircase: bool) -> float:
+    """``step / period``, or ``step // period`` if ``staircase``, as a float."""
+    if staircase:
+        return float(step // period)
+    return step / period
+
+
+def _inverse_time_at(initial: float, decay_rate: float, p: float) -> float:
+    return initial / (1 + decay_rate * p)
+
+
+def _polynomial_at(step: int, initial: float, end: float, power: float, t: int) -> float:
+    frac = 1 - min(step, t) / t
+    return (initial - end) * math.pow(frac, power) + end
+
+
+def _cosine_annealing_at(step: int, initial: float, t: int, alpha: float) -> float:
+    cosine = 0.5 * (1 + math.cos(math.pi * min(step, t) / t))
+    return initial * ((1 - alpha) * cosine + alpha)
+
+
+def _restart_position(step: int, t0: int, m: int) -> tuple[int, int]:
+    """``(T_cur, T_i)`` of SGDR at ``step``: exact integers, no logarithm."""
+    if step < t0:
+        return step, t0
+    if m == 1:
+        return step % t0, t0
+    start, t_i = 0, t0  # period i starts at t0 * (m**i - 1) / (m - 1) and lasts t0 * m**i
+    while step - start >= t_i:
+        start += t_i
+        t_i *= m
+    return step - start, t_i
+
+
+def _warm_restarts_at(t_cur: int, t_i: int, initial: float, eta_min: float) -> float:
+    return eta_min + (initial - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+
+def _one_cycle_at(
+    step: int,
+    total_steps: int,
+    end1: float,
+    initial: float,
+    max_lr: float,
+    min_lr: float,
+    cos: bool,
+) -> float:
+    # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False.
+    if step <= end1:
+        start_step, end_step = 0.0, end1
+        start, end = initial, max_lr
+    else:
+        start_step, end_step = end1, float(total_steps - 1)
+        start, end = max_lr, min_lr
+    pct = (step - start_step) / (end_step - start_step)
+    if cos:
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+def _warmup_at(step: int, w: int, start: float, target: float) -> float:
+    return start + (target - start) * step / w
+
+
+def _plateau_update(
+    a: float,
+    lr: float,
+    best: float,
+    num_bad: int,
+    cooldown_counter: int,
+    minimize: bool,
+    relative: bool,
+    threshold: float,
+    patience: int,
+    cooldown: int,
+    factor: float,
+    min_lr: float,
+    eps: float,
+) -> tuple[float, float, int, int]:
+    """ReduceLROnPlateau's rule for one finite loss ``a`` (not counting the update)."""
+    if minimize:
+        better = a < best * (1.0 - threshold) if relative else a < best - threshold
+    else:
+        better = a > best * (threshold + 1.0) if relative else a > best + threshold
+    if better:
+        best = a
+        num_bad = 0
+    else:
+        num_bad += 1
+    if cooldown_counter > 0:
+        cooldown_counter -= 1
+        num_bad = 0  # bad updates during cooldown are ignored
+    if num_bad > patience:
+        new = lr * factor
+        if min_lr > new:  # max(lr * factor, min_lr), as Python's max picks
+            new = min_lr
+        if lr - new > eps:
+            lr = new
+        cooldown_counter = cooldown
+        num_bad = 0
+    return lr, best, num_bad, cooldown_counter
+
+
 # -- pure schedules ------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Constant(Schedule):
@@ -244,7 +371,7 @@ class StepDecay(Schedule):
         _set(self, "gamma", _checks.interval("gamma", self.gamma, "(0, 1]"))
 
     def _at(self, step: int) -> float:
-        return self.initial * self.gamma ** (step // self.step_size)
+        return _power_decay(self.initial, self.gamma, float(step // self.step_size))
 
 
 def step_decay(initial: float, step_size: int, gamma: float = 0.1) -> StepDecay:
@@ -294,7 +421,7 @@ class MultiStep(Schedule):
         _set(self, "gamma", _checks.interval("gamma", self.gamma, "(0, 1]"))
 
     def _at(self, step: int) -> float:
-        return self.initial * self.gamma ** bisect_right(self.milestones, step)
+        return _power_decay(self.initial, self.gamma, float(bisect_right(self.milestones, step)))
 
 
 def multi_step(initial: float, milestones: Iterable[int], gamma: float = 0.1) -> MultiStep:
@@ -349,9 +476,8 @@ class Exponential(Schedule):
         _set(self, "staircase", _checks.boolean("staircase", self.staircase))
 
     def _at(self, step: int) -> float:
-        if self.staircase:
-            return self.initial * self.decay_rate ** (step // self.transition_steps)
-        return self.initial * self.decay_rate ** (step / self.transition_steps)
+        p = _exponent(step, self.transition_steps, self.staircase)
+        return _power_decay(self.initial, self.decay_rate, p)
 
 
 def exponential(
@@ -412,11 +538,8 @@ class InverseTime(Schedule):
         _set(self, "staircase", _checks.boolean("staircase", self.staircase))
 
     def _at(self, step: int) -> float:
-        if self.staircase:
-            p = step // self.decay_steps
-        else:
-            p = step / self.decay_steps
-        return self.initial / (1 + self.decay_rate * p)
+        p = _exponent(step, self.decay_steps, self.staircase)
+        return _inverse_time_at(self.initial, self.decay_rate, p)
 
 
 def inverse_time(
@@ -475,9 +598,7 @@ class Polynomial(Schedule):
         )
 
     def _at(self, step: int) -> float:
-        t = self.transition_steps
-        frac = 1 - min(step, t) / t
-        return (self.initial - self.end) * frac**self.power + self.end
+        return _polynomial_at(step, self.initial, self.end, self.power, self.transition_steps)
 
 
 def polynomial(initial: float, end: float, power: float, transition_steps: int) -> Polynomial:
@@ -530,9 +651,7 @@ class CosineAnnealing(Schedule):
         _set(self, "alpha", _checks.interval("alpha", self.alpha, "[0, 1]"))
 
     def _at(self, step: int) -> float:
-        t = self.decay_steps
-        cosine = 0.5 * (1 + math.cos(math.pi * min(step, t) / t))
-        return self.initial * ((1 - self.alpha) * cosine + self.alpha)
+        return _cosine_annealing_at(step, self.initial, self.decay_steps, self.alpha)
 
 
 def cosine_annealing(initial: float, decay_steps: int, alpha: float = 0.0) -> CosineAnnealing:
@@ -592,25 +711,10 @@ class CosineWarmRestarts(Schedule):
         _set(self, "eta_min", eta_min)
 
     def _at(self, step: int) -> float:
-        t0, m = self.first_period, self.period_mult
-        if step < t0:
-            t_cur, t_i = step, t0
-        elif m == 1:
-            t_cur, t_i = step % t0, t0
-        else:
-            # Period n (0-based) starts at t0 * (m**n - 1) / (m - 1).  PyTorch takes n
-            # from a float logarithm, which can land one period early exactly at a
-            # restart; the estimate is corrected here with exact integers.
-            n = int(math.log(step / t0 * (m - 1) + 1, m))
-            while n > 0 and t0 * (m**n - 1) // (m - 1) > step:
-                n -= 1
-            while t0 * (m ** (n + 1) - 1) // (m - 1) <= step:
-                n += 1
-            t_i = t0 * m**n
-            t_cur = step - t0 * (m**n - 1) // (m - 1)
-        return (
-            self.eta_min + (self.initial - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
-        )
+        # The periods are counted with exact integers.  PyTorch takes the period from a
+        # float logarithm, which can land one period early exactly at a restart.
+        t_cur, t_i = _restart_position(step, self.first_period, self.period_mult)
+        return _warm_restarts_at(t_cur, t_i, self.initial, self.eta_min)
 
 
 def cosine_warm_restarts(
@@ -694,17 +798,15 @@ final_div_factor=10000.0, anneal='cos')
         _set(self, "_final", self._curve(self.total_steps - 1))
 
     def _curve(self, step: int) -> float:
-        # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False.
-        if step <= self._end1:
-            start_step, end_step = 0.0, self._end1
-            start, end = self._initial, self.max_lr
-        else:
-            start_step, end_step = self._end1, self.total_steps - 1
-            start, end = self.max_lr, self._min
-        pct = (step - start_step) / (end_step - start_step)
-        if self.anneal == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (end - start) * pct + start
+        return _one_cycle_at(
+            step,
+            self.total_steps,
+            self._end1,
+            self._initial,
+            self.max_lr,
+            self._min,
+            self.anneal == "cos",
+        )
 
     def _at(self, step: int) -> float:
         if step >= self.total_steps - 1:
@@ -935,8 +1037,7 @@ class Warmup(Schedule):
         w = self.warmup_steps
         if step >= w:
             return self.schedule(step - w)
-        start = self.start_value
-        return start + (self.schedule(0) - start) * step / w
+        return _warmup_at(step, w, self.start_value, self.schedule(0))
 
     @property
     def needs_loss(self) -> bool:
@@ -1246,15 +1347,6 @@ class ReduceLROnPlateau(Schedule):
         """Always true: :meth:`update` must be fed losses."""
         return True
 
-    def _is_better(self, a: float, best: float) -> bool:
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return a < best * (1.0 - self.threshold)
-            return a < best - self.threshold
-        if self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
-
     def update(self, loss: float) -> None:
         """Take the monitored ``loss`` (finite) into account; may reduce the rate."""
         if isinstance(loss, (bool, np.bool_, str, bytes)):
@@ -1265,22 +1357,29 @@ class ReduceLROnPlateau(Schedule):
             raise _checks.type_error("loss", "a real number", loss) from None
         if not math.isfinite(current):
             raise ValueError(f"loss must be finite, got {current!r}")
-        self._num_updates += 1
-        if self._is_better(current, self._best):
-            self._best = current
-            self._num_bad_epochs = 0
-        else:
-            self._num_bad_epochs += 1
-        if self._cooldown_counter > 0:
-            self._cooldown_counter -= 1
-            self._num_bad_epochs = 0  # bad updates during cooldown are ignored
-        if self._num_bad_epochs > self.patience:
-            old = self._lr
-            new = max(old * self.factor, self.min_lr)
-            if old - new > self.eps:
-                self._lr = new
-            self._cooldown_counter = self.cooldown
-            self._num_bad_epochs = 0
+        lr, best, num_bad, cooldown_counter = _plateau_update(
+            current,
+            self._lr,
+            self._best,
+            self._num_bad_epochs,
+            self._cooldown_counter,
+            self.mode == "min",
+            self.threshold_mode == "rel",
+            self.threshold,
+            self.patience,
+            self.cooldown,
+            self.factor,
+            self.min_lr,
+            self.eps,
+        )
+        # object.__setattr__: this class's __setattr__ (which guards the parameters) is
+        # slow Python code, and update runs once per iteration in full-batch runs
+        set_ = object.__setattr__
+        set_(self, "_num_updates", self._num_updates + 1)
+        set_(self, "_lr", lr)
+        set_(self, "_best", best)
+        set_(self, "_num_bad_epochs", num_bad)
+        set_(self, "_cooldown_counter", cooldown_counter)
 
     def state_dict(self) -> dict[str, Any]:
         """The counters and the current rate, as Python scalars.
