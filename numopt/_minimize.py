@@ -18,21 +18,32 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import OptimizeResult
+from scipy.optimize import OptimizeResult, OptimizeWarning
 
-from numopt import checkpoint
+from numopt import _bounds, _compiled, _device, checkpoint
 from numopt._arrays import FlatPair, Layout
-from numopt._checks import boolean, choice, integer, nonnegative
+from numopt._checks import (
+    HYPERPARAMETERS,
+    boolean,
+    choice,
+    hyperparameter,
+    integer,
+    nonnegative,
+)
+from numopt._history import Record
 from numopt._objective import Objective
 from numopt._structure import Structure
-from numopt.backends.cpu import inf_norm
 from numopt.batching import Batches
 from numopt.optimizer import Optimizer
 from numopt.rules import RULES
+from numopt.transforms import Wrapper
+from numopt.transforms import options as transform_options
+from numopt.transforms.accumulate import MicroBatches, grouped
 
 #: ``status`` codes and their messages (``{}`` filled with details).
 STATUS = {
@@ -72,6 +83,19 @@ LOOP_OPTIONS: dict[str, Any] = {
     "checkpoint_seconds": None,
     "resume": None,
     "on_nonfinite": "stop",
+    "device": "auto",
+    "return_device": False,
+    "callback_every": 1,
+    "compiled": "auto",
+    # gradient/parameter transforms (numopt.transforms.options.OPTIONS; None: off)
+    "accumulate": None,
+    "average": None,
+    "ema_decay": None,
+    "ema_debias": None,
+    "average_start": None,
+    "lookahead": None,
+    "lookahead_alpha": None,
+    "param_groups": None,
 }
 DEFAULT_MAXITER = 1000
 DEFAULT_GTOL = 1e-5
@@ -92,6 +116,8 @@ def minimize(
     callback: Callable | Sequence[Callable] | None = None,
     options: dict[str, Any] | None = None,
     tol: float | None = None,
+    *,
+    bounds: Any = None,
 ) -> OptimizeResult:
     """Minimise ``fun(x, *args)`` with a first-order rule, SciPy style.
 
@@ -110,8 +136,11 @@ def minimize(
         among them are sampled per batch.
     method : str or Optimizer
         ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
-        ``"adamw"`` (case-insensitive), or a stateful optimizer object (used as
-        is, with its state).
+        ``"adamw"``, ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
+        ``"radam"``, ``"rprop"`` (full-batch only: no ``batch_size``), ``"lion"``,
+        ``"lamb"`` (a list/dict ``x0``'s arrays are its layers) — the keys of
+        :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
+        (used as is, with its state).
     jac : callable, True, "2-point", "3-point" or None
         The gradient: ``jac(x, *args)`` returning an array (or structure) like
         ``x0``; ``True`` if ``fun`` returns ``(f, g)``; otherwise finite
@@ -126,7 +155,19 @@ def minimize(
         The rule's hyperparameters (``learning_rate`` — a float or a schedule
         from :mod:`numopt.schedules` or any callable of the 0-based step —,
         ``beta``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``, ``nesterov``,
-        ``eps_placement``) and the loop's:
+        ``eps_placement``), gradient clipping, which every method takes:
+
+        ``clip_value``
+            Clamp each gradient entry to ``[-clip_value, clip_value]`` before the
+            update (default None: off).
+        ``clip_norm``
+            Scale the gradient by ``min(1, clip_norm/‖g‖)``, ``‖g‖`` its Euclidean
+            norm over all of ``x0``'s arrays (default None: off); with
+            ``clip_value`` too, of the clamped gradient.  ``res.jac`` and
+            ``history`` show the gradient before clipping; see
+            ``docs/clipping-and-lamb.md``.
+
+        and the loop's:
 
         ``maxiter``
             Maximum number of updates (default 1000, or unbounded when
@@ -156,6 +197,21 @@ def minimize(
             bounds the run.
         ``backend``
             The kernels' backend (see :class:`numopt.Optimizer`).
+        ``device``
+            Where ``x``, the gradient, the best point and the optimizer's state
+            live: ``"cpu"``, ``"cuda"`` (one GPU, through numba-cuda) or
+            ``"auto"`` (default: ``"cuda"`` when ``x0`` holds a CUDA device array —
+            Numba, CuPy, PyTorch — or ``backend="cuda"``, else ``"cpu"``).  On the
+            GPU, ``fun``/``jac`` get device views of ``x`` (CuPy arrays or torch
+            tensors when ``x0`` is one, Numba device arrays otherwise; do not write
+            into them); a device gradient is copied device-to-device, a NumPy one
+            from the host (a transfer per evaluation), ``jac="inplace"`` copies
+            nothing; the loss may be a 1-element device array; callbacks get device
+            copies; finite differences are refused.  ``res.x`` is NumPy.  See
+            ``docs/gpu.md``.
+        ``return_device``
+            With ``device="cuda"``: also return the final point as device arrays
+            structured like ``x0``, ``res.x_device`` (the run's own buffer, no copy).
         ``checkpoint``, ``checkpoint_every``, ``checkpoint_seconds``
             A file to save the run's state to (see :mod:`numopt.checkpoint`): every
             ``checkpoint_every`` updates and/or ``checkpoint_seconds`` seconds, and
@@ -170,9 +226,45 @@ def minimize(
             stopped by ``maxiter``, ``max_time``, Ctrl-C, a ``KeyboardInterrupt``
             from the objective or a callback, and resumed, ends with the same ``x``
             bit for bit as a run never stopped.  ``nfev`` may differ by the
-            evaluation that was interrupted.
+            evaluation that was interrupted.  The transforms below must match the
+            checkpoint's; their state is in it.
+        ``accumulate``
+            Gradient accumulation (needs ``batch_size``): each update evaluates
+            this many consecutive mini-batches of an epoch at the same point and
+            steps with their mean gradient (the last group of an epoch may hold
+            fewer).  ``nit``, ``maxiter``, callbacks, ``history`` (the group's mean
+            loss and ``max|mean g|``), ``gtol``/``ftol``, ``on_nonfinite="skip"``
+            (a whole group) and checkpoints count updates, not batches; ``nfev``
+            counts evaluations.
+        ``average``, ``ema_decay``, ``ema_debias``, ``average_start``
+            Average x after each update: ``"ema"`` (decay 0.999, debiased by
+            default; see :class:`numopt.EMA`) or ``"polyak"`` (the running mean),
+            skipping the first ``average_start`` updates.  ``res.x_average`` is the
+            average (structured like x0; x itself when nothing was averaged);
+            ``res.x`` stays the last point.
+        ``lookahead``, ``lookahead_alpha``
+            Lookahead around the rule (:class:`numopt.Lookahead`): every
+            ``lookahead`` updates, ``slow += lookahead_alpha * (x - slow)`` (α
+            default 0.5) and ``x = slow``.
+        ``param_groups``
+            For a list/tuple/dict ``x0``: ``[{"params": [keys or indices], name:
+            value, ...}, ...]``, the rule's hyperparameters for those arrays (e.g.
+            ``{"params": ["b"], "weight_decay": 0.0}``); the other arrays take the
+            method's options.  See :class:`numopt.ParamGroups`.
+
+        Runs with any of these use the Python loop (``compiled`` does not apply);
+        see ``docs/transforms.md``.
     tol : float, optional
         Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
+    bounds : scipy.optimize.Bounds, sequence of (lo, hi) pairs, or dict, optional
+        Box bounds ``lo <= x <= hi`` (keyword only), as SciPy's: a ``Bounds`` whose
+        ``lb``/``ub`` are scalars or arrays with one entry per element of the
+        flattened ``x0``, or one ``(lo, hi)`` pair per element (``None``:
+        unbounded); for a dict ``x0`` also ``{key: (lo, hi)}`` per array (each side
+        broadcast to that array; missing keys unbounded).  Every method projects
+        ``x`` onto the box after each update, inside its kernel; an ``x0`` outside
+        is clipped with an ``OptimizeWarning``; ``gtol`` then tests the projected
+        gradient ``max|P(x - g) - x|``.  See ``docs/bounds.md``.
 
     Returns
     -------
@@ -180,10 +272,10 @@ def minimize(
         ``x`` (structured like ``x0``), ``fun``, ``jac``, ``nit`` (updates),
         ``nfev``, ``njev``, ``status``, ``success``, ``message``, ``x_best`` and
         ``fun_best`` (the lowest loss seen and its point), ``epochs`` (completed,
-        with mini-batches) and ``history`` when asked for.  With mini-batches,
-        ``fun`` and ``jac`` are evaluated once more on the whole data at the end.
-        A run stopped by a non-finite loss or gradient returns its best point
-        as ``x`` (never NaNs).
+        with mini-batches), ``history``, ``x_device`` and ``x_average`` when asked
+        for.  With mini-batches, ``fun`` and ``jac`` are evaluated once more on the
+        whole data at the end.  A run stopped by a non-finite loss or gradient
+        returns its best point as ``x`` (never NaNs).
 
     Examples
     --------
@@ -194,21 +286,24 @@ def minimize(
     >>> res.success, np.round(res.x, 4)
     (True, array([1., 1.]))
     """
-    run = _Run(fun, x0, args, method, jac, callback, options, tol)
+    run = _Run(fun, x0, args, method, jac, callback, options, tol, bounds)
     return run.solve()
 
 
 class _Run:
     """One call of :func:`minimize`: checked inputs, buffers, counters."""
 
-    def __init__(self, fun, x0, args, method, jac, callback, options, tol) -> None:
+    def __init__(self, fun, x0, args, method, jac, callback, options, tol, bounds=None) -> None:
         if not callable(fun):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
         if not isinstance(args, tuple):
             args = (args,)
         self.args = args
-        self.structure = Structure(x0)
         options = _checked_options_dict(options)
+        # where the run's arrays live (numopt._device): "cpu" or "cuda"
+        self.device = "cuda" if _device.on_gpu(x0, options, method) else "cpu"
+        gpu = self.device == "cuda"
+        self.structure = _device.DeviceStructure(x0) if gpu else Structure(x0)
         self.opt = _optimizer(method, options)
         self.method = method.lower() if isinstance(method, str) else self.opt.name
         loop = {**LOOP_OPTIONS, **{k: v for k, v in options.items() if k in LOOP_OPTIONS}}
@@ -216,18 +311,48 @@ class _Run:
             loop["gtol"] = tol
         self.callbacks = _callbacks(callback)
         self._loop_options(loop)
+        if self.batch_size is not None and self.opt.full_batch_only:
+            raise ValueError(
+                f"method {self.method!r} is full-batch only (its steps follow the sign "
+                "changes of the whole gradient, which mini-batch noise would trigger): "
+                "remove batch_size or choose another method"
+            )
+        if self.structure.kind != "array":  # a layer-wise rule (LAMB): one layer per array
+            _layers_from(self.opt, self.structure.sizes)
+        # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
+        # accumulate > 1 makes each update evaluate that many mini-batches
+        self.opt, self.accumulate = transform_options.wrap(
+            self.opt, loop, self.structure, self.batch_size is not None
+        )
         s = self.structure
+        self.ops = _device.DeviceOps() if gpu else _device.HostOps  # the buffers' operations
         self.x = s.flatten(s.x0)
-        self.g = np.zeros(s.size, s.dtype)
+        # box bounds (numopt._bounds): flat, in x's dtype and place; x0 clipped into them
+        self.box = self._box(bounds, clip_x0=loop["resume"] is None)
+        self._bounds_digest: str | None = None
+        self.g = self.ops.zeros(s.size, s.dtype)
         self.view = s.views(self.x)
-        self.objective = Objective(fun, jac, s, self.x, self.g)
-        layout = Layout((s.size,), s.dtype, "C", False)
+        make = Objective if self._dask is None else self._dask.objective
+        if gpu:
+            if self._dask is not None:
+                raise ValueError("Dask data in args need a run on the host (device='cpu')")
+            make = _device.DeviceObjective
+        self.objective = make(fun, jac, s, self.x, self.g)
+        if self.accumulate > 1:  # the mean loss and gradient of each group of micro-batches
+            self.objective = MicroBatches(self.objective, self.opt.backend)
+        # the stopping test's gradient measure: max|g|, or the projected one under bounds
+        self.grad_norm = self.ops.norm
+        if self.box is not None:
+            self.grad_norm = _bounds.grad_norm(self.x, self.box, self._sign)
+            if self.objective.mode in ("2-point", "3-point"):  # differences stay inside
+                self.objective.bounds = tuple(a.astype(np.float64) for a in self.box)
+        layout = Layout((s.size,), s.dtype, "C", gpu)
         self.pair = FlatPair(self.x, self.g, layout)
-        self.best_x = self.x.copy()
+        self.best_x = self.ops.copy_of(self.x)
         self.best_f = math.inf
         self.best_nit = -1
-        self.history: dict[str, list] | None = (
-            {"fun": [], "grad_norm": [], "learning_rate": [], "epoch_fun": []}
+        self.history: dict[str, Record] | None = (
+            {k: Record() for k in ("fun", "grad_norm", "learning_rate", "epoch_fun")}
             if loop["history"]
             else None
         )
@@ -235,10 +360,50 @@ class _Run:
         self.nit, self.f_prev = 0, None
         self.epochs_done, self.batch_index, self.order = 0, 0, False
         self._epoch_losses: list[float] = []
-        self.x_prev = self.x.copy() if self.xtol else None
+        self.x_prev = self.ops.copy_of(self.x) if self.xtol else None
         self._saved_nit = -1
+        # the whole loop in nopython mode when fun/jac are Numba functions (numopt._compiled)
+        reason = "compiled=False" if loop["compiled"] is False else _compiled.plan(self, fun, jac)
+        if loop["compiled"] is True and reason is not None:
+            raise ValueError(f"compiled=True, but this run cannot be compiled: {reason}")
+        self.compiled, self.compiled_reason = reason is None, reason
+        if self.compiled:
+            # the final evaluation (in _result) then calls fun/jac with the writeable
+            # array type the compiled loop compiled them for: no second compilation
+            self.view = s.views(self.x, writeable=True)
         if loop["resume"] is not None:
             self._resume(loop["resume"])
+
+    # -- bounds ----------------------------------------------------------------------
+    def _box(self, bounds: Any, clip_x0: bool) -> _bounds.Box | None:
+        """``minimize``'s ``bounds`` laid out flat; clip ``x`` into them (with a warning)."""
+        if self.opt.bounds is not None:
+            raise ValueError(
+                "the optimizer object passed as method has bounds (opt.bounds), which apply "
+                "to opt.step; give minimize's bounds as minimize(..., bounds=...) instead"
+            )
+        if bounds is None:
+            return None
+        box = _bounds.for_structure(bounds, self.structure)
+        if self.device == "cuda":
+            box = _bounds.to_device(box)
+        if clip_x0 and _bounds.clip(self.x, box):
+            warnings.warn(
+                "Initial guess is not within the specified bounds; x0 was clipped into them",
+                OptimizeWarning,
+                stacklevel=4,
+            )
+        return box
+
+    def _sign(self) -> float:
+        """The step's direction for the projected gradient: -1.0 with ``maximize``."""
+        return -1.0 if self.opt.hyperparameters.get("maximize") else 1.0
+
+    def _bounds_key(self) -> str | None:
+        """The bounds' fingerprint saved in checkpoints (computed once)."""
+        if self.box is not None and self._bounds_digest is None:
+            self._bounds_digest = _bounds.digest(self.box)
+        return self._bounds_digest
 
     # -- options ---------------------------------------------------------------------
     def _loop_options(self, o: dict) -> None:
@@ -279,12 +444,20 @@ class _Run:
                 "point again"
             )
         self.skipped = 0
-        for flag in ("disp", "progress", "history", "drop_last", "shuffle"):
+        self.callback_every = integer("callback_every", o["callback_every"], 1)
+        if o["compiled"] not in _compiled.CHOICES or not isinstance(o["compiled"], (bool, str)):
+            raise ValueError(f"compiled must be 'auto', True or False, got {o['compiled']!r}")
+        for flag in ("disp", "progress", "history", "drop_last", "shuffle", "return_device"):
             boolean(flag, o[flag])
         self.disp, self.progress = bool(o["disp"]), bool(o["progress"])
+        self.return_device = bool(o["return_device"])
+        if self.return_device and self.device != "cuda":
+            raise ValueError("return_device=True needs a run on the GPU (device='cuda')")
+        # Dask arrays in args: numopt.distributed (imported only then) takes the data
+        self._dask = _dask_data(self.args, o["data_args"])
         self.batches = None
         if self.batch_size is not None:
-            self.batches = Batches(
+            self.batches = (Batches if self._dask is None else self._dask.batches)(
                 self.args,
                 self.batch_size,
                 seed=o["seed"],
@@ -294,6 +467,8 @@ class _Run:
             )
         else:
             given = [k for k in ("data_args", "seed") if o[k] is not None]
+            if self._dask is not None:  # with Dask data, data_args also picks the chunked args
+                given = [k for k in given if k != "data_args"]
             given += [
                 k for k, default in (("drop_last", False), ("shuffle", True)) if o[k] != default
             ]
@@ -305,106 +480,20 @@ class _Run:
         start = time.perf_counter()
         self._last_save = start
         bar = _progress_bar(self) if self.progress else None
-        opt, obj, hist = self.opt, self.objective, self.history
-        schedule = opt.hyperparameters.get("learning_rate")
-        plateau = schedule if getattr(schedule, "needs_loss", False) else None
         if self.disp:
             print(f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}")
         planned = self.maxiter
         if self.batches is not None and self.epochs is not None:
-            per_run = self.epochs * self.batches.per_epoch
+            per_run = self.epochs * -(-self.batches.per_epoch // self.accumulate)
             planned = per_run if planned is None else min(planned, per_run)
         every = max(1, (planned or DEFAULT_MAXITER) // 10)
         status, detail = 1, ""
         self.fx = None  # the full-data loss at the current x, when known
+        # the whole loop in nopython mode (numopt._compiled), or this module's Python loop
+        loop = _compiled.solve if self.compiled else _Run._python_loop
         with _deferred_sigint() as interrupted:
             try:
-                for batch_args in self._stream():
-                    if batch_args is None:  # an epoch ended
-                        if self._epoch_losses:
-                            mean = float(np.mean(self._epoch_losses))
-                            if plateau is not None:
-                                plateau.update(mean)
-                            if hist is not None:
-                                hist["epoch_fun"].append(mean)
-                        self._epoch_losses = []
-                        continue
-                    # a consistent point: nothing of this iteration has happened yet, so
-                    # stopping or saving here resumes exactly
-                    nit = self.nit
-                    if interrupted():
-                        status = 8
-                        break
-                    if self.maxiter is not None and nit + self.skipped >= self.maxiter:
-                        status = 1
-                        break
-                    if self.max_time is not None and time.perf_counter() - start > self.max_time:
-                        status = 6
-                        break
-                    if self.checkpoint is not None and self._save_due(nit, time.perf_counter()):
-                        self._save()
-                    f = obj(self.view, batch_args)
-                    gnorm = inf_norm(self.g)
-                    if self.batches is None:
-                        self.fx = f
-                    if nit > 0 and self.callbacks:
-                        stop = self._call_back(nit, f)
-                        if stop:
-                            status, detail = 99, stop
-                            break
-                    if interrupted():  # Ctrl-C during the evaluation: no update after it
-                        status = 8
-                        break
-                    if not (math.isfinite(f) and math.isfinite(gnorm)) and self.skip_nonfinite:
-                        self.skipped += 1  # drop this batch: no update
-                        continue
-                    if not (math.isfinite(f) and math.isfinite(gnorm)):
-                        what = (
-                            f"loss ({f})"
-                            if not math.isfinite(f)
-                            else "gradient (NaN or inf entries)"
-                        )
-                        status, detail = 3, f"non-finite {what} at iteration {nit}"
-                        break
-                    if self.batches is not None:
-                        self._epoch_losses.append(f)
-                    if f < self.best_f:
-                        self.best_f, self.best_nit = f, nit
-                        np.copyto(self.best_x, self.x)
-                    if plateau is not None and self.batches is None:
-                        plateau.update(f)
-                    if hist is not None:
-                        hist["fun"].append(f)
-                        hist["grad_norm"].append(gnorm)
-                    if self.disp and nit % every == 0:
-                        lr = opt.learning_rate_at(nit + 1)
-                        print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
-                    if self.gtol is not None and gnorm <= self.gtol:
-                        status = 0
-                        break
-                    f_prev = self.f_prev
-                    if self.ftol and f_prev is not None:
-                        if abs(f_prev - f) <= self.ftol * max(abs(f_prev), abs(f), 1.0):
-                            status = 4
-                            break
-                    if self.x_prev is not None:
-                        if nit > 0 and inf_norm(self.x_prev - self.x) <= self.xtol:
-                            status = 5
-                            break
-                        np.copyto(self.x_prev, self.x)
-                    if self.maxfev is not None and obj.nfev >= self.maxfev:
-                        status = 2
-                        break
-                    if hist is not None:
-                        hist["learning_rate"].append(opt.learning_rate_at(nit + 1))
-                    opt._apply(self.pair)
-                    self.fx = None
-                    self.nit = nit + 1
-                    self.f_prev = f
-                    if bar is not None:
-                        bar.update(1)
-                else:
-                    status = 7
+                status, detail = loop(self, start, bar, interrupted, every)
             except KeyboardInterrupt:  # raised by the user's code: before this update
                 status = 8
             finally:
@@ -413,6 +502,104 @@ class _Run:
         if self.checkpoint is not None:
             self._save()
         return self._result(status, detail, self.nit, self.epochs_done)
+
+    def _python_loop(
+        self, start: float, bar: Any, interrupted: Callable[[], bool], every: int
+    ) -> tuple[int, str]:
+        """One update per iteration, in Python; ``(status, detail)`` when the run stops."""
+        opt, obj, hist = self.opt, self.objective, self.history
+        norm, copy = self.grad_norm, self.ops.copy
+        schedule = opt.hyperparameters.get("learning_rate")
+        plateau = schedule if getattr(schedule, "needs_loss", False) else None
+        status, detail = 1, ""
+        for batch_args in self._stream():
+            if batch_args is None:  # an epoch ended
+                self._end_epoch()
+                continue
+            # a consistent point: nothing of this iteration has happened yet, so
+            # stopping or saving here resumes exactly
+            nit = self.nit
+            if interrupted():
+                status = 8
+                break
+            if self.maxiter is not None and nit + self.skipped >= self.maxiter:
+                status = 1
+                break
+            if self.max_time is not None and time.perf_counter() - start > self.max_time:
+                status = 6
+                break
+            if self.checkpoint is not None and self._save_due(nit, time.perf_counter()):
+                self._save()
+            f = obj(self.view, batch_args)
+            gnorm = norm(self.g)
+            if self.batches is None:
+                self.fx = f
+            if nit > 0 and self.callbacks and nit % self.callback_every == 0:
+                stop = self._call_back(nit, f)
+                if stop:
+                    status, detail = 99, stop
+                    break
+            if interrupted():  # Ctrl-C during the evaluation: no update after it
+                status = 8
+                break
+            if not (math.isfinite(f) and math.isfinite(gnorm)) and self.skip_nonfinite:
+                self.skipped += 1  # drop this batch: no update
+                continue
+            if not (math.isfinite(f) and math.isfinite(gnorm)):
+                what = f"loss ({f})" if not math.isfinite(f) else "gradient (NaN or inf entries)"
+                status, detail = 3, f"non-finite {what} at iteration {nit}"
+                break
+            if self.batches is not None:
+                self._epoch_losses.append(f)
+            if f < self.best_f:
+                self.best_f, self.best_nit = f, nit
+                copy(self.best_x, self.x)
+            if plateau is not None and self.batches is None:
+                plateau.update(f)
+            if hist is not None:
+                hist["fun"].append(f)
+                hist["grad_norm"].append(gnorm)
+            if self.disp and nit % every == 0:
+                lr = opt.learning_rate_at(nit + 1)
+                print(f"{nit:>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}")
+            if self.gtol is not None and gnorm <= self.gtol:
+                status = 0
+                break
+            f_prev = self.f_prev
+            if self.ftol and f_prev is not None:
+                if abs(f_prev - f) <= self.ftol * max(abs(f_prev), abs(f), 1.0):
+                    status = 4
+                    break
+            if self.x_prev is not None:
+                if nit > 0 and self.ops.diff_norm(self.x_prev, self.x) <= self.xtol:
+                    status = 5
+                    break
+                copy(self.x_prev, self.x)
+            if self.maxfev is not None and obj.nfev >= self.maxfev:
+                status = 2
+                break
+            if hist is not None:
+                hist["learning_rate"].append(opt.learning_rate_at(nit + 1))
+            opt._apply(self.pair, self.box)
+            self.fx = None
+            self.nit = nit + 1
+            self.f_prev = f
+            if bar is not None:
+                bar.update(1)
+        else:
+            status = 7
+        return status, detail
+
+    def _end_epoch(self) -> None:
+        """An epoch of mini-batches ended: its mean batch loss feeds a plateau and history."""
+        if self._epoch_losses:
+            mean = float(np.mean(self._epoch_losses))
+            schedule = self.opt.hyperparameters.get("learning_rate")
+            if getattr(schedule, "needs_loss", False):
+                schedule.update(mean)
+            if self.history is not None:
+                self.history["epoch_fun"].append(mean)
+        self._epoch_losses = []
 
     def _stream(self):
         """Batch args per update; ``None`` at the end of each epoch (resumable)."""
@@ -423,7 +610,10 @@ class _Run:
         while self.epochs is None or epoch < self.epochs:
             if order is False:
                 order = self.batches.new_order()
-            for b, batch in enumerate(self.batches.epoch(order, start), start):
+            batches = enumerate(self.batches.epoch(order, start), start)
+            if self.accumulate > 1:  # one update per group of micro-batches (within the epoch)
+                batches = grouped(batches, self.accumulate)
+            for b, batch in batches:
                 self.batch_index, self.order = b, order
                 yield batch
             epoch, start, order = epoch + 1, 0, False
@@ -441,10 +631,11 @@ class _Run:
     def _save(self) -> None:
         """Write the state at the current consistent point (see :mod:`numopt.checkpoint`)."""
         sd = self.opt.state_dict()
-        arrays = {"x": self.x, "best_x": self.best_x}
+        host = self.ops.host  # checkpoints hold host arrays, wherever the run is
+        arrays = {"x": host(self.x), "best_x": host(self.best_x)}
         arrays.update({f"opt_{k}": v for k, v in sd.pop("state", {}).items()})
         if self.x_prev is not None:
-            arrays["x_prev"] = self.x_prev
+            arrays["x_prev"] = host(self.x_prev)
         order = getattr(self, "order", False)
         if order is not False and order is not None:
             arrays["order"] = order
@@ -468,6 +659,8 @@ class _Run:
             "skipped": self.skipped,
             "rng": self.batches.rng.bit_generator.state if self.batches is not None else None,
             "optimizer": sd,
+            "transforms": transform_options.describe(self.opt, self.accumulate),
+            "bounds": self._bounds_key(),
         }
         checkpoint.save(self.checkpoint, meta, arrays)
         self._saved_nit, self._last_save = self.nit, time.perf_counter()
@@ -475,17 +668,33 @@ class _Run:
     def _resume(self, path: Any) -> None:
         meta, arrays = checkpoint.load(path)
         s = self.structure
-        want = {"method": self.method, "dtype": s.dtype.name, "shapes": [list(x) for x in s.shapes]}
+        want = {
+            "method": self.method,
+            "dtype": s.dtype.name,
+            "shapes": [list(x) for x in s.shapes],
+            "transforms": transform_options.describe(self.opt, self.accumulate),
+        }
         for key, value in want.items():
             if meta.get(key) != value:
                 raise ValueError(
                     f"resume: the checkpoint was made with {key} {meta.get(key)!r}, this run "
                     f"has {value!r}"
                 )
+        if meta.get("bounds") != self._bounds_key():
+            have = "no bounds" if self.box is None else "bounds"
+            made = "without bounds" if meta.get("bounds") is None else "with other bounds"
+            raise ValueError(
+                f"resume: the checkpoint was made {made}, this run has {have}; resume with "
+                "the same bounds (bounds are not stored in the checkpoint: give them again)"
+            )
         if (meta["rng"] is None) != (self.batches is None):
             raise ValueError("resume: the checkpoint and this run differ in using batch_size")
         sd = meta["optimizer"]
-        saved = sd["hyperparameters"]
+        # checked as on load: JSON gives lists where tuples were saved (Rprop's etas)
+        saved = {
+            k: hyperparameter(k, v) if k in HYPERPARAMETERS else v
+            for k, v in sd["hyperparameters"].items()
+        }
         current = {k: v for k, v in self.opt.hyperparameters.items() if not callable(v)}
         for key in sorted(set(saved) | set(current)):
             if saved.get(key, "a schedule") != current.get(key, "a schedule"):
@@ -498,10 +707,10 @@ class _Run:
         if state:
             sd["state"] = state
         self.opt.load_state_dict(sd)
-        np.copyto(self.x, arrays["x"])
-        np.copyto(self.best_x, arrays["best_x"])
+        self.ops.load(self.x, arrays["x"])
+        self.ops.load(self.best_x, arrays["best_x"])
         if self.x_prev is not None and "x_prev" in arrays:
-            np.copyto(self.x_prev, arrays["x_prev"])
+            self.ops.load(self.x_prev, arrays["x_prev"])
         self.nit, self.f_prev = meta["nit"], meta["f_prev"]
         self.best_f, self.best_nit = meta["best_f"], meta["best_nit"]
         self.objective.nfev, self.objective.njev = meta["nfev"], meta["njev"]
@@ -513,7 +722,7 @@ class _Run:
             self.batches.rng.bit_generator.state = meta["rng"]
         if self.history is not None:
             for k in self.history:
-                self.history[k] = list(arrays.get(f"history_{k}", []))
+                self.history[k] = Record(arrays.get(f"history_{k}", ()))
         self._saved_nit = self.nit
 
     def _call_back(self, nit: int, f: float) -> str | None:
@@ -544,25 +753,25 @@ class _Run:
         if fun is None and status == 8:
             # interrupted: return the point reached without evaluating it again
             fun = math.nan
-            finite = math.isfinite(inf_norm(self.x))
+            finite = math.isfinite(self.ops.norm(self.x))
         else:
-            finite = fun is not None and math.isfinite(fun) and math.isfinite(inf_norm(self.x))
+            finite = fun is not None and math.isfinite(fun) and math.isfinite(self.ops.norm(self.x))
         if evaluated and finite and nit > 0:
             if self.history is not None and self.batches is None:
                 self.history["fun"].append(fun)
-                self.history["grad_norm"].append(inf_norm(self.g))
+                self.history["grad_norm"].append(self.grad_norm(self.g))
             if self.callbacks and status not in (8, 99):
                 # the last update's callback (a request to stop changes nothing now)
                 self._call_back(nit, fun)
         if finite and math.isfinite(fun) and fun < self.best_f:
             self.best_f, self.best_nit = fun, nit
-            np.copyto(self.best_x, self.x)
+            self.ops.copy(self.best_x, self.x)
         x, jac = self.x, self.g
         if not finite:
             if status not in (3, 8):
                 status, detail = 3, f"non-finite loss ({fun}) at the final point (iteration {nit})"
             x, fun = self.best_x, self.best_f if self.best_nit >= 0 else math.nan
-            jac = np.full_like(self.g, np.nan)
+            jac = np.full(s.size, np.nan, s.dtype)
             if self.best_nit >= 0:
                 detail += (
                     f"; returning the best point seen (iteration {self.best_nit}, "
@@ -570,7 +779,10 @@ class _Run:
                 )
         message = STATUS[status].format(detail) if "{}" in STATUS[status] else STATUS[status]
         # the run is over: its buffers become the result (no copies of N-sized arrays)
-        best = self.best_x if x is not self.best_x else self.best_x.copy()
+        x_device = x
+        x, jac, best = self.ops.host(x), self.ops.host(jac), self.ops.host(self.best_x)
+        if best is x:
+            best = best.copy()
         result = OptimizeResult(
             x=s.views(x, writeable=True),
             fun=float(fun),
@@ -584,7 +796,13 @@ class _Run:
             x_best=s.views(best, writeable=True),
             fun_best=float(self.best_f) if self.best_nit >= 0 else math.nan,
             method=self.method,
+            compiled=self.compiled,
         )
+        if self.return_device:  # the run's own device buffer, structured like x0
+            result["x_device"] = s.views(x_device, writeable=True)
+        average = transform_options.average_of(self.opt, x)
+        if average is not None:  # options["average"]: the averaged point, structured like x0
+            result["x_average"] = s.views(average, writeable=True)
         if self.batches is not None:
             result["epochs"] = epoch
         if self.skip_nonfinite:
@@ -612,7 +830,7 @@ def _checked_options_dict(options: Any) -> dict:
 
 
 def _optimizer(method: Any, options: dict) -> Optimizer:
-    if isinstance(method, Optimizer):
+    if isinstance(method, (Optimizer, Wrapper)):  # a rule, or a rule wrapped by transforms
         valid = sorted(LOOP_OPTIONS)
         extra = sorted(set(options) - set(LOOP_OPTIONS))
         if extra:
@@ -648,6 +866,21 @@ def _optimizer(method: Any, options: dict) -> Optimizer:
     return cls(**hp, backend=options.get("backend", "auto"))  # checks each, by name
 
 
+def _layers_from(opt: Any, sizes: list[int]) -> None:
+    """Give a layer-wise rule in ``opt``'s chain (LAMB's ``layers``) x0's arrays as layers.
+
+    Only where ``layers`` is None: sizes the user set on an optimizer object are kept
+    (and checked against x at the first step).
+    """
+    link = opt
+    while True:
+        if getattr(link, "layers", False) is None:
+            link.layers = list(sizes)
+        if not isinstance(link, Wrapper):
+            return
+        link = link.inner
+
+
 def _callbacks(callback: Any) -> list[tuple[Callable, bool]]:
     if callback is None:
         return []
@@ -672,12 +905,21 @@ def _progress_bar(run: _Run):
             "options['progress']=True needs tqdm: pip install 'numopt[progress]'"
         ) from None
     if run.batches is not None and run.epochs is not None:
-        total = run.epochs * run.batches.per_epoch
+        total = run.epochs * -(-run.batches.per_epoch // run.accumulate)
         if run.maxiter is not None:
             total = min(total, run.maxiter)
     else:
         total = run.maxiter
     return tqdm(total=total, unit="it", leave=False)
+
+
+def _dask_data(args: tuple, data_args: Any) -> Any:
+    """The Dask data in ``args`` (a ``numopt.distributed.DaskData``), or None: no Dask import."""
+    if not any(type(a).__module__.partition(".")[0] == "dask" for a in args):
+        return None
+    from numopt.distributed import DaskData
+
+    return DaskData(args, data_args)
 
 
 def _path(name: str, value: Any) -> Any:

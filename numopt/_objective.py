@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize._numdiff import approx_derivative
 
+from numopt._arrays import on_device
 from numopt._structure import Structure
 
 FD_METHODS = ("2-point", "3-point")
@@ -34,11 +35,25 @@ def scalar(value: Any, name: str = "fun") -> float:
         return float(value)
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiu":
         return float(value.reshape(()))
+    if on_device(value):  # a loss left on the GPU: a 0-d or 1-element device array
+        from numopt.backends import cuda
+
+        d = cuda.as_device(value, name)
+        if d.size == 1 and np.dtype(d.dtype).kind in "fiu":
+            return float(d.copy_to_host().reshape(()))
+        raise TypeError(
+            f"{name} must return a real scalar (the loss), got a device array of shape "
+            f"{tuple(d.shape)} and dtype {d.dtype}"
+        )
     raise TypeError(f"{name} must return a real scalar (the loss), got {_describe(value)}")
 
 
 class Objective:
     """``fun``/``jac`` of ``minimize``, counting evaluations into ``nfev``/``njev``."""
+
+    #: Box bounds (flat float64 ``(lo, hi)``) that finite differences stay inside
+    #: (SciPy's ``approx_derivative(bounds=...)``); ``minimize(bounds=...)`` sets them.
+    bounds: tuple[Any, Any] = (-np.inf, np.inf)
 
     def __init__(
         self, fun: Callable, jac: Any, structure: Structure, x: np.ndarray, g: np.ndarray
@@ -48,20 +63,30 @@ class Objective:
         self.nfev = self.njev = 0
         if jac is True:
             self.mode = "combined"
+        elif isinstance(jac, str) and jac == "inplace":
+            self.mode = "inplace"
         elif callable(jac):
             self.mode = "jac"
         elif jac is None or jac in FD_METHODS:
             self.mode = "2-point" if jac is None else jac
         else:
             raise ValueError(
-                f"jac must be a callable, True (fun returns (f, g)), '2-point', '3-point' or "
-                f"None, got {jac!r}"
+                f"jac must be a callable, True (fun returns (f, g)), 'inplace' (fun(x, grad) "
+                f"fills grad, returns f), '2-point', '3-point' or None, got {jac!r}"
             )
         self._single = structure.kind == "array"
-        self._g_shaped = g.reshape(structure.shapes[0]) if self._single else None
+        single_host = self._single and isinstance(g, np.ndarray)  # the fast path of _store
+        self._g_shaped = g.reshape(structure.shapes[0]) if single_host else None
+        # jac="inplace": fun(x, grad, *args) writes the gradient into these views of g
+        self._g_views = structure.views(g, writeable=True) if self.mode == "inplace" else None
 
     def __call__(self, view: Any, args: tuple) -> float:
         """Loss at the current point; the gradient is left in ``self.g``."""
+        if self.mode == "inplace":
+            f = scalar(self.fun(view, self._g_views, *args))
+            self.nfev += 1
+            self.njev += 1
+            return f
         if self.mode == "combined":
             out = self.fun(view, *args)
             self.nfev += 1
@@ -101,5 +126,5 @@ class Objective:
             self.nfev += 1
             return scalar(self.fun(structure.views(z.astype(self.x.dtype, copy=False)), *args))
 
-        g = approx_derivative(flat_fun, self.x.copy(), method=self.mode, f0=f0)
+        g = approx_derivative(flat_fun, self.x.copy(), method=self.mode, f0=f0, bounds=self.bounds)
         np.copyto(self.g, g, casting="unsafe")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import Bounds
 
 import numopt
 
@@ -51,6 +52,26 @@ def _bad_file(tmp):
     path = tmp / "junk.npz"
     path.write_bytes(b"garbage")
     return path
+
+
+def dask_args(*arrays):
+    """(array, rows per chunk[, columns per chunk]) → Dask arrays (dask imported only here)."""
+    import dask.array as da
+
+    out = []
+    for a, *chunks in arrays:
+        out.append(a if not chunks else da.from_array(a, chunks=tuple(chunks)))
+    return tuple(out)
+
+
+def on_dask(*arrays, **options):
+    return lambda: numopt.minimize(f, np.ones(3), args=dask_args(*arrays), jac=g, options=options)
+
+
+def _with_bounds(lo, hi, cls=numopt.Adam):
+    opt = cls()
+    opt.bounds = (lo, hi)
+    return opt
 
 
 def _read_only():
@@ -370,6 +391,389 @@ CATALOGUE = [
         lambda: numopt.Adam().load_state_dict(numopt.GD().state_dict()),
         ValueError,
         "state_dict is for rule 'gd', not 'adam'",
+    ),
+    # -- Dask arrays in args (numopt.distributed; checked before any cluster is asked)
+    (
+        "Dask data mixed with NumPy data",
+        on_dask((X, 5, 3), (Y,)),
+        TypeError,
+        r"args\[1\] is a NumPy array but args\[0\] is a Dask array: the data arrays must all be",
+    ),
+    (
+        "Dask data chunked differently along the rows",
+        on_dask((X, 5, 3), (Y, 4)),
+        ValueError,
+        "the Dask data arrays must be chunked alike along the rows",
+    ),
+    (
+        "Dask data chunked along the columns",
+        on_dask((X, 5, 2), (Y, 5)),
+        ValueError,
+        r"args\[0\] is chunked along axis 1: each chunk must hold whole rows",
+    ),
+    (
+        "a Dask array in args but not in data_args",
+        on_dask((X, 5, 3), (Y, 5), data_args=[0]),
+        ValueError,
+        r"args\[1\] is a Dask array not named in options\['data_args'\]",
+    ),
+    (
+        "Dask arrays but no dask.distributed Client",
+        on_dask((X, 5, 3), (Y, 5)),
+        RuntimeError,
+        "no dask.distributed Client is running",
+    ),
+    # -- the rules of issue 11
+    (
+        "Rprop with batch_size",
+        lambda: numopt.minimize(
+            f, np.ones(3), args=(X, Y), jac=g, method="rprop", options={"batch_size": 5}
+        ),
+        ValueError,
+        "method 'rprop' is full-batch only",
+    ),
+    (
+        "Rprop with a schedule",
+        call(method="rprop", options={"learning_rate": lambda k: 0.1}),
+        TypeError,
+        "learning_rate must be a number for Rprop",
+    ),
+    (
+        "Rprop etas out of order",
+        call(method="rprop", options={"etas": (1.2, 0.5)}),
+        ValueError,
+        "etas must satisfy 0 < eta_minus < 1 < eta_plus",
+    ),
+    (
+        "Rprop etas not a pair",
+        call(method="rprop", options={"etas": 0.5}),
+        TypeError,
+        r"etas must be a pair \(eta_minus, eta_plus\) of real numbers",
+    ),
+    (
+        "Rprop step_sizes with min >= max",
+        call(method="rprop", options={"step_sizes": (1.0, 1e-6)}),
+        ValueError,
+        "step_sizes must satisfy 0 < min < max",
+    ),
+    (
+        "Adadelta rho = 1",
+        call(method="adadelta", options={"rho": 1.0}),
+        ValueError,
+        "rho must satisfy 0 <= rho < 1",
+    ),
+    (
+        "Adagrad lr_decay < 0",
+        call(method="adagrad", options={"lr_decay": -0.1}),
+        ValueError,
+        "lr_decay must be >= 0",
+    ),
+    (
+        "Adagrad initial_accumulator_value < 0",
+        call(method="adagrad", options={"initial_accumulator_value": -1.0}),
+        ValueError,
+        "initial_accumulator_value must be >= 0",
+    ),
+    (
+        "NAdam momentum_decay < 0",
+        call(method="nadam", options={"momentum_decay": -4e-3}),
+        ValueError,
+        "momentum_decay must be >= 0",
+    ),
+    (
+        "RAdam decoupled_weight_decay is 1",
+        call(method="radam", options={"decoupled_weight_decay": 1}),
+        TypeError,
+        "decoupled_weight_decay must be True or False",
+    ),
+    (
+        "Lion given eps (it has none)",
+        call(method="lion", options={"eps": 1e-8}),
+        ValueError,
+        r"unknown option\(s\) \['eps'\] for method 'lion'",
+    ),
+    # -- box bounds (docs/bounds.md)
+    (
+        "bounds with lo > hi",
+        call(bounds=[(0, 1), (2, 1), (0, 1)]),
+        ValueError,
+        r"bounds: lower bound 2\.0 > upper bound 1\.0 at index 1",
+    ),
+    (
+        "bounds: fewer (lo, hi) pairs than elements of x0",
+        call(bounds=[(0, 1)] * 2),
+        ValueError,
+        r"bounds has 2 \(lo, hi\) pairs but x0 has 3 elements",
+    ),
+    (
+        "bounds: Bounds arrays of the wrong length",
+        call(bounds=Bounds(np.zeros(2), 1)),
+        ValueError,
+        "bounds.lb has 2 elements but x0 has 3",
+    ),
+    (
+        "bounds with a NaN",
+        call(bounds=[(0, 1), (0, np.nan), (0, 1)]),
+        ValueError,
+        r"bounds\[1\]\[1\] contains NaN; use None or ±inf",
+    ),
+    (
+        "bounds: an item that is not a pair",
+        call(bounds=[(0, 1), 5, (0, 1)]),
+        TypeError,
+        r"bounds\[1\] must be a pair \(lo, hi\) of numbers or None",
+    ),
+    (
+        "bounds: a string bound",
+        call(bounds=[(0, 1), ("0", 1), (0, 1)]),
+        TypeError,
+        r"bounds\[1\]\[0\] must be None, a real number",
+    ),
+    (
+        "bounds neither a sequence nor Bounds",
+        call(bounds="0,1"),
+        TypeError,
+        r"bounds must be a scipy.optimize.Bounds, a sequence of \(lo, hi\) pairs",
+    ),
+    (
+        "bounds: a lower bound of +inf",
+        call(bounds=Bounds(np.inf, np.inf)),
+        ValueError,
+        r"a lower bound is \+inf, which leaves no feasible point",
+    ),
+    (
+        "bounds: a dict for an array x0",
+        call(bounds={"w": (0, 1)}),
+        TypeError,
+        "bounds is a dict, which needs a dict x0",
+    ),
+    (
+        "bounds: a bound that overflows float32 x0",
+        call(x0=np.ones(3, np.float32), bounds=Bounds(0, 1e40)),
+        ValueError,
+        r"the upper bound 1e\+40 overflows float32 \(x's dtype\)",
+    ),
+    (
+        "bounds on an optimizer object passed as method",
+        call(method=_with_bounds(0, 1)),
+        ValueError,
+        r"the optimizer object passed as method has bounds \(opt.bounds\)",
+    ),
+    (
+        "opt.bounds with lo > hi",
+        lambda: _with_bounds(1.0, 0.0),
+        ValueError,
+        r"bounds: lower bound 1\.0 > upper bound 0\.0",
+    ),
+    (
+        "opt.bounds not a pair",
+        lambda: setattr(numopt.Adam(), "bounds", 5.0),
+        TypeError,
+        r"bounds must be a pair \(lo, hi\) or a scipy.optimize.Bounds",
+    ),
+    (
+        "opt.bounds that do not fit x",
+        lambda: _with_bounds(np.zeros(2), 1).step(np.ones(3), np.ones(3)),
+        ValueError,
+        r"bounds: the lower bounds have shape \(2,\), which does not broadcast to x's shape",
+    ),
+    # -- transforms (numopt.transforms; minimize's accumulate/average/lookahead/param_groups)
+    (
+        "accumulate without batch_size",
+        call(options={"accumulate": 4}),
+        ValueError,
+        "accumulate needs batch_size",
+    ),
+    (
+        "accumulate = 0",
+        mini(batch_size=2, accumulate=0),
+        ValueError,
+        "accumulate must be an integer >= 1",
+    ),
+    (
+        "average is an unknown name",
+        call(options={"average": "swa"}),
+        ValueError,
+        "average must be one of 'ema', 'polyak'",
+    ),
+    (
+        "ema_decay without average='ema'",
+        call(options={"average": "polyak", "ema_decay": 0.9}),
+        ValueError,
+        "ema_decay needs average='ema'",
+    ),
+    (
+        "ema_decay = 1",
+        call(options={"average": "ema", "ema_decay": 1.0}),
+        ValueError,
+        "ema_decay must satisfy 0 <= ema_decay < 1",
+    ),
+    (
+        "average_start without average",
+        call(options={"average_start": 10}),
+        ValueError,
+        "average_start needs average",
+    ),
+    (
+        "lookahead = 0",
+        call(options={"lookahead": 0}),
+        ValueError,
+        "lookahead must be an integer >= 1",
+    ),
+    (
+        "lookahead_alpha without lookahead",
+        call(options={"lookahead_alpha": 0.5}),
+        ValueError,
+        "lookahead_alpha needs lookahead",
+    ),
+    (
+        "lookahead_alpha = 0",
+        call(options={"lookahead": 5, "lookahead_alpha": 0.0}),
+        ValueError,
+        r"lookahead_alpha must be in \(0, 1\]",
+    ),
+    (
+        "param_groups for a single-array x0",
+        call(options={"param_groups": [{"params": [0]}]}),
+        ValueError,
+        "param_groups needs x0 as a dict, list or tuple of arrays",
+    ),
+    (
+        "param_groups names no array of x0",
+        call(
+            x0={"w": np.ones(2), "b": np.ones(1)},
+            fun=lambda p: 0.0,
+            jac=lambda p: p,
+            options={"param_groups": [{"params": ["bias"], "weight_decay": 0.0}]},
+        ),
+        ValueError,
+        r"param_groups\[0\]\['params'\] names 'bias', which is not an array of x",
+    ),
+    (
+        "param_groups puts an array in two groups",
+        call(
+            x0={"w": np.ones(2), "b": np.ones(1)},
+            options={"param_groups": [{"params": ["b"]}, {"params": ["w", "b"]}]},
+        ),
+        ValueError,
+        r"names 'b', which is in param_groups\[0\] too: an array belongs to one group",
+    ),
+    (
+        "param_groups sets an unknown hyperparameter",
+        call(
+            x0={"w": np.ones(2), "b": np.ones(1)},
+            options={"param_groups": [{"params": ["b"], "beta": 0.9}]},
+        ),
+        ValueError,
+        r"param_groups\[0\] sets \['beta'\], not hyperparameters of 'adam'",
+    ),
+    (
+        "param_groups sets a bad value",
+        call(
+            x0={"w": np.ones(2), "b": np.ones(1)},
+            options={"param_groups": [{"params": ["b"], "weight_decay": -1}]},
+        ),
+        ValueError,
+        r"param_groups\[0\]: weight_decay must be >= 0",
+    ),
+    (
+        "a param group without 'params'",
+        call(x0=[np.ones(2), np.ones(1)], options={"param_groups": [{"weight_decay": 0.0}]}),
+        ValueError,
+        r"param_groups\[0\] has no 'params'",
+    ),
+    (
+        "MultiSteps object as method",
+        call(method=numopt.MultiSteps(numopt.GD(), 2)),
+        ValueError,
+        "method is a MultiSteps: minimize accumulates with options",
+    ),
+    (
+        "MultiSteps every_k = 0",
+        lambda: numopt.MultiSteps(numopt.Adam(), every_k=0),
+        ValueError,
+        "every_k must be an integer >= 1",
+    ),
+    (
+        "Lookahead around a class",
+        lambda: numopt.Lookahead(numopt.Adam, k=5),
+        TypeError,
+        "Lookahead takes an optimizer instance, got the class Adam",
+    ),
+    (
+        "Lookahead alpha > 1",
+        lambda: numopt.Lookahead(numopt.Adam(), alpha=1.5),
+        ValueError,
+        r"alpha must be in \(0, 1\]",
+    ),
+    (
+        "EMA decay < 0",
+        lambda: numopt.EMA(-0.1),
+        ValueError,
+        "decay must satisfy 0 <= decay < 1",
+    ),
+    (
+        "Averaged with a name instead of an average",
+        lambda: numopt.Averaged(numopt.Adam(), "ema"),
+        TypeError,
+        "average must be a numopt.EMA or numopt.Polyak",
+    ),
+    (
+        "ParamGroups stepping one array",
+        step(numopt.ParamGroups(numopt.Adam(), [{"params": ["b"]}]), np.ones(2), np.ones(2)),
+        TypeError,
+        "ParamGroups steps a dict, list or tuple of arrays",
+    ),
+    (
+        "load_state_dict of a Lookahead with another k",
+        lambda: numopt.Lookahead(numopt.GD(), k=3).load_state_dict(
+            numopt.Lookahead(numopt.GD(), k=5).state_dict()
+        ),
+        ValueError,
+        "state_dict was saved by Lookahead with k=5; this one has k=3",
+    ),
+    # -- gradient clipping and LAMB (docs/clipping-and-lamb.md)
+    (
+        "clip_norm is 0",
+        call(options={"clip_norm": 0}),
+        ValueError,
+        "clip_norm must be > 0, got 0.0",
+    ),
+    (
+        "clip_norm is infinite",
+        call(options={"clip_norm": math.inf}),
+        ValueError,
+        "clip_norm must be finite, got inf",
+    ),
+    (
+        "clip_value is a string",
+        call(options={"clip_value": "1"}),
+        TypeError,
+        r"clip_value must be a real number, got '1' \(str\)",
+    ),
+    (
+        "clip_value set to a negative number on an optimizer",
+        lambda: setattr(numopt.Adam(), "clip_value", -1.0),
+        ValueError,
+        "clip_value must be > 0, got -1.0",
+    ),
+    (
+        "LAMB layers that do not add up to x's size",
+        call(method="lamb", options={"layers": [1, 1]}),
+        ValueError,
+        r"layers \[1, 1\] sum to 2 elements but x has 3",
+    ),
+    (
+        "LAMB layers with a negative size",
+        lambda: numopt.Lamb(layers=[4, -1]),
+        ValueError,
+        r"layers\[1\] must be an integer >= 0, got -1",
+    ),
+    (
+        "LAMB layers given as one number",
+        lambda: numopt.Lamb(layers=3),
+        TypeError,
+        "layers must be None or a sequence of layer sizes",
     ),
 ]
 
