@@ -59,7 +59,7 @@ def problem(n, dtype, steps=4, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [0, 1, 5, 33, 300])  # 300 > the simulator's grid: grid-stride
+@pytest.mark.parametrize("n", [0, 1, 300])  # 300 > the simulator's grid: grid-stride
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_cuda_kernel_matches_reference(variant, n, dtype):
     x0, grads = problem(n, dtype)
