@@ -37,6 +37,16 @@ from numba import njit, prange
 import numopt
 from numopt.backends import reduce
 
+# compare.py's same-traffic kernels: Adam's arrays in one pass, LAMB's in two
+if __package__:
+    from .compare import _traffic2 as _adam_traffic
+    from .compare import _two_pass1 as _lamb_traffic1
+    from .compare import _two_pass2 as _lamb_traffic2
+else:  # run as a script: benchmarks/ is on sys.path
+    from compare import _traffic2 as _adam_traffic
+    from compare import _two_pass1 as _lamb_traffic1
+    from compare import _two_pass2 as _lamb_traffic2
+
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _read(a):  # pragma: no cover - compiled
@@ -53,29 +63,6 @@ def _read_ordered(a):  # pragma: no cover - compiled
     for i in prange(a.size):
         s += a[i]
     return s
-
-
-@njit(parallel=True, cache=True)
-def _adam_traffic(theta, g, a, b, s):  # pragma: no cover - compiled
-    for i in prange(theta.size):
-        gi = g[i]
-        a[i] = a[i] * s + gi
-        b[i] = b[i] * s + gi
-        theta[i] = theta[i] + s * gi
-
-
-@njit(parallel=True, cache=True)
-def _lamb_traffic1(theta, g, a, b, s):  # pragma: no cover - compiled
-    for i in prange(theta.size):
-        gi = g[i] + s * theta[i]
-        a[i] = a[i] * s + gi
-        b[i] = b[i] * s + gi
-
-
-@njit(parallel=True, cache=True)
-def _lamb_traffic2(theta, a, b, s):  # pragma: no cover - compiled
-    for i in prange(theta.size):
-        theta[i] = theta[i] + s * (a[i] + b[i])
 
 
 def contenders(n: int, dtype) -> tuple[dict[str, Callable[[], object]], np.ndarray]:
