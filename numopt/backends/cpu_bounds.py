@@ -27,7 +27,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from numopt.backends._specialise import specialise
-from numopt.backends.cpu import SERIAL_BELOW
+from numopt.backends.cpu import _BITS, SERIAL_BELOW  # inf_norm's bit patterns per dtype
 
 
 def _serial_bounded_template(theta, g, state, c, lo, hi):  # pragma: no cover - compiled
@@ -95,10 +95,6 @@ def bounded_loops(body: Callable) -> BoundedLoops:
 # As for inf_norm: a non-negative float orders like its bit pattern read as an unsigned
 # integer, so the maximum is an integer max-reduction (vectorised, exact, the same bits
 # for any thread count); a non-finite entry contributes the all-ones pattern (> inf).
-_BITS = {
-    np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), 0x7F800000),
-    np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF), 0x7FF0000000000000),
-}
 
 
 @intrinsic
