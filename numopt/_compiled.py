@@ -3,7 +3,7 @@
 When ``fun`` (and ``jac``) are ``@njit`` functions, :func:`plan` says whether a run
 can leave Python altogether; :func:`solve` then drives one compiled function that
 evaluates the objective, tests the stopping rules, tracks the best point,
-evaluates the learning-rate schedule (:mod:`numopt._schedule_program`), computes
+evaluates the learning-rate schedule (:mod:`numopt.schedules.program`), computes
 the rule's factors (its ``factors`` function, compiled too) and runs the rule's
 fused element loop — iteration after iteration, without returning to Python.
 
@@ -428,8 +428,8 @@ def loop_for(
     loop = _LOOPS.get(key)
     if loop is not None:
         return loop
-    from numopt import _schedule_program, schedules
     from numopt.backends import cpu, cpu_bounds
+    from numopt.schedules import program as schedule_program
 
     src = _source(mode, n_args, data, n_factors)
     loops = cpu_loops(body)
@@ -446,8 +446,8 @@ def loop_for(
             bounded_loops(body).parallel if needs.parallel and needs.bounded else _no_bounded_loop
         ),
         "projected_abs": projected_abs if needs.bounded else _no_projected_abs,
-        "rate": _schedule_program.rate if needs.schedule else _no_rate,
-        "observe": _schedule_program.observe if needs.observe else _no_observe,
+        "rate": schedule_program.rate if needs.schedule else _no_rate,
+        "observe": schedule_program.observe if needs.observe else _no_observe,
         "max_abs": max_abs,
         "copy_gradient": copy_gradient,
         "max_abs_diff": max_abs_diff,
@@ -459,7 +459,7 @@ def loop_for(
     # (the objective, the rule's element and factors, the schedules' arithmetic)
     parts = [src, repr(tuple(needs)), source_digest(fun.py_func), source_digest(body)]
     parts.append(source_digest(factors))
-    inlined = (_schedule_program, schedules, factors_module(factors), cpu, cpu_bounds)
+    inlined = (*schedule_program.INLINED_MODULES, factors_module(factors), cpu, cpu_bounds)
     parts += [source_digest(m) for m in inlined]
     if mode == "jac":
         parts.append(source_digest(jac.py_func))
@@ -513,11 +513,11 @@ def plan(run: Any, fun: Any, jac: Any) -> str | None:
         return "clip_value runs its own variant of the rule's kernel (the Python loop)"
     if opt.backend not in ("auto", "serial", "parallel"):
         return f"backend={opt.backend!r} is not a compiled CPU loop"
-    from numopt import _schedule_program
+    from numopt.schedules import program as schedule_program
 
     try:
-        _schedule_program.lower(opt.hyperparameters["learning_rate"])
-    except _schedule_program.NotCompilable as exc:
+        schedule_program.lower(opt.hyperparameters["learning_rate"])
+    except schedule_program.NotCompilable as exc:
         return f"the learning rate cannot be compiled: {exc}"
     for i, a in enumerate(run.args):
         if isinstance(a, np.ndarray) and not (a.flags.c_contiguous or a.flags.f_contiguous):
@@ -540,7 +540,7 @@ def _numba_typable(value: Any) -> bool:
 # -- the driver ----------------------------------------------------------------------
 def solve(run: Any, start: float, bar: Any, interrupted: Any, every: int) -> tuple[int, str]:
     """Run ``run`` (a ``numopt._minimize._Run``) in the compiled loop; ``(status, detail)``."""
-    from numopt import _schedule_program
+    from numopt.schedules import program as schedule_program
 
     opt, obj = run.opt, run.objective
     x, g = run.x, run.g
@@ -594,7 +594,7 @@ def solve(run: Any, start: float, bar: Any, interrupted: Any, every: int) -> tup
             iv[N_LOSSES] = len(run._epoch_losses)
             losses[: len(run._epoch_losses)] = run._epoch_losses
         schedule = opt.hyperparameters["learning_rate"]
-        program = _schedule_program.lower(schedule)
+        program = schedule_program.lower(schedule)
         h = np.asarray(opt._factor_args(), np.float64)
         needs = Needs(
             parallel=backend == "parallel",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from numopt import schedules as S
-from numopt._schedule_program import NotCompilable, ScheduleProgram, lower, observe, rate
+from numopt.schedules.program import NotCompilable, ScheduleProgram, lower, observe, rate
 
 STEPS = np.array([*range(2001), 4095, 10**4, 10**6, 10**9, 2**31, 2**40, 2**53 - 1], np.int64)
 

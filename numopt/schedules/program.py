@@ -8,10 +8,11 @@ compiles once for every schedule.
 
 ``rate(step, ints, floats, state)`` is ``schedule(step)`` and ``observe(loss, ints,
 floats, state)`` is ``schedule.update(loss)``, with the same float64 bits: the formulas
-are the plain functions of :mod:`numopt.schedules` (``_power_decay``,
-``_cosine_annealing_at``, ...), which the Python schedules call and which are compiled
-here as they are.  Only the search of a step among sorted boundaries is written twice
-(``bisect_right`` there, :func:`_bisect_right` here); both give the same integer.
+are the plain functions of the family modules of :mod:`numopt.schedules`
+(``decay._power_decay``, ``cyclic._cosine_annealing_at``, ...), which the Python
+schedules call and which are compiled here as they are.  Only the search of a step
+among sorted boundaries is written twice (``bisect_right`` there,
+:func:`_bisect_right` here); both give the same integer.
 Bit-for-bit equality holds for steps below 2**53 (Python divides larger ints exactly).
 
 The layout (row ``0`` of ``ints`` is a header, rows ``1..n`` are the nodes of the
@@ -52,7 +53,7 @@ Examples
 >>> lower(lambda step: 0.1)
 Traceback (most recent call last):
 ...
-numopt._schedule_program.NotCompilable: learning_rate is a callable (<lambda>), not a \
+numopt.schedules.program.NotCompilable: learning_rate is a callable (<lambda>), not a \
 Schedule: the compiled loop evaluates only the schedules of numopt.schedules, so this run \
 uses the Python loop; build the schedule from numopt.schedules (join, warmup, \
 piecewise_constant, ...) to compile it
@@ -62,6 +63,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -69,8 +71,9 @@ from numba import njit
 
 from numopt import _checks
 from numopt import schedules as S
+from numopt.schedules import composite, cyclic, decay, piecewise, plateau
 
-__all__ = ["NotCompilable", "ScheduleProgram", "lower", "observe", "rate"]
+__all__ = ["INLINED_MODULES", "NotCompilable", "ScheduleProgram", "lower", "observe", "rate"]
 
 # -- the layout --------------------------------------------------------------------------
 # header (row 0 of ints)
@@ -95,16 +98,16 @@ JOIN = 13
 PLATEAU_STATE = 5  # lr, best, num_bad_epochs, cooldown_counter, num_updates
 
 # -- the formulas, compiled from the very functions the Python schedules call -----------
-_power_decay = njit(cache=True)(S._power_decay)
-_exponent = njit(cache=True)(S._exponent)
-_inverse_time_at = njit(cache=True)(S._inverse_time_at)
-_polynomial_at = njit(cache=True)(S._polynomial_at)
-_cosine_annealing_at = njit(cache=True)(S._cosine_annealing_at)
-_restart_position = njit(cache=True)(S._restart_position)
-_warm_restarts_at = njit(cache=True)(S._warm_restarts_at)
-_one_cycle_at = njit(cache=True)(S._one_cycle_at)
-_warmup_at = njit(cache=True)(S._warmup_at)
-_plateau_update = njit(cache=True)(S._plateau_update)
+_power_decay = njit(cache=True)(decay._power_decay)
+_exponent = njit(cache=True)(decay._exponent)
+_inverse_time_at = njit(cache=True)(decay._inverse_time_at)
+_polynomial_at = njit(cache=True)(decay._polynomial_at)
+_cosine_annealing_at = njit(cache=True)(cyclic._cosine_annealing_at)
+_restart_position = njit(cache=True)(cyclic._restart_position)
+_warm_restarts_at = njit(cache=True)(cyclic._warm_restarts_at)
+_one_cycle_at = njit(cache=True)(cyclic._one_cycle_at)
+_warmup_at = njit(cache=True)(composite._warmup_at)
+_plateau_update = njit(cache=True)(plateau._plateau_update)
 
 
 class NotCompilable(Exception):
@@ -506,7 +509,7 @@ def lower(learning_rate: Any) -> ScheduleProgram:
     >>> lower(schedules.warmup(schedules.from_callable(abs), 10))
     Traceback (most recent call last):
     ...
-    numopt._schedule_program.NotCompilable: learning_rate.schedule is from_callable(abs), a \
+    numopt.schedules.program.NotCompilable: learning_rate.schedule is from_callable(abs), a \
 Python function: the compiled loop evaluates only the schedules of numopt.schedules, so \
 this run uses the Python loop; build the schedule from numopt.schedules (join, warmup, \
 piecewise_constant, ...) to compile it
@@ -525,3 +528,11 @@ piecewise_constant, ...) to compile it
             f"{learning_rate!r} ({type(learning_rate).__name__})"
         )
     return ScheduleProgram(tree)
+
+
+#: Every module whose code the compiled evaluation (:func:`rate`, :func:`observe`)
+#: inlines: the family modules, whose formulas are compiled above, and this one.
+#: Numba's on-disk cache of a compiled caller does not watch these files, so a
+#: caller that caches itself names its cache after their sources (as
+#: ``numopt._compiled`` does with ``source_digest``).
+INLINED_MODULES = (decay, cyclic, piecewise, composite, plateau, sys.modules[__name__])

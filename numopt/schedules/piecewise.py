@@ -1,0 +1,140 @@
+"""Schedules given value by value: constants between boundaries, or any Python callable."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from numopt import _checks
+from numopt.schedules.base import Schedule, _increasing_steps, _sequence, _set
+
+
+@dataclass(frozen=True, slots=True)
+class PiecewiseConstant(Schedule):
+    """Constant values between boundaries; see :func:`piecewise_constant`.
+
+    Examples
+    --------
+    >>> PiecewiseConstant([100], [0.1, 0.01])
+    PiecewiseConstant(boundaries=(100,), values=(0.1, 0.01))
+    """
+
+    boundaries: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        boundaries = _increasing_steps("boundaries", self.boundaries)
+        values = tuple(
+            _checks.positive(f"values[{i}]", v)
+            for i, v in enumerate(_sequence("values", self.values))
+        )
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                "values must have one more entry than boundaries, got "
+                f"len(values) = {len(values)} and len(boundaries) = {len(boundaries)}"
+            )
+        _set(self, "boundaries", boundaries)
+        _set(self, "values", values)
+
+    def _at(self, step: int) -> float:
+        return self.values[bisect_right(self.boundaries, step)]
+
+
+def piecewise_constant(boundaries: Iterable[int], values: Iterable[float]) -> PiecewiseConstant:
+    """Piecewise-constant learning rates.
+
+    ``lr(step) = values[k]`` for ``boundaries[k-1] <= step < boundaries[k]``: the new
+    value takes effect *at* the boundary step, as in optax's
+    ``piecewise_constant_schedule`` (which takes scales, not values) and PyTorch's
+    ``MultiStepLR``.  Keras's ``PiecewiseConstantDecay`` switches one step later
+    (``step > boundary``).
+
+    Parameters
+    ----------
+    boundaries : sequence of int
+        Strictly increasing steps >= 1.
+    values : sequence of float
+        ``len(boundaries) + 1`` learning rates, each > 0.
+
+    Returns
+    -------
+    PiecewiseConstant
+
+    Examples
+    --------
+    >>> lr = piecewise_constant([3, 6], [1.0, 0.5, 0.1])
+    >>> [lr(s) for s in range(8)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.1, 0.1]
+    """
+    return PiecewiseConstant(boundaries, values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class FromCallable(Schedule):
+    """A schedule from any callable ``fn(step) -> float``; see :func:`from_callable`.
+
+    Examples
+    --------
+    >>> def halving(step):
+    ...     return 0.5**step
+    >>> FromCallable(halving)(2)
+    0.25
+    """
+
+    fn: Callable[[int], float]
+
+    def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise _checks.type_error("fn", "a callable step -> float", self.fn)
+
+    def _at(self, step: int) -> float:
+        value = self.fn(step)
+        if type(value) is float and 0 <= value < math.inf:
+            return value
+        return self._checked(value, step)
+
+    def _checked(self, value: Any, step: int) -> float:
+        name = getattr(self.fn, "__qualname__", None) or repr(self.fn)
+        where = f"schedule from_callable({name}) returned {value!r} at step {step}"
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{where} ({type(value).__name__}); expected a real number")
+        value = float(value)
+        if not (0 <= value < math.inf):
+            raise ValueError(f"{where}; expected a finite number >= 0")
+        return value
+
+
+def from_callable(fn: Callable[[int], float]) -> FromCallable:
+    """Wrap a Python callable ``fn(step) -> float`` as a schedule.
+
+    The returned value is checked at each call: it must be a real number (a Python or
+    NumPy scalar, not a ``bool``), finite and >= 0; it is returned as a Python
+    ``float``.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with the 0-based step (a Python ``int``).
+
+    Returns
+    -------
+    FromCallable
+
+    Examples
+    --------
+    >>> lr = from_callable(lambda step: 0.1 / (1 + step))
+    >>> lr(0), lr(4)
+    (0.1, 0.02)
+    >>> from_callable(lambda step: float("nan"))(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule from_callable(<lambda>) returned nan at step 3; expected a finite \
+number >= 0
+    """
+    return FromCallable(fn)
