@@ -6,6 +6,7 @@ bookkeeping and the 1cycle phase loop are re-implemented, line by line from PyTo
 to check many steps at once.
 """
 
+import dataclasses
 import json
 import math
 
@@ -820,6 +821,54 @@ def test_classes_validate_like_the_factories():
         S.Exponential(0.1, 1.5)
     with pytest.raises(ValueError, match=r"^gamma must be in"):
         S.StepDecay(0.1, 3, gamma=2.0)
+
+
+def snake_case(name):
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+SCHEDULE_CLASSES = [
+    getattr(S, name)
+    for name in S.__all__
+    if name[0].isupper() and issubclass(getattr(S, name), S.Schedule)
+]
+
+
+def test_each_factory_name_is_its_class_with_one_docstring():
+    # Each schedule is written once: the lower-case name is the class itself (so no
+    # second docstring can drift from the class's), and that docstring is complete.
+    assert len(SCHEDULE_CLASSES) == 15  # Schedule, ReduceLROnPlateau and 13 with a factory
+    factories = {}
+    for cls in SCHEDULE_CLASSES:
+        if cls in (S.Schedule, S.ReduceLROnPlateau):
+            continue
+        name = snake_case(cls.__name__)
+        assert name in S.__all__, name
+        factory = getattr(S, name)
+        assert factory is cls or factory.__doc__ is cls.__doc__, name
+        factories[name] = factory
+    for name in S.__all__:  # every other lower-case public name is as_schedule
+        if name[0].islower() and name not in factories:
+            assert name == "as_schedule"
+    for cls in SCHEDULE_CLASSES:
+        doc = cls.__doc__
+        assert f"see :func:`{snake_case(cls.__name__)}`" not in doc  # no second copy
+        if cls is not S.Schedule:
+            assert "\n    Parameters\n    ----------\n" in doc, cls
+        assert "\n    Examples\n    --------\n" in doc, cls
+
+
+def test_factories_take_the_classes_arguments():
+    import inspect
+
+    for cls in SCHEDULE_CLASSES:
+        if cls in (S.Schedule, S.ReduceLROnPlateau):
+            continue
+        factory = getattr(S, snake_case(cls.__name__))
+        assert inspect.signature(factory) == inspect.signature(cls)
+        # the constructor takes the fields the repr shows, so the repr rebuilds the object
+        fields = [f.name for f in dataclasses.fields(cls) if f.repr]
+        assert list(inspect.signature(cls).parameters) == fields
 
 
 # -- properties ----------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Cosine and cyclic schedules: cosine annealing, SGDR warm restarts and 1cycle."""
+"""Cosine and cyclic schedules: cosine annealing, SGDR warm restarts and 1cycle.
+
+Each schedule is one class, also callable by its lower-case name
+(``cosine_annealing`` is :class:`CosineAnnealing`); each formula is a plain function
+beside its class, compiled as it is by :mod:`numopt.schedules.program`.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,54 @@ from numopt import _checks
 from numopt.schedules.base import Schedule, _set
 
 
-# -- the formulas (shared with the compiled loop; see the rules in base.py) -----------
 def _cosine_annealing_at(step: int, initial: float, t: int, alpha: float) -> float:
     cosine = 0.5 * (1 + math.cos(math.pi * min(step, t) / t))
     return initial * ((1 - alpha) * cosine + alpha)
+
+
+@dataclass(frozen=True, slots=True)
+class CosineAnnealing(Schedule):
+    """Cosine decay (optax's ``cosine_decay_schedule``; PyTorch's ``CosineAnnealingLR``).
+
+    ``lr(step) = initial * ((1 - alpha) * c + alpha)`` with
+    ``c = (1 + cos(pi * min(step, T) / T)) / 2`` and ``T = decay_steps``.
+
+    Over steps ``0..T`` this is PyTorch's ``CosineAnnealingLR(T_max=T,
+    eta_min=alpha * initial)``.  After ``T`` it holds ``alpha * initial`` (as optax),
+    where PyTorch's curve would rise again.
+
+    Parameters
+    ----------
+    initial : float
+        The learning rate at step 0, > 0.
+    decay_steps : int
+        ``T``, >= 1.
+    alpha : float
+        The final value as a fraction of ``initial``, in [0, 1].
+
+    Examples
+    --------
+    >>> lr = cosine_annealing(1.0, decay_steps=4, alpha=0.1)
+    >>> [round(lr(s), 6) for s in range(6)]
+    [1.0, 0.868198, 0.55, 0.231802, 0.1, 0.1]
+    >>> CosineAnnealing(0.1, 1000)
+    CosineAnnealing(initial=0.1, decay_steps=1000, alpha=0.0)
+    """
+
+    initial: float
+    decay_steps: int
+    alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        _set(self, "initial", _checks.positive("initial", self.initial))
+        _set(self, "decay_steps", _checks.integer("decay_steps", self.decay_steps, 1))
+        _set(self, "alpha", _checks.interval("alpha", self.alpha, "[0, 1]"))
+
+    def _at(self, step: int) -> float:
+        return _cosine_annealing_at(step, self.initial, self.decay_steps, self.alpha)
+
+
+cosine_annealing = CosineAnnealing
 
 
 def _restart_position(step: int, t0: int, m: int) -> tuple[int, int]:
@@ -32,89 +81,36 @@ def _warm_restarts_at(t_cur: int, t_i: int, initial: float, eta_min: float) -> f
     return eta_min + (initial - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
 
 
-def _one_cycle_at(
-    step: int,
-    total_steps: int,
-    end1: float,
-    initial: float,
-    max_lr: float,
-    min_lr: float,
-    cos: bool,
-) -> float:
-    # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False.
-    if step <= end1:
-        start_step, end_step = 0.0, end1
-        start, end = initial, max_lr
-    else:
-        start_step, end_step = end1, float(total_steps - 1)
-        start, end = max_lr, min_lr
-    pct = (step - start_step) / (end_step - start_step)
-    if cos:
-        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-    return (end - start) * pct + start
-
-
 @dataclass(frozen=True, slots=True)
-class CosineAnnealing(Schedule):
-    """Cosine decay over ``decay_steps``, then constant; see :func:`cosine_annealing`.
+class CosineWarmRestarts(Schedule):
+    """Cosine annealing with warm restarts (SGDR; PyTorch's ``CosineAnnealingWarmRestarts``).
 
-    Examples
-    --------
-    >>> CosineAnnealing(0.1, 1000)
-    CosineAnnealing(initial=0.1, decay_steps=1000, alpha=0.0)
-    """
+    ``lr(step) = eta_min + (initial - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``,
+    where period ``i`` lasts ``T_i = first_period * period_mult ** i`` steps and
+    ``T_cur`` counts the steps since the last restart (0 at each restart, where the
+    rate is back to ``initial``).
 
-    initial: float
-    decay_steps: int
-    alpha: float = 0.0
-
-    def __post_init__(self) -> None:
-        _set(self, "initial", _checks.positive("initial", self.initial))
-        _set(self, "decay_steps", _checks.integer("decay_steps", self.decay_steps, 1))
-        _set(self, "alpha", _checks.interval("alpha", self.alpha, "[0, 1]"))
-
-    def _at(self, step: int) -> float:
-        return _cosine_annealing_at(step, self.initial, self.decay_steps, self.alpha)
-
-
-def cosine_annealing(initial: float, decay_steps: int, alpha: float = 0.0) -> CosineAnnealing:
-    """Cosine decay (optax's ``cosine_decay_schedule``; PyTorch's ``CosineAnnealingLR``).
-
-    ``lr(step) = initial * ((1 - alpha) * c + alpha)`` with
-    ``c = (1 + cos(pi * min(step, T) / T)) / 2`` and ``T = decay_steps``.
-
-    Over steps ``0..T`` this is PyTorch's ``CosineAnnealingLR(T_max=T,
-    eta_min=alpha * initial)``.  After ``T`` it holds ``alpha * initial`` (as optax),
-    where PyTorch's curve would rise again.
+    The periods are found with exact integer arithmetic.  PyTorch's closed form
+    (``step(epoch)``) uses a float logarithm that, for some ``period_mult``, puts a
+    restart step at the end of the previous period (e.g. ``T_0=1, T_mult=10`` at
+    step 111 it gives ``eta_min`` where the restart gives ``initial``).
 
     Parameters
     ----------
     initial : float
-        The learning rate at step 0, > 0.
-    decay_steps : int
-        ``T``, >= 1.
-    alpha : float
-        The final value as a fraction of ``initial``, in [0, 1].
-
-    Returns
-    -------
-    CosineAnnealing
+        The learning rate at each restart, > 0.
+    first_period : int
+        ``T_0``, the length of the first period, >= 1.
+    period_mult : int
+        ``T_mult``, the factor by which each period is longer than the last, >= 1.
+    eta_min : float
+        The value approached at the end of each period, in [0, initial].
 
     Examples
     --------
-    >>> lr = cosine_annealing(1.0, decay_steps=4, alpha=0.1)
-    >>> [round(lr(s), 6) for s in range(6)]
-    [1.0, 0.868198, 0.55, 0.231802, 0.1, 0.1]
-    """
-    return CosineAnnealing(initial, decay_steps, alpha)
-
-
-@dataclass(frozen=True, slots=True)
-class CosineWarmRestarts(Schedule):
-    """SGDR cosine annealing with warm restarts; see :func:`cosine_warm_restarts`.
-
-    Examples
-    --------
+    >>> lr = cosine_warm_restarts(1.0, first_period=2, period_mult=2)
+    >>> [round(lr(s), 6) for s in range(7)]
+    [1.0, 0.5, 1.0, 0.853553, 0.5, 0.146447, 1.0]
     >>> CosineWarmRestarts(0.1, 10, 2)
     CosineWarmRestarts(initial=0.1, first_period=10, period_mult=2, eta_min=0.0)
     """
@@ -140,51 +136,70 @@ class CosineWarmRestarts(Schedule):
         return _warm_restarts_at(t_cur, t_i, self.initial, self.eta_min)
 
 
-def cosine_warm_restarts(
-    initial: float, first_period: int, period_mult: int = 1, eta_min: float = 0.0
-) -> CosineWarmRestarts:
-    """Cosine annealing with warm restarts (SGDR; PyTorch's ``CosineAnnealingWarmRestarts``).
+cosine_warm_restarts = CosineWarmRestarts
 
-    ``lr(step) = eta_min + (initial - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``,
-    where period ``i`` lasts ``T_i = first_period * period_mult ** i`` steps and
-    ``T_cur`` counts the steps since the last restart (0 at each restart, where the
-    rate is back to ``initial``).
 
-    The periods are found with exact integer arithmetic.  PyTorch's closed form
-    (``step(epoch)``) uses a float logarithm that, for some ``period_mult``, puts a
-    restart step at the end of the previous period (e.g. ``T_0=1, T_mult=10`` at
-    step 111 it gives ``eta_min`` where the restart gives ``initial``).
-
-    Parameters
-    ----------
-    initial : float
-        The learning rate at each restart, > 0.
-    first_period : int
-        ``T_0``, the length of the first period, >= 1.
-    period_mult : int
-        ``T_mult``, the factor by which each period is longer than the last, >= 1.
-    eta_min : float
-        The value approached at the end of each period, in [0, initial].
-
-    Returns
-    -------
-    CosineWarmRestarts
-
-    Examples
-    --------
-    >>> lr = cosine_warm_restarts(1.0, first_period=2, period_mult=2)
-    >>> [round(lr(s), 6) for s in range(7)]
-    [1.0, 0.5, 1.0, 0.853553, 0.5, 0.146447, 1.0]
-    """
-    return CosineWarmRestarts(initial, first_period, period_mult, eta_min)
+def _one_cycle_at(
+    step: int,
+    total_steps: int,
+    end1: float,
+    initial: float,
+    max_lr: float,
+    min_lr: float,
+    cos: bool,
+) -> float:
+    # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False.
+    if step <= end1:
+        start_step, end_step = 0.0, end1
+        start, end = initial, max_lr
+    else:
+        start_step, end_step = end1, float(total_steps - 1)
+        start, end = max_lr, min_lr
+    pct = (step - start_step) / (end_step - start_step)
+    if cos:
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
 
 
 @dataclass(frozen=True, slots=True)
 class OneCycle(Schedule):
-    """PyTorch's two-phase 1cycle learning-rate curve; see :func:`one_cycle`.
+    """The 1cycle policy's learning rate (PyTorch's ``OneCycleLR``, two phases).
+
+    With ``initial = max_lr / div_factor`` and ``min = initial / final_div_factor``:
+
+    * phase 1, steps ``0 .. e1`` with ``e1 = pct_start * total_steps - 1``: from
+      ``initial`` up to ``max_lr``;
+    * phase 2, steps ``e1 .. total_steps - 1``: from ``max_lr`` down to ``min``;
+
+    each annealed as PyTorch does, with ``pct = (step - start) / (end - start)`` of
+    the phase and ``"cos"``: ``end + (start - end) / 2 * (cos(pi * pct) + 1)`` or
+    ``"linear"``: ``(end - start) * pct + start``.
+
+    Unlike PyTorch, which raises past ``total_steps`` (and at ``step == total_steps``
+    extrapolates the curve), steps after ``total_steps - 1`` hold the final value.
+    Momentum cycling and ``three_phase`` are not provided.
+
+    Parameters
+    ----------
+    max_lr : float
+        The peak learning rate, > 0.
+    total_steps : int
+        The length of the cycle, >= 1.
+    pct_start : float
+        The fraction of the cycle spent increasing, in [0, 1];
+        ``pct_start * total_steps == 1`` is refused (PyTorch divides by zero).
+    div_factor : float
+        ``initial = max_lr / div_factor``, > 0.
+    final_div_factor : float
+        ``min = initial / final_div_factor``, > 0.
+    anneal : {"cos", "linear"}
+        PyTorch's ``anneal_strategy``.
 
     Examples
     --------
+    >>> lr = one_cycle(1.0, total_steps=6, pct_start=0.5, div_factor=4, final_div_factor=10)
+    >>> [round(lr(s), 6) for s in range(8)]
+    [0.25, 0.625, 1.0, 0.75625, 0.26875, 0.025, 0.025, 0.025]
     >>> OneCycle(0.1, 100)
     OneCycle(max_lr=0.1, total_steps=100, pct_start=0.3, div_factor=25.0, \
 final_div_factor=10000.0, anneal='cos')
@@ -237,54 +252,4 @@ final_div_factor=10000.0, anneal='cos')
         return self._curve(step)
 
 
-def one_cycle(
-    max_lr: float,
-    total_steps: int,
-    pct_start: float = 0.3,
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
-    anneal: str = "cos",
-) -> OneCycle:
-    """The 1cycle policy's learning rate (PyTorch's ``OneCycleLR``, two phases).
-
-    With ``initial = max_lr / div_factor`` and ``min = initial / final_div_factor``:
-
-    * phase 1, steps ``0 .. e1`` with ``e1 = pct_start * total_steps - 1``: from
-      ``initial`` up to ``max_lr``;
-    * phase 2, steps ``e1 .. total_steps - 1``: from ``max_lr`` down to ``min``;
-
-    each annealed as PyTorch does, with ``pct = (step - start) / (end - start)`` of
-    the phase and ``"cos"``: ``end + (start - end) / 2 * (cos(pi * pct) + 1)`` or
-    ``"linear"``: ``(end - start) * pct + start``.
-
-    Unlike PyTorch, which raises past ``total_steps`` (and at ``step == total_steps``
-    extrapolates the curve), steps after ``total_steps - 1`` hold the final value.
-    Momentum cycling and ``three_phase`` are not provided.
-
-    Parameters
-    ----------
-    max_lr : float
-        The peak learning rate, > 0.
-    total_steps : int
-        The length of the cycle, >= 1.
-    pct_start : float
-        The fraction of the cycle spent increasing, in [0, 1];
-        ``pct_start * total_steps == 1`` is refused (PyTorch divides by zero).
-    div_factor : float
-        ``initial = max_lr / div_factor``, > 0.
-    final_div_factor : float
-        ``min = initial / final_div_factor``, > 0.
-    anneal : {"cos", "linear"}
-        PyTorch's ``anneal_strategy``.
-
-    Returns
-    -------
-    OneCycle
-
-    Examples
-    --------
-    >>> lr = one_cycle(1.0, total_steps=6, pct_start=0.5, div_factor=4, final_div_factor=10)
-    >>> [round(lr(s), 6) for s in range(8)]
-    [0.25, 0.625, 1.0, 0.75625, 0.26875, 0.025, 0.025, 0.025]
-    """
-    return OneCycle(max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal)
+one_cycle = OneCycle

@@ -1,4 +1,8 @@
-"""Schedules given value by value: constants between boundaries, or any Python callable."""
+"""Schedules given value by value: constants between boundaries, or any Python callable.
+
+Each schedule is one class, also callable by its lower-case name
+(``piecewise_constant`` is :class:`PiecewiseConstant`).
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,28 @@ from numopt import _checks
 from numopt.schedules.base import Schedule, _increasing_steps, _sequence, _set
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PiecewiseConstant(Schedule):
-    """Constant values between boundaries; see :func:`piecewise_constant`.
+    """Piecewise-constant learning rates.
+
+    ``lr(step) = values[k]`` for ``boundaries[k-1] <= step < boundaries[k]``: the new
+    value takes effect *at* the boundary step, as in optax's
+    ``piecewise_constant_schedule`` (which takes scales, not values) and PyTorch's
+    ``MultiStepLR``.  Keras's ``PiecewiseConstantDecay`` switches one step later
+    (``step > boundary``).
+
+    Parameters
+    ----------
+    boundaries : sequence of int
+        Strictly increasing steps >= 1; kept as a tuple.
+    values : sequence of float
+        ``len(boundaries) + 1`` learning rates, each > 0; kept as a tuple.
 
     Examples
     --------
+    >>> lr = piecewise_constant([3, 6], [1.0, 0.5, 0.1])
+    >>> [lr(s) for s in range(8)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.1, 0.1]
     >>> PiecewiseConstant([100], [0.1, 0.01])
     PiecewiseConstant(boundaries=(100,), values=(0.1, 0.01))
     """
@@ -28,11 +48,10 @@ class PiecewiseConstant(Schedule):
     boundaries: tuple[int, ...]
     values: tuple[float, ...]
 
-    def __post_init__(self) -> None:
-        boundaries = _increasing_steps("boundaries", self.boundaries)
+    def __init__(self, boundaries: Iterable[int], values: Iterable[float]) -> None:
+        boundaries = _increasing_steps("boundaries", boundaries)
         values = tuple(
-            _checks.positive(f"values[{i}]", v)
-            for i, v in enumerate(_sequence("values", self.values))
+            _checks.positive(f"values[{i}]", v) for i, v in enumerate(_sequence("values", values))
         )
         if len(values) != len(boundaries) + 1:
             raise ValueError(
@@ -46,45 +65,36 @@ class PiecewiseConstant(Schedule):
         return self.values[bisect_right(self.boundaries, step)]
 
 
-def piecewise_constant(boundaries: Iterable[int], values: Iterable[float]) -> PiecewiseConstant:
-    """Piecewise-constant learning rates.
-
-    ``lr(step) = values[k]`` for ``boundaries[k-1] <= step < boundaries[k]``: the new
-    value takes effect *at* the boundary step, as in optax's
-    ``piecewise_constant_schedule`` (which takes scales, not values) and PyTorch's
-    ``MultiStepLR``.  Keras's ``PiecewiseConstantDecay`` switches one step later
-    (``step > boundary``).
-
-    Parameters
-    ----------
-    boundaries : sequence of int
-        Strictly increasing steps >= 1.
-    values : sequence of float
-        ``len(boundaries) + 1`` learning rates, each > 0.
-
-    Returns
-    -------
-    PiecewiseConstant
-
-    Examples
-    --------
-    >>> lr = piecewise_constant([3, 6], [1.0, 0.5, 0.1])
-    >>> [lr(s) for s in range(8)]
-    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.1, 0.1]
-    """
-    return PiecewiseConstant(boundaries, values)  # type: ignore[arg-type]
+piecewise_constant = PiecewiseConstant
 
 
 @dataclass(frozen=True, slots=True)
 class FromCallable(Schedule):
-    """A schedule from any callable ``fn(step) -> float``; see :func:`from_callable`.
+    """Wrap a Python callable ``fn(step) -> float`` as a schedule.
+
+    The returned value is checked at each call: it must be a real number (a Python or
+    NumPy scalar, not a ``bool``), finite and >= 0; it is returned as a Python
+    ``float``.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with the 0-based step (a Python ``int``).
 
     Examples
     --------
+    >>> lr = from_callable(lambda step: 0.1 / (1 + step))
+    >>> lr(0), lr(4)
+    (0.1, 0.02)
     >>> def halving(step):
     ...     return 0.5**step
     >>> FromCallable(halving)(2)
     0.25
+    >>> from_callable(lambda step: float("nan"))(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule from_callable(<lambda>) returned nan at step 3; expected a finite \
+number >= 0
     """
 
     fn: Callable[[int], float]
@@ -110,31 +120,4 @@ class FromCallable(Schedule):
         return value
 
 
-def from_callable(fn: Callable[[int], float]) -> FromCallable:
-    """Wrap a Python callable ``fn(step) -> float`` as a schedule.
-
-    The returned value is checked at each call: it must be a real number (a Python or
-    NumPy scalar, not a ``bool``), finite and >= 0; it is returned as a Python
-    ``float``.
-
-    Parameters
-    ----------
-    fn : callable
-        Called with the 0-based step (a Python ``int``).
-
-    Returns
-    -------
-    FromCallable
-
-    Examples
-    --------
-    >>> lr = from_callable(lambda step: 0.1 / (1 + step))
-    >>> lr(0), lr(4)
-    (0.1, 0.02)
-    >>> from_callable(lambda step: float("nan"))(3)
-    Traceback (most recent call last):
-    ...
-    ValueError: schedule from_callable(<lambda>) returned nan at step 3; expected a finite \
-number >= 0
-    """
-    return FromCallable(fn)
+from_callable = FromCallable
