@@ -6,6 +6,7 @@ steps; the plateau rule's state is compared after every loss.
 """
 
 import math
+import sys
 
 import numba
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from numopt import schedules as S
+from numopt.schedules import program
 from numopt.schedules.program import NotCompilable, ScheduleProgram, lower, observe, rate
 
 STEPS = np.array([*range(2001), 4095, 10**4, 10**6, 10**9, 2**31, 2**40, 2**53 - 1], np.int64)
@@ -148,6 +150,47 @@ def test_fixed_argument_types():
         for p in map(lower, [*CASES, 0.1])
     }
     assert types == {(numba.int64[:, ::1], numba.float64[:, ::1], numba.float64[::1])}
+
+
+def walk(schedule):
+    """The schedule and every schedule inside it."""
+    yield schedule
+    for child in getattr(schedule, "schedules", None) or [getattr(schedule, "schedule", None)]:
+        if child is not None:
+            yield from walk(child)
+
+
+COMPILED_CLASSES = {getattr(S, name) for name in S.__all__ if name[0].isupper()} - {
+    S.Schedule,
+    S.FromCallable,  # a Python function: never compiled
+}
+
+
+def test_every_schedule_class_encodes_itself_with_its_own_kind():
+    # Each class lowers to its own kind of node, and CASES (checked bit for bit above)
+    # hold every class, so every branch of the compiled evaluation is exercised.
+    seen = {type(s) for case in CASES for s in walk(case)}
+    assert seen == COMPILED_CLASSES
+    kinds = {}
+    for case in CASES:
+        for s in walk(case):
+            kinds.setdefault(type(s), int(lower(s).ints[1, program.KIND]))
+    assert len(set(kinds.values())) == len(kinds) == len(COMPILED_CLASSES)
+    assert 0 not in kinds.values()
+    for cls in COMPILED_CLASSES:
+        assert "_encode" in vars(cls), cls  # its own, not an inherited one
+
+
+def test_inlined_modules_hold_every_compiled_formula_and_kind():
+    # numopt._compiled names its cached loop after these modules' sources: a formula
+    # or a kind number outside them would leave a stale loop in Numba's cache.
+    modules = set(program.INLINED_MODULES)
+    assert program in modules
+    for value in vars(program).values():
+        if isinstance(value, numba.core.registry.CPUDispatcher):
+            assert sys.modules[value.py_func.__module__] in modules, value
+    for cls in COMPILED_CLASSES:
+        assert sys.modules[cls.__module__] in modules, cls
 
 
 def test_a_float_lowers_to_a_constant():
@@ -411,6 +454,10 @@ class MyStepDecay(S.StepDecay):
         return 0.5
 
 
+class MyCosine(S.CosineAnnealing):  # changes nothing, but is not numopt's to vouch for
+    pass
+
+
 @pytest.mark.parametrize(
     ("learning_rate", "match"),
     [
@@ -425,6 +472,8 @@ class MyStepDecay(S.StepDecay):
         ),
         (Halving(), r"^learning_rate is a Halving, a Schedule subclass defined outside numopt"),
         (MyStepDecay(0.1, 3), r"^learning_rate is a MyStepDecay, a Schedule subclass"),
+        (MyCosine(0.1, 3), r"^learning_rate is a MyCosine, a Schedule subclass defined outside"),
+        (S.join([0.1, Halving()], [2]), r"^learning_rate.schedules\[1\] is a Halving, a Sched"),
         ("0.1", r"^learning_rate must be a float or a numopt.schedules.Schedule to compile, got"),
         (None, r"got None \(NoneType\)"),
         (True, r"got True \(bool\)"),

@@ -1,7 +1,15 @@
-"""The base class of the learning-rate schedules and the checks they share.
+"""The base class of the learning-rate schedules, the checks they share, their encoding.
 
 :class:`Schedule` is what every schedule of :mod:`numopt.schedules` derives from; the
 helpers below validate the arguments the schedules share (steps, sorted boundaries).
+
+The compiled loop cannot call Python objects, so :mod:`numopt.schedules.program`
+lowers a schedule to arrays.  Each schedule class encodes itself: its ``_encode``
+method fills a :class:`Node` (a kind and a few numbers) and the :class:`Tree`'s
+pools, composites adding their children with :meth:`Tree.add`.  Adding a schedule is
+its class (with its ``_encode`` and a new kind number in its module) plus one branch
+for that kind in ``program._leaf``.
+
 The rules that every formula function of the family modules follows, so that the
 compiled loop computes the same bits, are in the comment block at the end.
 """
@@ -10,7 +18,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,6 +115,156 @@ class Schedule:
                 f"state_dict must be empty for {type(self).__name__}, which has no state; "
                 f"got keys {sorted(state_dict)}"
             )
+
+    # -- the encoding for the compiled loop (see Tree) ----------------------------------
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        """Fill ``node`` (and ``tree``'s pools) so that the compiled loop evaluates self.
+
+        Every schedule class of :mod:`numopt.schedules` defines its own.  This default
+        refuses, and :meth:`Tree.add` uses it for any class that does not define
+        ``_encode`` itself: a subclass defined elsewhere may have changed the formula
+        that the encoding it inherits describes.
+        """
+        raise NotCompilable(
+            f"{where} is a {type(self).__name__}, a Schedule subclass defined outside "
+            f"numopt.schedules: {PYTHON_LOOP_HINT}"
+        )
+
+    def _load_state(self, values: list[float]) -> None:
+        """Take back the slice of state, as :meth:`Tree.stateful` laid it out, that a
+        compiled run changed (only schedules that call :meth:`Tree.stateful`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no state in the compiled loop")
+
+
+# -- the encoding --------------------------------------------------------------------
+class NotCompilable(Exception):
+    """A learning rate the compiled loop cannot evaluate; the message says why."""
+
+
+#: The end of the messages of :class:`NotCompilable` for a Python-only schedule.
+PYTHON_LOOP_HINT = (
+    "the compiled loop evaluates only the schedules of numopt.schedules, so this run uses "
+    "the Python loop; build the schedule from numopt.schedules (join, warmup, "
+    "piecewise_constant, ...) to compile it"
+)
+
+
+class Node:
+    """One schedule in a lowered tree: a kind and its parameters, one row of the arrays.
+
+    ``row`` is the node's row in the program's arrays (1 for the outermost schedule)
+    and ``parent`` its parent's row (0 for the outermost).  A schedule's ``_encode``
+    calls :meth:`set` once.
+
+    Examples
+    --------
+    >>> node = Node(row=1, parent=0)
+    >>> node.set(2, ints=(30,), floats=(0.1, 0.5))
+    >>> node.kind, node.ints, node.floats
+    (2, (30,), (0.1, 0.5))
+    """
+
+    INTS = 5  # int parameters per node (the columns A..E of program.ints)
+    FLOATS = 6  # float parameters per node
+
+    __slots__ = ("floats", "ints", "kind", "parent", "row")
+
+    def __init__(self, row: int, parent: int) -> None:
+        self.row = row
+        self.parent = parent
+        self.kind = 0  # not set: the compiled evaluation refuses such a node
+        self.ints: tuple[int, ...] = ()
+        self.floats: tuple[float, ...] = ()
+
+    def set(self, kind: int, ints: Sequence[int] = (), floats: Sequence[float] = ()) -> None:
+        """The node's kind (a kind number of its family module) and parameters."""
+        if len(ints) > self.INTS or len(floats) > self.FLOATS:
+            raise ValueError(
+                f"a node holds at most {self.INTS} ints and {self.FLOATS} floats, got "
+                f"{len(ints)} and {len(floats)}"
+            )
+        self.kind = kind
+        self.ints = tuple(ints)
+        self.floats = tuple(floats)
+
+
+class Tree:
+    """A schedule lowered depth first: one :class:`Node` per occurrence, and pools.
+
+    :meth:`add` makes a schedule's node and lets the schedule's ``_encode`` fill it;
+    composites call :meth:`add` for each child.  Data of variable length (milestones,
+    boundaries, values, the children's rows) go to the pools, and the state of a
+    stateful schedule to :attr:`state`, once per distinct object.
+    :class:`numopt.schedules.program.ScheduleProgram` turns the tree into arrays.
+
+    Examples
+    --------
+    >>> from numopt.schedules import join
+    >>> tree = Tree()
+    >>> tree.add(join([0.1, 0.01], [10]), 0, "learning_rate")
+    1
+    >>> [(n.row, n.parent, n.kind) for n in tree.nodes]
+    [(1, 0, 13), (2, 1, 1), (3, 1, 1)]
+    >>> tree.int_pool  # the boundaries, then the children's rows
+    [10, 2, 3]
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.int_pool: list[int] = []
+        self.float_pool: list[float] = []
+        self.state: list[float] = []
+        #: the stateful schedules, each with its slice ``start:stop`` of :attr:`state`
+        self.owners: list[tuple[Schedule, int, int]] = []
+        #: the rows of the nodes fed each loss, in order
+        self.observed: list[int] = []
+        #: each node's type, or ``(type, owner index)`` for a stateful one
+        self.signature: list[Any] = []
+
+    def add(self, schedule: Any, parent: int, where: str) -> int:
+        """Encode ``schedule`` as a new node under the row ``parent``; the new row.
+
+        ``where`` names the schedule in a :class:`NotCompilable` message (such as
+        ``learning_rate.schedules[1]``).
+        """
+        node = Node(len(self.nodes) + 1, parent)
+        self.nodes.append(node)
+        t = type(schedule)
+        self.signature.append(t)
+        if not isinstance(schedule, Schedule):  # not from lower(): composites hold Schedules
+            raise NotCompilable(f"{where} is {schedule!r} ({t.__name__}), not a Schedule")
+        encode = vars(t).get("_encode", Schedule._encode)  # only a class's own encoding
+        encode(schedule, node, self, where)
+        return node.row
+
+    def pool_ints(self, values: Iterable[int]) -> int:
+        """Append ``values`` to the int pool; the offset of the first."""
+        offset = len(self.int_pool)
+        self.int_pool.extend(values)
+        return offset
+
+    def pool_floats(self, values: Iterable[float]) -> int:
+        """Append ``values`` to the float pool; the offset of the first."""
+        offset = len(self.float_pool)
+        self.float_pool.extend(values)
+        return offset
+
+    def stateful(self, owner: Schedule, values: Sequence[float], node: Node) -> int:
+        """The offset of ``owner``'s state (``values``) in :attr:`state`; ``node`` is fed
+        each loss.
+
+        The same object met twice has one slice, updated twice per loss, as in Python.
+        After a compiled run, ``owner._load_state`` takes its slice back.
+        """
+        index = next((i for i, o in enumerate(self.owners) if o[0] is owner), None)
+        if index is None:
+            index, start = len(self.owners), len(self.state)
+            self.state.extend(values)
+            self.owners.append((owner, start, len(self.state)))
+        start = self.owners[index][1]
+        self.signature[node.row - 1] = (type(owner), index)
+        self.observed.append(node.row)
+        return start
 
 
 # -- the arithmetic, shared with the compiled loop ------------------------------------

@@ -17,9 +17,12 @@ from typing import Any
 import numpy as np
 
 from numopt import _checks
-from numopt.schedules.base import Schedule, _increasing_steps, _sequence, _set
+from numopt.schedules.base import Node, Schedule, Tree, _increasing_steps, _sequence, _set
 from numopt.schedules.decay import Constant
 from numopt.schedules.piecewise import FromCallable
+
+# The kinds of node the composites lower to (program.rate walks them).
+WARMUP, JOIN = 12, 13
 
 # -- coercion ------------------------------------------------------------------------
 #: What a composite takes as a schedule: a Schedule, a float (a constant) or a callable.
@@ -147,6 +150,10 @@ class Warmup(Schedule):
             return self.schedule(step - w)
         return _warmup_at(step, w, self.start_value, self.schedule(0))
 
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        child = tree.add(self.schedule, node.row, f"{where}.schedule")
+        node.set(WARMUP, ints=(child, self.warmup_steps), floats=(self.start_value,))
+
     @property
     def needs_loss(self) -> bool:
         """Whether the wrapped schedule needs losses."""
@@ -217,6 +224,14 @@ class Join(Schedule):
     def _at(self, step: int) -> float:
         k = bisect_right(self.boundaries, step)
         return self.schedules[k](step - self._starts[k])
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        rows = [
+            tree.add(child, node.row, f"{where}.schedules[{i}]")
+            for i, child in enumerate(self.schedules)
+        ]
+        boundaries = tree.pool_ints(self.boundaries)
+        node.set(JOIN, ints=(boundaries, len(self.boundaries), tree.pool_ints(rows)))
 
     @property
     def needs_loss(self) -> bool:

@@ -11,7 +11,10 @@ import math
 from dataclasses import dataclass, field
 
 from numopt import _checks
-from numopt.schedules.base import Schedule, _set
+from numopt.schedules.base import Node, Schedule, Tree, _set
+
+# The kinds of node these schedules lower to (program._leaf switches on them).
+COSINE, WARM_RESTARTS, ONE_CYCLE = 7, 8, 9
 
 
 def _cosine_annealing_at(step: int, initial: float, t: int, alpha: float) -> float:
@@ -59,6 +62,9 @@ class CosineAnnealing(Schedule):
 
     def _at(self, step: int) -> float:
         return _cosine_annealing_at(step, self.initial, self.decay_steps, self.alpha)
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(COSINE, ints=(self.decay_steps,), floats=(self.initial, self.alpha))
 
 
 cosine_annealing = CosineAnnealing
@@ -134,6 +140,13 @@ class CosineWarmRestarts(Schedule):
         # float logarithm, which can land one period early exactly at a restart.
         t_cur, t_i = _restart_position(step, self.first_period, self.period_mult)
         return _warm_restarts_at(t_cur, t_i, self.initial, self.eta_min)
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(
+            WARM_RESTARTS,
+            ints=(self.first_period, self.period_mult),
+            floats=(self.initial, self.eta_min),
+        )
 
 
 cosine_warm_restarts = CosineWarmRestarts
@@ -250,6 +263,13 @@ final_div_factor=10000.0, anneal='cos')
         if step >= self.total_steps - 1:
             return self._final
         return self._curve(step)
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(
+            ONE_CYCLE,
+            ints=(self.total_steps, int(self.anneal == "cos")),
+            floats=(self.max_lr, self._initial, self._min, self._end1, self._final),
+        )
 
 
 one_cycle = OneCycle

@@ -17,7 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from numopt import _checks
-from numopt.schedules.base import Schedule, _increasing_steps, _set
+from numopt.schedules.base import Node, Schedule, Tree, _increasing_steps, _set
+
+# The kinds of node these schedules lower to (program._leaf switches on them).
+CONSTANT, STEP_DECAY, MULTI_STEP, EXPONENTIAL, INVERSE_TIME, POLYNOMIAL = 1, 2, 3, 4, 5, 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class Constant(Schedule):
 
     def _at(self, step: int) -> float:
         return self.value
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(CONSTANT, floats=(self.value,))
 
 
 constant = Constant
@@ -91,6 +97,9 @@ class StepDecay(Schedule):
     def _at(self, step: int) -> float:
         return _power_decay(self.initial, self.gamma, float(step // self.step_size))
 
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(STEP_DECAY, ints=(self.step_size,), floats=(self.initial, self.gamma))
+
 
 step_decay = StepDecay
 
@@ -131,6 +140,12 @@ class MultiStep(Schedule):
 
     def _at(self, step: int) -> float:
         return _power_decay(self.initial, self.gamma, float(bisect_right(self.milestones, step)))
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        milestones = tree.pool_ints(self.milestones)
+        node.set(
+            MULTI_STEP, ints=(milestones, len(self.milestones)), floats=(self.initial, self.gamma)
+        )
 
 
 multi_step = MultiStep
@@ -191,6 +206,13 @@ class Exponential(Schedule):
         p = _exponent(step, self.transition_steps, self.staircase)
         return _power_decay(self.initial, self.decay_rate, p)
 
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(
+            EXPONENTIAL,
+            ints=(self.transition_steps, int(self.staircase)),
+            floats=(self.initial, self.decay_rate),
+        )
+
 
 exponential = Exponential
 
@@ -240,6 +262,13 @@ class InverseTime(Schedule):
     def _at(self, step: int) -> float:
         p = _exponent(step, self.decay_steps, self.staircase)
         return _inverse_time_at(self.initial, self.decay_rate, p)
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(
+            INVERSE_TIME,
+            ints=(self.decay_steps, int(self.staircase)),
+            floats=(self.initial, self.decay_rate),
+        )
 
 
 inverse_time = InverseTime
@@ -292,6 +321,13 @@ class Polynomial(Schedule):
 
     def _at(self, step: int) -> float:
         return _polynomial_at(step, self.initial, self.end, self.power, self.transition_steps)
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        node.set(
+            POLYNOMIAL,
+            ints=(self.transition_steps,),
+            floats=(self.initial, self.end, self.power),
+        )
 
 
 polynomial = Polynomial

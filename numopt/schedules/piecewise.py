@@ -16,7 +16,19 @@ from typing import Any
 import numpy as np
 
 from numopt import _checks
-from numopt.schedules.base import Schedule, _increasing_steps, _sequence, _set
+from numopt.schedules.base import (
+    PYTHON_LOOP_HINT,
+    Node,
+    NotCompilable,
+    Schedule,
+    Tree,
+    _increasing_steps,
+    _sequence,
+    _set,
+)
+
+# The kind of node PiecewiseConstant lowers to (program._leaf switches on it).
+PIECEWISE = 10
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -63,6 +75,11 @@ class PiecewiseConstant(Schedule):
 
     def _at(self, step: int) -> float:
         return self.values[bisect_right(self.boundaries, step)]
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        boundaries = tree.pool_ints(self.boundaries)
+        values = tree.pool_floats(self.values)
+        node.set(PIECEWISE, ints=(boundaries, len(self.boundaries), values))
 
 
 piecewise_constant = PiecewiseConstant
@@ -118,6 +135,12 @@ number >= 0
         if not (0 <= value < math.inf):
             raise ValueError(f"{where}; expected a finite number >= 0")
         return value
+
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        name = getattr(self.fn, "__qualname__", None) or repr(self.fn)
+        raise NotCompilable(
+            f"{where} is from_callable({name}), a Python function: {PYTHON_LOOP_HINT}"
+        )
 
 
 from_callable = FromCallable

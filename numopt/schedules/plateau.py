@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 
 from numopt import _checks
-from numopt.schedules.base import Schedule, _set
+from numopt.schedules.base import Node, Schedule, Tree, _set
+
+# The kind of node ReduceLROnPlateau lowers to (program._leaf and observe read it).
+PLATEAU = 11
 
 
 # -- the formula (shared with the compiled loop; see the rules in base.py) ------------
@@ -297,3 +300,39 @@ class ReduceLROnPlateau(Schedule):
         self._num_bad_epochs = counters["num_bad_epochs"]
         self._cooldown_counter = counters["cooldown_counter"]
         self._num_updates = counters["num_updates"]
+
+    # -- the encoding for the compiled loop ------------------------------------------
+    def _encode(self, node: Node, tree: Tree, where: str) -> None:
+        # The state, in the order program.observe reads it: lr, best, num_bad_epochs,
+        # cooldown_counter, num_updates (one slice per distinct rule).
+        state = (
+            self._lr,
+            self._best,
+            self._num_bad_epochs,
+            self._cooldown_counter,
+            self._num_updates,
+        )
+        offset = tree.stateful(self, state, node)
+        node.set(
+            PLATEAU,
+            ints=(
+                offset,
+                self.patience,
+                self.cooldown,
+                int(self.mode == "min"),
+                int(self.threshold_mode == "rel"),
+            ),
+            floats=(self.threshold, self.factor, self.min_lr, self.eps),
+        )
+
+    def _load_state(self, values: list[float]) -> None:
+        lr, best, num_bad_epochs, cooldown_counter, num_updates = values
+        self.load_state_dict(
+            {
+                "lr": lr,
+                "best": best,
+                "num_bad_epochs": int(num_bad_epochs),
+                "cooldown_counter": int(cooldown_counter),
+                "num_updates": int(num_updates),
+            }
+        )

@@ -17,7 +17,9 @@ Bit-for-bit equality holds for steps below 2**53 (Python divides larger ints exa
 
 The layout (row ``0`` of ``ints`` is a header, rows ``1..n`` are the nodes of the
 schedule tree, the last row of ``ints`` and of ``floats`` is a pool of variable-length
-data; a node has a kind, its parent's row, six int and six float parameters):
+data; a node has a kind, its parent's row, five int and six float parameters).  Each
+schedule class writes its own node in its ``_encode`` method (see
+:class:`~numopt.schedules.base.Tree`); the kind numbers are defined beside the classes:
 
 ==============  ==============================================  ============================
 kind            ints ``A B C D E``                              floats
@@ -53,7 +55,7 @@ Examples
 >>> lower(lambda step: 0.1)
 Traceback (most recent call last):
 ...
-numopt.schedules.program.NotCompilable: learning_rate is a callable (<lambda>), not a \
+numopt.schedules.base.NotCompilable: learning_rate is a callable (<lambda>), not a \
 Schedule: the compiled loop evaluates only the schedules of numopt.schedules, so this run \
 uses the Python loop; build the schedule from numopt.schedules (join, warmup, \
 piecewise_constant, ...) to compile it
@@ -70,8 +72,21 @@ import numpy as np
 from numba import njit
 
 from numopt import _checks
-from numopt import schedules as S
 from numopt.schedules import composite, cyclic, decay, piecewise, plateau
+from numopt.schedules.base import PYTHON_LOOP_HINT, Node, NotCompilable, Schedule, Tree
+from numopt.schedules.composite import JOIN, WARMUP
+from numopt.schedules.cyclic import COSINE, ONE_CYCLE, WARM_RESTARTS
+from numopt.schedules.decay import (
+    CONSTANT,
+    EXPONENTIAL,
+    INVERSE_TIME,
+    MULTI_STEP,
+    POLYNOMIAL,
+    STEP_DECAY,
+    Constant,
+)
+from numopt.schedules.piecewise import PIECEWISE
+from numopt.schedules.plateau import PLATEAU
 
 __all__ = ["INLINED_MODULES", "NotCompilable", "ScheduleProgram", "lower", "observe", "rate"]
 
@@ -80,22 +95,7 @@ __all__ = ["INLINED_MODULES", "NotCompilable", "ScheduleProgram", "lower", "obse
 H_NODES, H_OBSERVE_N, H_OBSERVE_OFF = 0, 1, 2
 # node columns of ints
 KIND, PARENT, A, B, C, D, E = 0, 1, 2, 3, 4, 5, 6
-INT_COLUMNS, FLOAT_COLUMNS = 8, 6
-# kinds
-CONSTANT = 1
-STEP_DECAY = 2
-MULTI_STEP = 3
-EXPONENTIAL = 4
-INVERSE_TIME = 5
-POLYNOMIAL = 6
-COSINE = 7
-WARM_RESTARTS = 8
-ONE_CYCLE = 9
-PIECEWISE = 10
-PLATEAU = 11
-WARMUP = 12
-JOIN = 13
-PLATEAU_STATE = 5  # lr, best, num_bad_epochs, cooldown_counter, num_updates
+INT_COLUMNS, FLOAT_COLUMNS = 8, Node.FLOATS
 
 # -- the formulas, compiled from the very functions the Python schedules call -----------
 _power_decay = njit(cache=True)(decay._power_decay)
@@ -108,10 +108,6 @@ _warm_restarts_at = njit(cache=True)(cyclic._warm_restarts_at)
 _one_cycle_at = njit(cache=True)(cyclic._one_cycle_at)
 _warmup_at = njit(cache=True)(composite._warmup_at)
 _plateau_update = njit(cache=True)(plateau._plateau_update)
-
-
-class NotCompilable(Exception):
-    """A learning rate the compiled loop cannot evaluate; the message says why."""
 
 
 @njit(cache=True)
@@ -258,116 +254,6 @@ def observe(loss: float, ints: np.ndarray, floats: np.ndarray, state: np.ndarray
 
 
 # -- lowering ----------------------------------------------------------------------------
-_WHY = (
-    "the compiled loop evaluates only the schedules of numopt.schedules, so this run uses "
-    "the Python loop; build the schedule from numopt.schedules (join, warmup, "
-    "piecewise_constant, ...) to compile it"
-)
-
-
-class _Tree:
-    """The schedule tree walked depth first, one node row per occurrence."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[list[int], list[float]]] = []
-        self.int_pool: list[int] = []
-        self.float_pool: list[float] = []
-        self.observe: list[int] = []
-        self.plateaus: list[S.ReduceLROnPlateau] = []
-        self.signature: list[Any] = []
-
-    def plateau_index(self, p: S.ReduceLROnPlateau) -> int:
-        for i, q in enumerate(self.plateaus):
-            if q is p:
-                return i
-        self.plateaus.append(p)
-        return len(self.plateaus) - 1
-
-    def add(self, schedule: Any, parent: int, where: str) -> int:
-        row = len(self.rows) + 1
-        ints = [0] * INT_COLUMNS
-        floats = [0.0] * FLOAT_COLUMNS
-        ints[PARENT] = parent
-        self.rows.append((ints, floats))
-        t = type(schedule)
-        self.signature.append(t)
-        pool = self.int_pool
-        if t is S.Constant:
-            ints[KIND], floats[0] = CONSTANT, schedule.value
-        elif t is S.StepDecay:
-            ints[KIND], ints[A] = STEP_DECAY, schedule.step_size
-            floats[:2] = schedule.initial, schedule.gamma
-        elif t is S.MultiStep:
-            ints[KIND], ints[A], ints[B] = MULTI_STEP, len(pool), len(schedule.milestones)
-            pool.extend(schedule.milestones)
-            floats[:2] = schedule.initial, schedule.gamma
-        elif t is S.Exponential or t is S.InverseTime:
-            ints[KIND] = EXPONENTIAL if t is S.Exponential else INVERSE_TIME
-            period = schedule.transition_steps if t is S.Exponential else schedule.decay_steps
-            ints[A], ints[B] = period, int(schedule.staircase)
-            floats[:2] = schedule.initial, schedule.decay_rate
-        elif t is S.Polynomial:
-            ints[KIND], ints[A] = POLYNOMIAL, schedule.transition_steps
-            floats[:3] = schedule.initial, schedule.end, schedule.power
-        elif t is S.CosineAnnealing:
-            ints[KIND], ints[A] = COSINE, schedule.decay_steps
-            floats[:2] = schedule.initial, schedule.alpha
-        elif t is S.CosineWarmRestarts:
-            ints[KIND], ints[A], ints[B] = (
-                WARM_RESTARTS,
-                schedule.first_period,
-                schedule.period_mult,
-            )
-            floats[:2] = schedule.initial, schedule.eta_min
-        elif t is S.OneCycle:
-            ints[KIND], ints[A] = ONE_CYCLE, schedule.total_steps
-            ints[B] = int(schedule.anneal == "cos")
-            floats[:5] = (
-                schedule.max_lr,
-                schedule._initial,
-                schedule._min,
-                schedule._end1,
-                schedule._final,
-            )
-        elif t is S.PiecewiseConstant:
-            ints[KIND], ints[A], ints[B] = PIECEWISE, len(pool), len(schedule.boundaries)
-            ints[C] = len(self.float_pool)
-            pool.extend(schedule.boundaries)
-            self.float_pool.extend(schedule.values)
-        elif t is S.ReduceLROnPlateau:
-            index = self.plateau_index(schedule)
-            self.signature[-1] = (t, index)
-            ints[KIND], ints[A] = PLATEAU, index * PLATEAU_STATE
-            ints[B], ints[C] = schedule.patience, schedule.cooldown
-            ints[D] = int(schedule.mode == "min")
-            ints[E] = int(schedule.threshold_mode == "rel")
-            floats[:4] = schedule.threshold, schedule.factor, schedule.min_lr, schedule.eps
-            self.observe.append(row)
-        elif t is S.Warmup:
-            ints[KIND], ints[B] = WARMUP, schedule.warmup_steps
-            floats[0] = schedule.start_value
-            ints[A] = self.add(schedule.schedule, row, f"{where}.schedule")
-        elif t is S.Join:
-            n = len(schedule.boundaries)
-            ints[KIND], ints[A], ints[B] = JOIN, len(pool), n
-            pool.extend(schedule.boundaries)
-            ints[C] = len(pool)
-            pool.extend([0] * (n + 1))  # the children's rows, filled below
-            for i, child in enumerate(schedule.schedules):
-                pool[ints[C] + i] = self.add(child, row, f"{where}.schedules[{i}]")
-        elif t is S.FromCallable:
-            name = getattr(schedule.fn, "__qualname__", None) or repr(schedule.fn)
-            raise NotCompilable(f"{where} is from_callable({name}), a Python function: {_WHY}")
-        elif isinstance(schedule, S.Schedule):
-            raise NotCompilable(
-                f"{where} is a {t.__name__}, a Schedule subclass defined outside "
-                f"numopt.schedules: {_WHY}"
-            )
-        else:  # not reached from lower(): Warmup and Join hold Schedules only
-            raise NotCompilable(f"{where} is {schedule!r} ({t.__name__}), not a Schedule")
-        return row
-
-
 class ScheduleProgram:
     """A learning rate as arrays for :func:`rate` and :func:`observe`; see :func:`lower`.
 
@@ -401,36 +287,30 @@ class ScheduleProgram:
 
     __slots__ = ("_signature", "_stateful", "floats", "ints", "needs_loss", "state")
 
-    def __init__(self, tree: _Tree) -> None:
-        nodes = len(tree.rows)
-        width = max(INT_COLUMNS, len(tree.int_pool) + len(tree.observe), 1)
+    def __init__(self, tree: Tree) -> None:
+        nodes = len(tree.nodes)
+        width = max(INT_COLUMNS, len(tree.int_pool) + len(tree.observed), 1)
         ints = np.zeros((nodes + 2, width), np.int64)
         floats = np.zeros((nodes + 2, max(FLOAT_COLUMNS, len(tree.float_pool))), np.float64)
-        for r, (i, f) in enumerate(tree.rows, start=1):
-            ints[r, : len(i)] = i
-            floats[r, : len(f)] = f
-        pool = tree.int_pool + tree.observe
+        for node in tree.nodes:
+            ints[node.row, KIND] = node.kind
+            ints[node.row, PARENT] = node.parent
+            ints[node.row, A : A + len(node.ints)] = node.ints
+            floats[node.row, : len(node.floats)] = node.floats
+        pool = tree.int_pool + tree.observed
         ints[-1, : len(pool)] = pool
         floats[-1, : len(tree.float_pool)] = tree.float_pool
         ints[0, H_NODES] = nodes
-        ints[0, H_OBSERVE_N] = len(tree.observe)
+        ints[0, H_OBSERVE_N] = len(tree.observed)
         ints[0, H_OBSERVE_OFF] = len(tree.int_pool)
-        state = np.zeros(max(1, PLATEAU_STATE * len(tree.plateaus)), np.float64)
-        for k, p in enumerate(tree.plateaus):
-            d = p.state_dict()
-            state[k * PLATEAU_STATE : (k + 1) * PLATEAU_STATE] = (
-                d["lr"],
-                d["best"],
-                d["num_bad_epochs"],
-                d["cooldown_counter"],
-                d["num_updates"],
-            )
+        state = np.zeros(max(1, len(tree.state)), np.float64)
+        state[: len(tree.state)] = tree.state
         self.ints = ints
         self.floats = floats
         self.state = state
-        self.needs_loss = bool(tree.observe)
+        self.needs_loss = bool(tree.observed)
         self._signature = tuple(tree.signature)
-        self._stateful = bool(tree.plateaus)
+        self._stateful = bool(tree.owners)
 
     def __repr__(self) -> str:
         names = ", ".join((s[0] if isinstance(s, tuple) else s).__name__ for s in self._signature)
@@ -449,9 +329,9 @@ class ScheduleProgram:
         """
         if not self._stateful:
             return  # nothing to write (a float learning rate lowers to a constant)
-        tree = _Tree()
+        tree = Tree()
         try:
-            if isinstance(schedule, S.Schedule):
+            if isinstance(schedule, Schedule):
                 tree.add(schedule, 0, "schedule")
             else:
                 tree.signature.append(None)
@@ -461,19 +341,8 @@ class ScheduleProgram:
             raise ValueError(
                 f"schedule must be the schedule this program was lowered from, got {schedule!r}"
             )
-        for k, p in enumerate(tree.plateaus):
-            lr, best, num_bad, cooldown_counter, num_updates = self.state[
-                k * PLATEAU_STATE : (k + 1) * PLATEAU_STATE
-            ].tolist()
-            p.load_state_dict(
-                {
-                    "lr": lr,
-                    "best": best,
-                    "num_bad_epochs": int(num_bad),
-                    "cooldown_counter": int(cooldown_counter),
-                    "num_updates": int(num_updates),
-                }
-            )
+        for owner, start, stop in tree.owners:
+            owner._load_state(self.state[start:stop].tolist())
 
 
 def lower(learning_rate: Any) -> ScheduleProgram:
@@ -509,19 +378,21 @@ def lower(learning_rate: Any) -> ScheduleProgram:
     >>> lower(schedules.warmup(schedules.from_callable(abs), 10))
     Traceback (most recent call last):
     ...
-    numopt.schedules.program.NotCompilable: learning_rate.schedule is from_callable(abs), a \
+    numopt.schedules.base.NotCompilable: learning_rate.schedule is from_callable(abs), a \
 Python function: the compiled loop evaluates only the schedules of numopt.schedules, so \
 this run uses the Python loop; build the schedule from numopt.schedules (join, warmup, \
 piecewise_constant, ...) to compile it
     """
-    tree = _Tree()
-    if isinstance(learning_rate, S.Schedule):
+    tree = Tree()
+    if isinstance(learning_rate, Schedule):
         tree.add(learning_rate, 0, "learning_rate")
     elif isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
-        tree.add(S.Constant(_checks.positive("learning_rate", learning_rate)), 0, "learning_rate")
+        tree.add(Constant(_checks.positive("learning_rate", learning_rate)), 0, "learning_rate")
     elif callable(learning_rate):
         name = getattr(learning_rate, "__qualname__", None) or repr(learning_rate)
-        raise NotCompilable(f"learning_rate is a callable ({name}), not a Schedule: {_WHY}")
+        raise NotCompilable(
+            f"learning_rate is a callable ({name}), not a Schedule: {PYTHON_LOOP_HINT}"
+        )
     else:
         raise NotCompilable(
             "learning_rate must be a float or a numopt.schedules.Schedule to compile, got "
@@ -531,8 +402,8 @@ piecewise_constant, ...) to compile it
 
 
 #: Every module whose code the compiled evaluation (:func:`rate`, :func:`observe`)
-#: inlines: the family modules, whose formulas are compiled above, and this one.
-#: Numba's on-disk cache of a compiled caller does not watch these files, so a
-#: caller that caches itself names its cache after their sources (as
+#: inlines: the family modules, whose formulas and kind numbers are compiled in, and
+#: this one.  Numba's on-disk cache of a compiled caller does not watch these files,
+#: so a caller that caches itself names its cache after their sources (as
 #: ``numopt._compiled`` does with ``source_digest``).
 INLINED_MODULES = (decay, cyclic, piecewise, composite, plateau, sys.modules[__name__])
