@@ -161,7 +161,10 @@ def _one_cycle_at(
     min_lr: float,
     cos: bool,
 ) -> float:
-    # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False.
+    # PyTorch's OneCycleLR.get_lr for one parameter group, three_phase=False, except
+    # that the steps after the cycle hold its final value (PyTorch raises there).
+    if step > total_steps - 1:
+        step = total_steps - 1
     if step <= end1:
         start_step, end_step = 0.0, end1
         start, end = initial, max_lr
@@ -227,7 +230,6 @@ final_div_factor=10000.0, anneal='cos')
     _initial: float = field(init=False, repr=False, compare=False)
     _min: float = field(init=False, repr=False, compare=False)
     _end1: float = field(init=False, repr=False, compare=False)
-    _final: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set(self, "max_lr", _checks.positive("max_lr", self.max_lr))
@@ -246,9 +248,8 @@ final_div_factor=10000.0, anneal='cos')
         _set(self, "_initial", initial)
         _set(self, "_min", initial / self.final_div_factor)
         _set(self, "_end1", end1)
-        _set(self, "_final", self._curve(self.total_steps - 1))
 
-    def _curve(self, step: int) -> float:
+    def _at(self, step: int) -> float:
         return _one_cycle_at(
             step,
             self.total_steps,
@@ -259,16 +260,11 @@ final_div_factor=10000.0, anneal='cos')
             self.anneal == "cos",
         )
 
-    def _at(self, step: int) -> float:
-        if step >= self.total_steps - 1:
-            return self._final
-        return self._curve(step)
-
     def _encode(self, node: Node, tree: Tree, where: str) -> None:
         node.set(
             ONE_CYCLE,
             ints=(self.total_steps, int(self.anneal == "cos")),
-            floats=(self.max_lr, self._initial, self._min, self._end1, self._final),
+            floats=(self.max_lr, self._initial, self._min, self._end1),
         )
 
 

@@ -32,8 +32,7 @@ inverse_time    decay_steps, staircase                          initial, decay_r
 polynomial      transition_steps                                initial, end, power
 cosine          decay_steps                                     initial, alpha
 warm_restarts   first_period, period_mult                       initial, eta_min
-one_cycle       total_steps, cos                                max_lr, initial, min,
-                                                                end1, final
+one_cycle       total_steps, cos                                max_lr, initial, min, end1
 piecewise       boundaries offset, count, values offset (float)
 plateau         state offset, patience, cooldown, minimize,     threshold, factor, min_lr,
                 relative                                        eps
@@ -149,12 +148,9 @@ def _leaf(node: int, s: int, ints: np.ndarray, floats: np.ndarray, state: np.nda
         t_cur, t_i = _restart_position(s, ints[node, A], ints[node, B])
         return _warm_restarts_at(t_cur, t_i, floats[node, 0], floats[node, 1])
     if kind == ONE_CYCLE:
-        total = ints[node, A]
-        if s >= total - 1:
-            return floats[node, 4]
         return _one_cycle_at(
             s,
-            total,
+            ints[node, A],
             floats[node, 3],
             floats[node, 1],
             floats[node, 0],
