@@ -23,6 +23,17 @@ Driving a schedule (the contract with the front end)
 * ``schedule.state_dict()`` is a flat ``dict`` of Python scalars (empty for pure
   schedules) and ``schedule.load_state_dict(d)`` restores it exactly.
 
+The package
+-----------
+Each schedule is one class, documented once; its lower-case name is the same class
+(``cosine_annealing is CosineAnnealing``).  The families: :mod:`.decay` (constant,
+step, multi-step, exponential, inverse-time, polynomial), :mod:`.cyclic` (cosine,
+warm restarts, 1cycle), :mod:`.piecewise` (piecewise constant, from a callable),
+:mod:`.composite` (warm-up, join), :mod:`.plateau` (ReduceLROnPlateau); :mod:`.base`
+holds the base class and the encoding each schedule uses to lower itself, and
+:mod:`.program` (imported only by the compiled loop) evaluates the lowered schedules
+in Numba's nopython mode.
+
 Examples
 --------
 >>> from numopt import schedules

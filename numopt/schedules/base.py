@@ -8,7 +8,8 @@ lowers a schedule to arrays.  Each schedule class encodes itself: its ``_encode`
 method fills a :class:`Node` (a kind and a few numbers) and the :class:`Tree`'s
 pools, composites adding their children with :meth:`Tree.add`.  Adding a schedule is
 its class (with its ``_encode`` and a new kind number in its module) plus one branch
-for that kind in ``program._leaf``.
+for that kind in ``program._leaf`` (and, for a new module, an entry in
+``program.INLINED_MODULES``).
 
 The rules that every formula function of the family modules follows, so that the
 compiled loop computes the same bits, are in the comment block at the end.
@@ -131,8 +132,8 @@ class Schedule:
         )
 
     def _load_state(self, values: list[float]) -> None:
-        """Take back the slice of state, as :meth:`Tree.stateful` laid it out, that a
-        compiled run changed (only schedules that call :meth:`Tree.stateful`)."""
+        """Take back the state a compiled run changed (the values given to
+        :meth:`Tree.stateful`, in that order); only stateful schedules define it."""
         raise NotImplementedError(f"{type(self).__name__} has no state in the compiled loop")
 
 
