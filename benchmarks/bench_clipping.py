@@ -4,7 +4,7 @@
   pass over ``g`` for its norm) and with ``clip_value`` (fused: no extra pass), on the
   serial and parallel CPU loops, float32 and float64, N = 10⁵, 10⁷.
 * ``Norm``: the fixed-order sum of squares alone
-  (:func:`numopt.backends.reduce.sum_squares`) against ``np.dot(g, g)``, a read pass
+  (:func:`numopt.kernels.reduce.sum_squares`) against ``np.dot(g, g)``, a read pass
   whose order is BLAS's, not fixed.
 
 LAMB's step is in ``bench_kernels.Step`` with every rule (through ``numopt.RULES``);
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import numopt
-from numopt.backends import reduce
+from numopt.kernels import reduce
 
 CLIPS = {"none": {}, "clip_norm": {"clip_norm": 1.0}, "clip_value": {"clip_value": 1e-3}}
 

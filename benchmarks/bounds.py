@@ -20,8 +20,7 @@ import numba
 import numpy as np
 
 import numopt
-from numopt.backends.cpu import inf_norm
-from numopt.backends.cpu_bounds import projected_grad_norm
+from numopt.kernels.norms import inf_norm, projected_grad_norm
 
 
 def main(n: int = 10**7, rounds: int = 15) -> None:

@@ -8,7 +8,7 @@ judged by:
   arrays, so 8/7 ≈ 1.14 if both run at the same bandwidth);
 * ``adam+clip_value / adam``: fused, no extra pass (≈ 1);
 * ``lamb / adam``: two passes, 10 arrays against 7 (≈ 1.43);
-* ``norm / read``: :func:`numopt.backends.reduce.sum_squares` (fixed order, the same
+* ``norm / read``: :func:`numopt.kernels.reduce.sum_squares` (fixed order, the same
   bits for any thread count) against a plain read pass, a ``prange`` sum of ``g``
   with ``fastmath`` (Numba, the same threads, vectorised, order left to the
   scheduler and the compiler); also against the same sum without ``fastmath``
@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 import numopt
-from numopt.backends import reduce
+from numopt.kernels import reduce
 
 # compare.py's same-traffic kernels: Adam's arrays in one pass, LAMB's in two
 if __package__:

@@ -172,7 +172,7 @@ def measure(n: int, dtype: Any, methods: list[str], rounds: int, torch: Any, tim
     g0 = (rng.standard_normal(n) * 1e-3).astype(dtype)
     itemsize = np.dtype(dtype).itemsize
     src, dst = cuda.to_device(x0), cuda.device_array(n, dtype)
-    from numopt.backends import cuda as numopt_cuda
+    from numopt.kernels import cuda as numopt_cuda
 
     blocks, threads = numopt_cuda.launch_config(n)
     copy_kernel = kernels()[1]

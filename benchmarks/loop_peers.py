@@ -634,9 +634,11 @@ def child(name: str, n: int, steps: int, jax_cache: str | None) -> dict:
 
 def compiled_status_option_missing() -> bool:
     """Whether ``compiled`` is an unknown option (checked without compiling anything)."""
-    from numopt import _minimize
-
-    return "compiled" not in getattr(_minimize, "LOOP_OPTIONS", {})
+    try:
+        from numopt.front.options import BY_NAME
+    except ImportError:  # numopt before the options were declared in numopt.front
+        from numopt._minimize import LOOP_OPTIONS as BY_NAME
+    return "compiled" not in BY_NAME
 
 
 def latency(n: int, steps: int, names) -> dict:

@@ -4,7 +4,7 @@ Runs the Adam kernel (the rule with the most arithmetic and memory traffic per
 element) serial and parallel over sizes 2**8 .. 2**20, float32 and float64,
 interleaving the two so that machine noise hits both alike, and prints the
 median time of each and their ratio.  The size where ``parallel/serial`` drops
-below 1 is :data:`numopt.backends.cpu.SERIAL_BELOW`.
+below 1 is :data:`numopt.kernels.cpu.SERIAL_BELOW`.
 
 Usage: ``python benchmarks/switchover.py [repeats]``
 """
@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 import numopt
-from numopt.backends.cpu import SERIAL_BELOW, cpu_loops
+from numopt.kernels.cpu import SERIAL_BELOW, cpu_loops
 from numopt.rules import adam
 
 

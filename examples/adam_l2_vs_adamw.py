@@ -1,6 +1,6 @@
 """Adam with L2 (coupled) weight decay vs AdamW (decoupled): who actually gets decayed?
 
-The spec (``shared/spec/optimizers.md``): with L2 regularisation in Adam the decay
+The rules (see ``numopt.rules.adam``): with L2 regularisation in Adam the decay
 term ``λθ`` is added to the gradient, flows into ``m`` and ``v``, and is divided by
 ``sqrt(v̂)``: parameters whose gradient is noisy are barely decayed.  AdamW
 subtracts ``ηλθ`` outside the adaptive step, so every parameter decays at the

@@ -1,13 +1,22 @@
-"""numopt: first-order optimizers for NumPy objectives, with SciPy's conventions.
+"""numopt: the update rules of modern training for NumPy objectives, SciPy-style.
 
-Update rules (gradient descent, mini-batch SGD, Momentum/Nesterov, RMSprop, Adam,
-AdamW) run as fused Numba kernels on the CPU or, for CUDA device arrays, on the
-GPU.  Importing numopt compiles nothing and needs no GPU.
+:func:`minimize` is the door, with ``scipy.optimize.minimize``'s calling
+conventions; the stateful optimizers (``numopt.Adam(...).step(x, g)``) serve custom
+loops.  The rules — gradient descent and mini-batch SGD, Momentum/Nesterov,
+RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Lion and
+LAMB (:data:`RULES`) — run as fused Numba kernels on the CPU or, for CUDA device
+arrays, on the GPU; schedules, transforms and bounds compose with every one.
+Importing numopt compiles nothing and needs no GPU.
+
+The package, from the door down: :mod:`numopt.front` (options, configuration,
+results), :mod:`numopt.loop` (the one iteration, run from Python or compiled),
+:mod:`numopt.problem` (``x0``'s structure, the objective, batches, bounds,
+placement), :mod:`numopt.rules` (one file per rule), :mod:`numopt.kernels` (the
+compiled loops), :mod:`numopt.schedules` and :mod:`numopt.transforms`.
 """
 
 from numopt import methods, schedules, transforms
-from numopt._minimize import minimize
-from numopt.optimizer import Optimizer
+from numopt.front.minimize import minimize
 from numopt.rules import (
     GD,
     RULES,
@@ -21,6 +30,7 @@ from numopt.rules import (
     Lion,
     Momentum,
     NAdam,
+    Optimizer,
     RAdam,
     RMSprop,
     Rprop,

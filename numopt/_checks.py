@@ -1,8 +1,10 @@
-"""Validation of hyperparameters, shared by the stateful optimizers and ``minimize``.
+"""Validation shared by every layer: hyperparameters, options, schedules, transforms.
 
-Each hyperparameter name means the same thing in every rule, so one table maps a
-name to its check.  Every failure names the argument, says what was expected and
-shows what was given.
+Each check ``check(name, value)`` returns the value normalised or raises an error
+that names the argument, says what was expected and shows what was given.  The
+rules declare which check each hyperparameter takes
+(:class:`numopt.rules.spec.Hyper`); ``minimize``'s options likewise
+(:mod:`numopt.front.options`).
 """
 
 from __future__ import annotations
@@ -138,38 +140,6 @@ def pair(name: str, value: Any, what: str) -> tuple[float, float]:
 def optional_positive(name: str, value: Any) -> float | None:
     """``None`` (off) or a finite real number > 0 (``clip_norm``, ``clip_value``)."""
     return None if value is None else positive(name, value)
-
-
-#: The check of every hyperparameter, by name.
-HYPERPARAMETERS: dict[str, Callable[[str, Any], Any]] = {
-    "learning_rate": learning_rate,
-    "beta": decay,
-    "beta1": decay,
-    "beta2": decay,
-    "eps": positive,
-    "weight_decay": nonnegative,
-    "nesterov": boolean,
-    "dampening": fraction,
-    "momentum": decay,  # RMSprop's; torch allows >= 1, where the buffer diverges
-    "centered": boolean,
-    "amsgrad": boolean,
-    "maximize": boolean,
-    "eps_placement": eps_placement,
-    "rho": decay,
-    "lr_decay": nonnegative,
-    "initial_accumulator_value": nonnegative,
-    "momentum_decay": nonnegative,
-    "decoupled_weight_decay": boolean,
-    "etas": etas,
-    "step_sizes": step_sizes,
-    "clip_norm": optional_positive,  # gradient clipping, every rule (numopt._clip)
-    "clip_value": optional_positive,
-}
-
-
-def hyperparameter(name: str, value: Any) -> Any:
-    """Check ``value`` for the hyperparameter ``name`` and return it normalised."""
-    return HYPERPARAMETERS[name](name, value)
 
 
 def evaluated_learning_rate(value: float, step: int) -> float:

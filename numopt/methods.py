@@ -25,7 +25,7 @@ from typing import Any
 
 from scipy.optimize import OptimizeResult
 
-from numopt._minimize import minimize
+from numopt.front.minimize import minimize
 from numopt.rules import RULES
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numopt
-from numopt.transforms import _kernels
+from numopt.kernels.cpu import SERIAL_BELOW
 
 RULES = sorted(numopt.RULES)
 
@@ -58,7 +58,7 @@ def test_multisteps_is_the_rule_stepped_with_the_mean_gradient(method, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_accumulation_kernels_agree_across_backends(dtype):
-    n = _kernels.SERIAL_BELOW + 5  # "auto" would pick the parallel loop
+    n = SERIAL_BELOW + 5  # "auto" would pick the parallel loop
     gs = grads(n, 5, dtype)
     results = {}
     for backend in ("serial", "parallel", "numpy"):

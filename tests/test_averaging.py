@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numopt
-from numopt.transforms import _kernels
+from numopt.kernels.cpu import SERIAL_BELOW
 
 RULES = sorted(numopt.RULES)
 
@@ -115,7 +115,7 @@ def test_ema_start_skips_points():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["ema", "ema-torch", "polyak"])
 def test_kernels_agree_across_backends_and_with_the_reference(kind, dtype):
-    n = _kernels.SERIAL_BELOW + 3
+    n = SERIAL_BELOW + 3
     xs = np.random.default_rng(2).standard_normal((6, n)).astype(dtype)
     out = {}
     for backend in ("serial", "parallel", "numpy"):

@@ -22,11 +22,16 @@ from scipy.optimize import Bounds, OptimizeWarning
 
 import numopt
 import numopt.methods
-from numopt import _bounds
-from numopt._structure import Structure
-from numopt.backends import cpu_bounds
-from numopt.backends.cpu import SERIAL_BELOW, inf_norm
-from numopt.backends.cpu_bounds import bounded_loops, projected_grad_norm
+from numopt.kernels.cpu import SERIAL_BELOW, cpu_loops
+from numopt.kernels.norms import inf_norm, projected_grad_norm
+from numopt.problem import bounds as _bounds
+from numopt.problem.structure import Structure
+
+
+def bounded_loops(body):
+    """The serial and parallel bounded loops of an element body."""
+    return cpu_loops(body, bounded=True)
+
 
 # -- the problem: f = ½ Σ a (x − c)², its minimum c outside the box in 3 coordinates ------
 A = np.array([1.0, 2.0, 3.0, 0.5])
@@ -143,7 +148,7 @@ def test_clamp_is_np_clip_on_signed_zeros_and_keeps_nan():
     lo = np.array([0.0, -0.0, 0.0, 0.0, 0.0])
     hi = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
     want = np.clip(theta - 1.0 * g, lo, hi)
-    c = np.array([1.0, 0.0, 1.0])
+    c = np.array([1.0, 0.0, np.inf, 1.0])  # η, λ, clip_value, sign
     for loop in bounded_loops(body):
         x = theta.copy()
         loop(x, g, np.empty((0, 5)), c, lo, hi)
@@ -167,10 +172,14 @@ def test_unbounded_path_is_unchanged(monkeypatch):
     got, _ = run_steps("adam", "serial", {}, x0, grads, bounds=(None, None))
     np.testing.assert_array_equal(got, want)
 
-    def refuse(body):
-        raise AssertionError("the bounded loops ran without bounds")
+    real = cpu_loops
 
-    monkeypatch.setattr("numopt.optimizer.bounded_loops", refuse)
+    def refuse(body, clip_value=False, bounded=False):
+        if bounded:
+            raise AssertionError("the bounded loops ran without bounds")
+        return real(body, clip_value, bounded)
+
+    monkeypatch.setattr("numopt.kernels.launch.cpu_loops", refuse)
     opt = numopt.Adam(backend="serial")
     opt.bounds = (0, 1)
     opt.bounds = None  # removed: back to the unbounded loop
@@ -732,15 +741,11 @@ def test_float32_overflowing_bound_is_an_error():
 
 def test_cpu_bounds_module_is_separate_from_the_unbounded_loops():
     """The bounded loops have their own cache entries (qualified names)."""
-    from numopt.backends.cpu import cpu_loops
     from numopt.rules.adam import body
 
     names = {f.py_func.__qualname__ for f in (*bounded_loops(body), *cpu_loops(body))}
     assert len(names) == 4
-    assert all(
-        n.endswith("_bounded") for n in (f.py_func.__qualname__ for f in bounded_loops(body))
-    )
-    assert cpu_bounds.bounded_loops is bounded_loops
+    assert all("_bounded_" in n for n in (f.py_func.__qualname__ for f in bounded_loops(body)))
 
 
 def test_benchmark_script_runs(capsys):

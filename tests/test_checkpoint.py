@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import numopt
-from numopt import checkpoint
+from numopt.loop import checkpoint
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((40, 3))
@@ -112,7 +113,7 @@ def test_periodic_checkpoints_and_a_crash_in_between(tmp_path):
     real_save = checkpoint.save
 
     def spy(p, meta, arrays):
-        saved.append(meta["nit"])
+        saved.append(meta["loop"]["nit"])
         real_save(p, meta, arrays)
 
     checkpoint.save = spy
@@ -247,3 +248,66 @@ def test_a_stopping_callback_runs_once_per_update():
 
     res = numopt.minimize(loss, np.zeros(3), args=(X, Y), jac=True, callback=cb)
     assert seen == [1, 2, 3, 4] and res.nit == 4 and res.nfev == 5
+
+
+# -- checkpoints of the first format (numopt-checkpoint-1) still resume ------------------
+V1 = Path(__file__).parent / "data" / "checkpoint-v1"
+
+
+def _v1_case(name):
+    """The minimize call that wrote ``tests/data/checkpoint-v1/<name>.npz`` (see make.py)."""
+    from scipy.optimize import rosen, rosen_der
+
+    from numopt import schedules
+
+    def lsq(w, X, y):
+        r = X @ w - y
+        return 0.5 * r @ r / len(y), X.T @ r / len(y)
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.01 * rng.standard_normal(60)
+    if name == "adam_full":
+        kw = {"jac": rosen_der, "method": "adam"}
+        opts = {"learning_rate": 0.01, "maxiter": 120, "history": True, "ftol": 1e-12}
+        return rosen, np.array([-1.2, 1.0]), kw, opts
+    if name == "sgd_plateau":
+        plateau = schedules.ReduceLROnPlateau(0.2, patience=0, factor=0.5)
+        kw = {"jac": True, "method": "sgd", "args": (X, y)}
+        opts = {"learning_rate": plateau, "batch_size": 16, "epochs": 6, "seed": 3, "history": True}
+        return lsq, np.zeros(3), kw, opts
+    kw = {"jac": rosen_der, "method": "momentum", "bounds": [(-1.0, 0.8), (None, 0.9)]}
+    opts = {"learning_rate": 1e-3, "maxiter": 70, "lookahead": 3, "xtol": 1e-9}
+    return rosen, np.array([-1.2, 1.0], np.float32), kw, opts
+
+
+@pytest.mark.parametrize("name", ["adam_full", "sgd_plateau", "bounded_lookahead_xtol"])
+def test_a_first_format_checkpoint_resumes_as_the_version_that_wrote_it(name, tmp_path):
+    """Files written by numopt 87608d0 (format numopt-checkpoint-1) are migrated on
+    reading, and resuming them gives what that version gave, bit for bit."""
+    import json
+    import shutil
+
+    path = tmp_path / f"{name}.npz"
+    shutil.copy(V1 / f"{name}.npz", path)  # resuming must not need to write the fixture
+    fun, x0, kw, opts = _v1_case(name)
+    with np.load(V1 / f"{name}.expected.npz") as data:
+        expected = {k: data[k] for k in data.files}
+    meta = json.loads(str(expected.pop("meta")))
+    res = numopt.minimize(fun, x0, options={**opts, "resume": path}, **kw)
+    for key in ("x", "x_best", "jac"):
+        np.testing.assert_array_equal(res[key], expected[key], err_msg=key)
+    for key in ("fun", "nit", "nfev", "njev", "status", "message", "fun_best"):
+        assert res[key] == meta[key], key
+    if meta["epochs"] is not None:
+        assert res.epochs == meta["epochs"]
+    for key, values in expected.items():
+        if key.startswith("history_"):
+            np.testing.assert_array_equal(res.history[key[8:]], values, err_msg=key)
+
+
+def test_an_unknown_format_is_refused(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, meta=np.array('{"format": "numopt-checkpoint-9"}'))
+    with pytest.raises(ValueError, match="has format 'numopt-checkpoint-9', expected"):
+        numopt.minimize(lambda x: float(x @ x), np.ones(2), options={"resume": path})

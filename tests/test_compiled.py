@@ -144,7 +144,7 @@ X0_IN = np.array([-1.2, 0.4])  # inside the box of the bounds tests
 
 
 # -- the same result, bit for bit -----------------------------------------------------------
-@pytest.mark.parametrize("method", sorted(m for m, c in numopt.RULES.items() if c.factors))
+@pytest.mark.parametrize("method", sorted(m for m, c in numopt.RULES.items() if c.spec.compilable))
 def test_every_compilable_rule_matches_the_python_loop(method):
     opts = {"learning_rate": 1e-3, "maxiter": 300, "history": True}
     res = assert_same(both(rosen, X0, method=method, jac=rosen_der, options=opts))

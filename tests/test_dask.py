@@ -22,8 +22,8 @@ distributed = pytest.importorskip("distributed")  # a guard only: CI installs da
 da = pytest.importorskip("dask.array")
 
 import numopt  # noqa: E402
-from numopt import distributed as nd  # noqa: E402
-from numopt.batching import Batches  # noqa: E402
+from numopt.problem import distributed as nd  # noqa: E402
+from numopt.problem.batching import Batches  # noqa: E402
 
 N, D = 600, 4
 
@@ -403,6 +403,6 @@ def test_numopt_imports_dask_only_for_dask_data():
         "numopt.minimize(lambda x, a: float(x @ x), np.ones(2), args=(np.ones((3, 2)),),\n"
         "                jac=lambda x, a: 2 * x, options={'batch_size': 2, 'epochs': 1})\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
-        "assert 'numopt.distributed' not in sys.modules\n"
+        "assert 'numopt.problem.distributed' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,4 @@
-"""Every rule against numbers worked by hand from the spec (``shared/spec/optimizers.md``).
+"""Every rule against numbers worked by hand from its formulas (each rule module states them).
 
 Each case is a tiny float64 problem: a starting θ, the gradient of each step (given
 explicitly, or ``g = 2θ`` for the quadratic ``‖θ‖²``) and, after every step, the θ and

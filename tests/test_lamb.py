@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from numba import njit
 
 import numopt
-from numopt.backends.cpu import SERIAL_BELOW
-from numopt.backends.reduce import BLOCK
+from numopt.kernels.cpu import SERIAL_BELOW
+from numopt.kernels.reduce import BLOCK
 
 CPU = ["numpy", "serial", "parallel"]
 R2 = math.sqrt(2.0)
@@ -293,5 +293,4 @@ def test_layers_attribute_and_repr():
     assert opt.layers == (2, 2) and "layers=[2, 2]" in repr(opt)
     assert eval(repr(opt), vars(numopt)).layers == (2, 2)
     assert "layers" not in opt.hyperparameters and "layers" not in opt.state_dict()
-    with pytest.raises(NotImplementedError, match="two passes"):
-        opt._element()
+    assert opt.spec.passes is not None  # two passes, not one element body

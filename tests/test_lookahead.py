@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numopt
-from numopt.transforms import _kernels
+from numopt.kernels.cpu import SERIAL_BELOW
 
 RULES = sorted(numopt.RULES)
 
@@ -81,7 +81,7 @@ def test_lookahead_around_every_rule(method, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_kernels_agree_across_backends(dtype):
-    n = _kernels.SERIAL_BELOW + 7
+    n = SERIAL_BELOW + 7
     rng = np.random.default_rng(1)
     x0 = rng.standard_normal(n).astype(dtype)
     gs = rng.standard_normal((5, n)).astype(dtype)

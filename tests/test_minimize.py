@@ -10,6 +10,7 @@ import scipy.optimize
 from scipy.optimize import rosen, rosen_der
 
 import numopt
+from numopt.loop.status import Status
 
 # -- problems ------------------------------------------------------------------------
 A = np.array([[3.0, 0.5, 0.0], [0.5, 2.0, 0.3], [0.0, 0.3, 1.0]])  # SPD
@@ -403,12 +404,12 @@ def test_each_stopping_rule_has_its_own_status(status):
     )
     assert res.status == status, res.message
     assert res.success == (status in (0, 4, 5))
-    assert res.message == numopt._minimize.STATUS[status].split("{")[0] or status in (3,)
+    assert res.message == Status(status).message() or status in (3,)
     assert np.all(np.isfinite(res.x))
 
 
 def test_distinct_messages():
-    messages = [m for k, m in numopt._minimize.STATUS.items() if "{}" not in m]
+    messages = [s.message() for s in Status if s not in (Status.NONFINITE, Status.CALLBACK)]
     assert len(set(messages)) == len(messages)
 
 

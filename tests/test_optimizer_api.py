@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import numopt
-from numopt.backends.cpu import SERIAL_BELOW
+from numopt.kernels.cpu import SERIAL_BELOW
 
 CLASSES = (numopt.GD, numopt.Momentum, numopt.RMSprop, numopt.Adam, numopt.AdamW)
 #: The rules added in issue 11 (their own VARIANTS and DEFAULTS entries below).
@@ -73,7 +73,7 @@ VARIANTS = {
     "rprop": (numopt.Rprop, {"learning_rate": 0.05, "etas": (0.4, 1.3)}),
     "lion": (numopt.Lion, {"learning_rate": 0.05, "weight_decay": 0.1}),
     "lamb": (numopt.Lamb, {"learning_rate": 0.05, "beta2": 0.9, "weight_decay": 0.1}),
-    # gradient clipping, which every rule takes (numopt._clip)
+    # gradient clipping, which every rule takes (numopt.rules.clipping)
     "adam-clipped": (numopt.Adam, {"learning_rate": 0.05, "clip_norm": 0.5, "clip_value": 0.3}),
 }
 
@@ -181,7 +181,12 @@ def test_defaults(cls):
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_signature_takes_the_documented_hyperparameters(cls):
     params = inspect.signature(cls).parameters
-    every_rule = {"backend", "maximize", "clip_norm", "clip_value"}  # numopt._clip: all rules
+    every_rule = {
+        "backend",
+        "maximize",
+        "clip_norm",
+        "clip_value",
+    }  # numopt.rules.clipping: all rules
     assert set(params) - every_rule == set(DEFAULTS[cls])
     assert params["maximize"].default is False
     assert params["clip_norm"].default is None and params["clip_value"].default is None
@@ -420,13 +425,13 @@ def test_large_array_auto_backend(variant, dtype):
 
 def test_auto_backend_dispatch(monkeypatch):
     """``backend="auto"`` runs the serial loop below SERIAL_BELOW, the parallel one above."""
-    import numopt.optimizer as optimizer_module
+    import numopt.kernels.launch as launch_module
 
-    real = optimizer_module.cpu_loops
+    real = launch_module.cpu_loops
     used = []
 
-    def spy(body):
-        loops = real(body)
+    def spy(body, clip_value=False, bounded=False):
+        loops = real(body, clip_value, bounded)
 
         def wrap(kind):
             def run(*args):
@@ -437,7 +442,7 @@ def test_auto_backend_dispatch(monkeypatch):
 
         return type(loops)(wrap("serial"), wrap("parallel"))
 
-    monkeypatch.setattr(optimizer_module, "cpu_loops", spy)
+    monkeypatch.setattr(launch_module, "cpu_loops", spy)
     for n in (3, SERIAL_BELOW - 1, SERIAL_BELOW, 2**16 + 3):
         x = np.ones(n)
         numopt.Adam().step(x, x.copy())

@@ -1,4 +1,4 @@
-"""The deterministic sums of squares (numopt.backends.reduce): bits, order, accuracy.
+"""The deterministic sums of squares (numopt.kernels.reduce): bits, order, accuracy.
 
 Every sum follows one order fixed by the data's length (blocks of BLOCK elements,
 a halving tree per block, partials in block order), so the serial
@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numopt.backends import reduce
-from numopt.backends.cpu import SERIAL_BELOW
-from numopt.backends.reduce import BLOCK
+from numopt.kernels import reduce
+from numopt.kernels.cpu import SERIAL_BELOW
+from numopt.kernels.reduce import BLOCK
 
 SIZES = [0, 1, 31, 33, BLOCK // 2 + 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17]
 DTYPES = [np.float32, np.float64]
@@ -86,7 +86,7 @@ def test_thread_count_changes_no_bit_across_processes():
     code = textwrap.dedent(
         """
         import numpy as np
-        from numopt.backends import reduce
+        from numopt.kernels import reduce
         rng = np.random.default_rng(11)
         for dtype in (np.float32, np.float64):
             a = (rng.standard_normal(200_003) * 1e3).astype(dtype)

@@ -1,23 +1,24 @@
 """The update rules, one file each, and the table that names them.
 
-Each file holds the rule's NumPy reference, its element body (compiled into the
-CPU and CUDA loops by :mod:`numopt.backends`) and its stateful class.  Adding a
-rule is one file plus one entry in :data:`RULES`.
+Each file declares one rule (:class:`~numopt.rules.spec.RuleSpec`): its NumPy
+reference, its element body (compiled into the CPU and CUDA loops by
+:mod:`numopt.kernels`), its factors and hyperparameters, and the stateful class
+built from them (:class:`~numopt.rules.optimizer.Optimizer`).  Adding a rule is one
+file plus one entry in :data:`RULES`.
 """
 
 from __future__ import annotations
 
-from numopt.optimizer import Optimizer
 from numopt.rules.adadelta import Adadelta
 from numopt.rules.adagrad import Adagrad
-from numopt.rules.adam import Adam
+from numopt.rules.adam import Adam, AdamW
 from numopt.rules.adamax import Adamax
-from numopt.rules.adamw import AdamW
 from numopt.rules.gd import GD, SGD
 from numopt.rules.lamb import Lamb
 from numopt.rules.lion import Lion
 from numopt.rules.momentum import Momentum
 from numopt.rules.nadam import NAdam
+from numopt.rules.optimizer import Optimizer
 from numopt.rules.radam import RAdam
 from numopt.rules.rmsprop import RMSprop
 from numopt.rules.rprop import Rprop
@@ -54,6 +55,7 @@ __all__ = [
     "Lion",
     "Momentum",
     "NAdam",
+    "Optimizer",
     "RAdam",
     "RMSprop",
     "Rprop",

@@ -17,11 +17,16 @@ root and no second division is cheaper, and rounds the same in every backend).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+
+F = factor_layout("lr", "rho", "one_minus_rho", "eps", "weight_decay")
 
 
 def reference(
@@ -38,43 +43,48 @@ def reference(
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step.
-
-    ``c = (η, ρ, 1-ρ, ε, λ, ±1)``, ``state = (square_avg, acc_delta)``.
-    """
-    gi = g[i] * c[-1] + c[4] * theta[i]
-    v = c[1] * state[0, i] + c[2] * (gi * gi)
+    """Element ``i`` of one step; ``state = (square_avg, acc_delta)``."""
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    v = c[F.rho] * state[0, i] + c[F.one_minus_rho] * (gi * gi)
     u = state[1, i]
-    delta = math.sqrt((u + c[3]) / (v + c[3])) * gi
+    delta = math.sqrt((u + c[F.eps]) / (v + c[F.eps])) * gi
     state[0, i] = v
-    state[1, i] = c[1] * u + c[2] * (delta * delta)
-    theta[i] = theta[i] - c[0] * delta
+    state[1, i] = c[F.rho] * u + c[F.one_minus_rho] * (delta * delta)
+    theta[i] = theta[i] - c[F.lr] * delta
 
 
 def factors(t, lr, h):
-    """``c = (η, ρ, 1-ρ, ε, λ)`` from ``h = (ρ, ε, λ)``; Numba compiles it too."""
+    """``(η, ρ, 1-ρ, ε, λ)`` from ``h = (ρ, ε, λ)``; Numba compiles it too."""
     return (lr, h[0], 1 - h[0], h[1], h[2])
 
 
-class Adadelta(Optimizer):
-    """Adadelta: ``θ ← θ - η sqrt(u + ε)/sqrt(v + ε) · g`` with running means v of g², u of steps².
+SPEC = RuleSpec(
+    name="adadelta",
+    hyperparameters=(
+        LEARNING_RATE.but(
+            default=1.0,
+            doc="η > 0 scaling the step (Zeiler's rule has η = 1), or a schedule\n"
+            "``step -> η`` called with the 0-based step.",
+        ),
+        Hyper(
+            "rho", 0.9, _checks.decay, "float", "ρ, the decay of both running means, 0 <= ρ < 1."
+        ),
+        EPS.but(
+            default=1e-6, doc="ε > 0, inside both roots (it sets the size of the first steps)."
+        ),
+        WEIGHT_DECAY.but(doc="λ >= 0, L2 added to the gradient (coupled)."),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (hp["rho"], hp["eps"], hp["weight_decay"]),
+    body=always(body),
+    reference=reference,
+    state=always(("square_avg", "acc_delta")),
+)
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1.0
-        η > 0 scaling the step (Zeiler's rule has η = 1), or a schedule ``step -> η``
-        called with the 0-based step.
-    rho : float, default 0.9
-        ρ, the decay of both running means, 0 <= ρ < 1.
-    eps : float, default 1e-6
-        ε > 0, inside both roots (it sets the size of the first steps).
-    weight_decay : float, default 0
-        λ >= 0, L2 added to the gradient (coupled).
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+class Adadelta(Optimizer, spec=SPEC):
+    """Adadelta: ``θ ← θ - η sqrt(u + ε)/sqrt(v + ε) · g`` with running means v of g², u of steps².
 
     Examples
     --------
@@ -84,35 +94,3 @@ class Adadelta(Optimizer):
     >>> opt.step(x, np.array([2.0]))   # v = 0.25·4 = 1; Δx = sqrt(0 + 1)/sqrt(1 + 1)·2
     array([-0.41421356])
     """
-
-    name = "adadelta"
-    state_names = ("square_avg", "acc_delta")
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1.0,
-        *,
-        rho: float = 0.9,
-        eps: float = 1e-6,
-        weight_decay: float = 0.0,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            rho=rho,
-            eps=eps,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _element(self) -> Callable:
-        return body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        return (hp["rho"], hp["eps"], hp["weight_decay"])

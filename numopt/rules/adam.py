@@ -1,16 +1,20 @@
-"""Adam, bias-corrected, with optional coupled L2 weight decay.
+"""Adam and AdamW: bias-corrected moments, with coupled L2 or decoupled weight decay.
 
-Spec (``shared/spec/optimizers.md``, "Adam"):
-
-    g_t ← g_t + λ θ_t                         (L2, coupled: λ = weight_decay, default 0)
+    g_t ← g_t + λ θ_t                         (Adam's L2, coupled: λ = weight_decay)
     m_t = β1 m_{t-1} + (1 - β1) g_t
     v_t = β2 v_{t-1} + (1 - β2) g_t²
     m̂_t = m_t / (1 - β1^t)
     v̂_t = v_t / (1 - β2^t)
-    θ_{t+1} = θ_t - η m̂_t / (sqrt(v̂_t) + ε)
+    θ_{t+1} = θ_t - η m̂_t / (sqrt(v̂_t) + ε)                  (Adam)
+    θ_{t+1} = θ_t (1 - ηλ) - η m̂_t / (sqrt(v̂_t) + ε)         (AdamW, λ default 0.01)
 
-``amsgrad=True`` (``torch.optim.Adam``'s AMSGrad) keeps the running maximum of the
-second moment, state ``"v_max"`` (v_max_0 = 0), and uses it in place of v:
+AdamW's decay uses θ *before* the step and is proportional to the current η; its
+moments are those of the plain gradient.  Both run one element body, which reads the
+coupled ``l2`` (λ for Adam, 0 for AdamW) and the decay factor ``decay`` (1 for Adam,
+``1 - ηλ`` for AdamW): with λ = 0 the two rules are the same step, bit for bit.
+
+``amsgrad=True`` (``torch.optim.Adam(W)``'s AMSGrad) keeps the running maximum of
+the second moment, state ``"v_max"`` (v_max_0 = 0), and uses it in place of v:
 
     v_max_t = max(v_max_{t-1}, v_t)
     v̂_t = v_max_t / (1 - β2^t)
@@ -24,13 +28,28 @@ float64 and passed to the kernels (cast to θ's dtype), like every scalar factor
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt.kernels.element import grad
 from numopt.rules._bias import saturation_step
+from numopt.rules.hyperparameters import (
+    AMSGRAD,
+    BETA1,
+    BETA2,
+    EPS,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+)
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import RuleSpec, factor_layout
+
+F = factor_layout(
+    "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias1", "bias2", "eps",
+    "l2", "decay",
+)  # fmt: skip
 
 
 def reference(
@@ -47,12 +66,14 @@ def reference(
     weight_decay,
     amsgrad=False,
     maximize=False,
+    decoupled=False,
 ):
     """NumPy reference of one step, in place on flat ``theta``, ``m``, ``v`` (and
-    ``v_max`` with ``amsgrad``)."""
+    ``v_max`` with ``amsgrad``); ``decoupled`` is AdamW."""
     dt = theta.dtype.type
     g = -g if maximize else g
-    g = g + dt(weight_decay) * theta
+    if not decoupled:
+        g = g + dt(weight_decay) * theta
     m[:] = dt(beta1) * m + dt(1 - beta1) * g
     v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
     if amsgrad:
@@ -60,73 +81,117 @@ def reference(
         v = v_max[0]
     m_hat = m / dt(1 - beta1**t)
     v_hat = v / dt(1 - beta2**t)
-    theta -= dt(learning_rate) * m_hat / (np.sqrt(v_hat) + dt(eps))
+    step = dt(learning_rate) * m_hat / (np.sqrt(v_hat) + dt(eps))
+    if decoupled:
+        theta[:] = theta * dt(1 - learning_rate * weight_decay) - step
+    else:
+        theta -= step
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step.
-
-    ``c = (η, β1, 1-β1, β2, 1-β2, 1-β1^t, 1-β2^t, ε, λ, ±1)``, ``state = (m, v)``.
-    """
-    gi = g[i] * c[-1] + c[8] * theta[i]
-    m = c[1] * state[0, i] + c[2] * gi
-    v = c[3] * state[1, i] + c[4] * (gi * gi)
+    """Element ``i`` of one step; ``state = (m, v)``."""
+    gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    theta[i] = theta[i] - c[0] * (m / c[5]) / (math.sqrt(v / c[6]) + c[7])
+    step = c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] * c[F.decay] - step
 
 
 def amsgrad_body(i, theta, g, state, c):
-    """Element ``i`` of an AMSGrad step; ``c`` as :func:`body`, ``state = (m, v, v_max)``."""
-    gi = g[i] * c[-1] + c[8] * theta[i]
-    m = c[1] * state[0, i] + c[2] * gi
-    v = c[3] * state[1, i] + c[4] * (gi * gi)
+    """Element ``i`` of an AMSGrad step; ``state = (m, v, v_max)``."""
+    gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     old = state[2, i]
     v_max = old if old >= v else v  # NaN in v propagates, as np.maximum
     state[0, i] = m
     state[1, i] = v
     state[2, i] = v_max
-    theta[i] = theta[i] - c[0] * (m / c[5]) / (math.sqrt(v_max / c[6]) + c[7])
+    step = c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v_max / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] * c[F.decay] - step
 
 
 def factors(t, lr, h):
-    """The factors ``c`` of step ``t`` (float64), from ``h = (β1, β2, ε, λ, T1, T2)``.
+    """The factors of step ``t`` (float64), from ``h = (β1, β2, ε, λ, T1, T2, decoupled)``.
 
-    Plain arithmetic that Numba compiles too, so the compiled loop
-    (:mod:`numopt._compiled`) computes the same factors as :meth:`Optimizer.step`:
-    ``math.pow(β, float(t))`` is libm's ``pow`` in both (Numba computes ``β**t`` and
-    ``math.pow(β, t)`` with an integer ``t`` by repeated multiplication: other bits).
-    ``h[4], h[5]`` are the steps from which ``1 - β^t`` is exactly 1.0
-    (:func:`numopt.rules._bias.saturation_step`): ``pow`` is skipped from there on.
+    Plain arithmetic that Numba compiles too, so the compiled loop computes the same
+    factors as :meth:`Optimizer.step`: ``math.pow(β, float(t))`` is libm's ``pow`` in
+    both (Numba computes ``β**t`` and ``math.pow(β, t)`` with an integer ``t`` by
+    repeated multiplication: other bits).  ``T1, T2`` are the steps from which
+    ``1 - β^t`` is exactly 1.0 (:func:`numopt.rules._bias.saturation_step`): ``pow``
+    is skipped from there on.
     """
     b1, b2 = h[0], h[1]
     bc1 = 1.0 if t >= h[4] else 1 - math.pow(b1, float(t))
     bc2 = 1.0 if t >= h[5] else 1 - math.pow(b2, float(t))
-    return (lr, b1, 1 - b1, b2, 1 - b2, bc1, bc2, h[2], h[3])
+    if h[6] != 0.0:  # AdamW: the decay factor, no L2 in the gradient
+        l2, decay = 0.0, 1 - lr * h[3]
+    else:
+        l2, decay = h[3], 1.0
+    return (lr, b1, 1 - b1, b2, 1 - b2, bc1, bc2, h[2], l2, decay)
 
 
-class Adam(Optimizer):
+def factor_args(hp, decoupled=False):
+    """``h`` of :func:`factors` from the hyperparameters (LAMB reads it too)."""
+    b1, b2 = hp["beta1"], hp["beta2"]
+    return (
+        b1, b2, hp["eps"], hp["weight_decay"], saturation_step(b1), saturation_step(b2),
+        float(decoupled),
+    )  # fmt: skip
+
+
+def _state(hp):
+    return ("m", "v", "v_max") if hp["amsgrad"] else ("m", "v")
+
+
+def _body(hp):
+    return amsgrad_body if hp["amsgrad"] else body
+
+
+SPEC = RuleSpec(
+    name="adam",
+    hyperparameters=(
+        LEARNING_RATE,
+        BETA1,
+        BETA2,
+        EPS,
+        WEIGHT_DECAY.but(
+            doc="λ >= 0: L2 regularisation added to the gradient before the moments (so it\n"
+            "is rescaled by ``1/sqrt(v̂)``); see :class:`AdamW` for decoupled decay."
+        ),
+        AMSGRAD,
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=factor_args,
+    body=_body,
+    reference=reference,
+    state=_state,
+)
+
+ADAMW = RuleSpec(
+    name="adamw",
+    hyperparameters=(
+        *SPEC.hyperparameters[:4],
+        WEIGHT_DECAY.but(
+            default=0.01,
+            doc="λ >= 0, decoupled: the decay is ``ηλθ``, whatever the gradient's variance.",
+        ),
+        AMSGRAD,
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=functools.partial(factor_args, decoupled=True),
+    body=_body,
+    reference=functools.partial(reference, decoupled=True),
+    state=_state,
+)
+
+
+class Adam(Optimizer, spec=SPEC):
     """Adam with bias correction, and optional coupled L2 ``weight_decay``.
-
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta1, beta2 : float, default 0.9, 0.999
-        Decays of the first and second moments, each in [0, 1).
-    eps : float, default 1e-8
-        ε > 0, added outside the root.
-    weight_decay : float, default 0
-        λ >= 0: L2 regularisation added to the gradient before the moments (so it
-        is rescaled by ``1/sqrt(v̂)``); see :class:`AdamW` for decoupled decay.
-    amsgrad : bool, default False
-        AMSGrad: divide by the running maximum of ``v`` (bias-corrected), kept in
-        the state array ``v_max``; fixed once the state exists.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
 
     Examples
     --------
@@ -139,42 +204,15 @@ class Adam(Optimizer):
     ('m', 'v', 'v_max')
     """
 
-    name = "adam"
-    state_names = ("m", "v")
-    reference = staticmethod(reference)
 
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-3,
-        *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        amsgrad: bool = False,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            maximize=maximize,
-            backend=backend,
-        )
+class AdamW(Optimizer, spec=ADAMW):
+    """AdamW: Adam with decoupled weight decay ``θ ← θ(1 - ηλ) - η m̂/(sqrt(v̂) + ε)``.
 
-    def _state_names_for(self, hp: dict) -> tuple[str, ...]:
-        return ("m", "v", "v_max") if hp["amsgrad"] else ("m", "v")
-
-    def _element(self) -> Callable:
-        return amsgrad_body if self._hyperparameters["amsgrad"] else body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        b1, b2 = hp["beta1"], hp["beta2"]
-        return (b1, b2, hp["eps"], hp["weight_decay"], saturation_step(b1), saturation_step(b2))
+    Examples
+    --------
+    >>> import numpy as np, numopt
+    >>> x = np.array([1.0, -1.0])
+    >>> opt = numopt.AdamW(learning_rate=0.1, weight_decay=0.5)
+    >>> opt.step(x, np.array([3.0, -0.5]))   # θ(1 - 0.05) - 0.1·sign(g)
+    array([ 0.85, -0.85])
+    """

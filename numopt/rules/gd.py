@@ -1,7 +1,5 @@
 """Plain gradient step: full-batch gradient descent and mini-batch SGD.
 
-Spec (``shared/spec/optimizers.md``, "Gradient descent", "Mini-batch"):
-
     θ_{t+1} = θ_t - η g_t
 
 with optional L2 decay ``λ``, coupled and decoupled being the same for this rule:
@@ -13,9 +11,12 @@ decay still shrinks θ: ``θ_{t+1} = θ_t - η (-g_t + λ θ_t)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import RuleSpec, always, factor_layout
 
-from numopt.optimizer import Optimizer
+F = factor_layout("lr", "weight_decay")
 
 
 def reference(theta, g, *, t, learning_rate, weight_decay, maximize=False):
@@ -26,29 +27,31 @@ def reference(theta, g, *, t, learning_rate, weight_decay, maximize=False):
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step; ``c = (η, λ, ±1)`` (the last factor: -1 to maximize)."""
-    theta[i] = theta[i] - c[0] * (g[i] * c[-1] + c[1] * theta[i])
+    """Element ``i`` of one step."""
+    theta[i] = theta[i] - c[F.lr] * (grad(i, g, c) + c[F.weight_decay] * theta[i])
 
 
 def factors(t, lr, h):
-    """The factors ``c`` of a step (float64), from ``h = (λ,)``; compiled by Numba too."""
+    """The factors of a step (float64), from ``h = (λ,)``; compiled by Numba too."""
     return (lr, h[0])
 
 
-class GD(Optimizer):
-    """Plain gradient step ``θ ← θ - η (g + λθ)`` (gradient descent; SGD on mini-batches).
+SPEC = RuleSpec(
+    name="gd",
+    hyperparameters=(
+        LEARNING_RATE,
+        WEIGHT_DECAY.but(doc="λ >= 0, L2 decay (coupled and decoupled coincide for this rule)."),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (hp["weight_decay"],),
+    body=always(body),
+    reference=reference,
+)
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    weight_decay : float, default 0
-        λ >= 0, L2 decay (coupled and decoupled coincide for this rule).
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+class GD(Optimizer, spec=SPEC):
+    """Plain gradient step ``θ ← θ - η (g + λθ)`` (gradient descent; SGD on mini-batches).
 
     Examples
     --------
@@ -58,33 +61,6 @@ class GD(Optimizer):
     >>> opt.step(x, 2 * x)           # gradient of ||x||^2
     array([ 0.8, -1.6])
     """
-
-    name = "gd"
-    state_names = ()
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-3,
-        *,
-        weight_decay: float = 0.0,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _element(self) -> Callable:
-        return body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        return (self._hyperparameters["weight_decay"],)
 
 
 #: Mini-batch SGD is the same rule; ``minimize(method="sgd")`` feeds it batches.

@@ -41,17 +41,22 @@ The ratio ``η r_ℓ`` is computed on the host in float64 from the sums and cast
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from numopt import _clip
-from numopt._arrays import FlatPair
-from numopt.backends import reduce
-from numopt.optimizer import Optimizer
-from numopt.rules._bias import saturation_step
-from numopt.rules.adam import factors as adam_factors
+from numopt.kernels import reduce
+from numopt.kernels.element import grad
+from numopt.rules import adam
+from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.layerwise import TrustRatio
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, always
+
+#: Adam's factors (:func:`numopt.rules.adam.factors`, coupled): ``F.l2`` is LAMB's λ,
+#: added to ``u`` (decoupled from the moments); ``F.decay`` is 1 and unused.
+F = adam.F
 
 
 def trust_ratio(theta_norm: float, update_norm: float) -> float:
@@ -103,78 +108,78 @@ def reference(
 def moments(i, theta, g, state, c):
     """Pass 1, element ``i``: update ``m``, ``v``; return ``u_i`` (its square is summed).
 
-    ``c = (η, β1, 1-β1, β2, 1-β2, 1-β1^t, 1-β2^t, ε, λ, ±1)`` (Adam's factors),
     ``state = (m, v)``.
     """
-    gi = g[i] * c[-1]
-    m = c[1] * state[0, i] + c[2] * gi
-    v = c[3] * state[1, i] + c[4] * (gi * gi)
+    gi = grad(i, g, c)
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    return (m / c[5]) / (math.sqrt(v / c[6]) + c[7]) + c[8] * theta[i]
+    return (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps]) + c[F.l2] * theta[i]
 
 
 def apply(i, theta, g, state, c, step):
     """Pass 2, element ``i``: ``θ_i -= step · u_i``, ``step = fl(η r)`` of ``i``'s layer."""
     th = theta[i]
-    u = (state[0, i] / c[5]) / (math.sqrt(state[1, i] / c[6]) + c[7]) + c[8] * th
+    u = (state[0, i] / c[F.bias1]) / (math.sqrt(state[1, i] / c[F.bias2]) + c[F.eps]) + c[F.l2] * th
     theta[i] = th - step * u
 
 
-def _steps(learning_rate: float, sums: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``fl(η r_ℓ)`` per layer from the sums of squares ``(Σθ², Σu²)`` (float64 rows)."""
-    return np.array(
-        [
-            learning_rate * trust_ratio(math.sqrt(p), math.sqrt(q))
-            for p, q in zip(sums[0].tolist(), sums[1].tolist(), strict=True)
-        ],
-        dtype,
-    )
-
-
-def _checked_layers(value: Any) -> tuple[int, ...] | None:
+def checked_layers(name: str, value: Any) -> tuple[int, ...] | None:
+    """``layers``: None (one layer) or the sizes of consecutive layers, integers >= 0."""
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
         raise TypeError(
-            f"layers must be None or a sequence of layer sizes (integers >= 0), got {value!r}"
+            f"{name} must be None or a sequence of layer sizes (integers >= 0), got {value!r}"
         )
     sizes = []
     for k, size in enumerate(value):
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
-            raise TypeError(f"layers[{k}] must be an integer >= 0, got {size!r}")
+            raise TypeError(f"{name}[{k}] must be an integer >= 0, got {size!r}")
         if size < 0:
-            raise ValueError(f"layers[{k}] must be an integer >= 0, got {size!r}")
+            raise ValueError(f"{name}[{k}] must be an integer >= 0, got {size!r}")
         sizes.append(int(size))
     if not sizes:
-        raise ValueError("layers is empty; give None for one layer")
+        raise ValueError(f"{name} is empty; give None for one layer")
     return tuple(sizes)
 
 
-class Lamb(Optimizer):
-    """LAMB: Adam's direction plus decoupled decay, scaled per layer by ‖θ‖/‖u‖.
+SPEC = RuleSpec(
+    name="lamb",
+    hyperparameters=(
+        LEARNING_RATE,
+        BETA1,
+        BETA2,
+        EPS.but(default=1e-6, doc="ε > 0, added outside the root (optax's default)."),
+        WEIGHT_DECAY.but(
+            doc="λ >= 0, decoupled: ``λθ`` is added to the Adam direction before the trust\nratio."
+        ),
+    ),
+    factors=F,
+    factor_fn=adam.factors,
+    factor_args=adam.factor_args,
+    body=always(moments),
+    reference=reference,
+    state=always(("m", "v")),
+    passes=TrustRatio(moments, apply, trust_ratio),
+    attributes=(
+        Hyper(
+            "layers",
+            None,
+            checked_layers,
+            "sequence of int, optional",
+            "The sizes of the consecutive layers that ``x`` (viewed flat, in its memory\n"
+            "order) is made of, each with its own trust ratio; None: ``x`` is one layer.\n"
+            "``minimize`` sets it from a list/dict ``x0`` (one layer per array) when it is\n"
+            "None.  A checked attribute, not part of :meth:`state_dict`.",
+        ),
+    ),
+)
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta1, beta2 : float, default 0.9, 0.999
-        Decays of the first and second moments, each in [0, 1).
-    eps : float, default 1e-6
-        ε > 0, added outside the root (optax's default).
-    weight_decay : float, default 0
-        λ >= 0, decoupled: ``λθ`` is added to the Adam direction before the trust
-        ratio.
-    maximize : bool, default False
-        Maximise the objective (the gradient negated inside the kernel).
-    layers : sequence of int, optional
-        The sizes of the consecutive layers that ``x`` (viewed flat, in its memory
-        order) is made of, each with its own trust ratio; None (default): ``x`` is
-        one layer.  ``minimize`` sets it from a list/dict ``x0`` (one layer per
-        array) when it is None.  A checked attribute, not part of
-        :meth:`state_dict`.
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+class Lamb(Optimizer, spec=SPEC):
+    """LAMB: Adam's direction plus decoupled decay, scaled per layer by ‖θ‖/‖u‖.
 
     Notes
     -----
@@ -193,136 +198,6 @@ class Lamb(Optimizer):
     array([2.7, 4.4])
     """
 
-    name = "lamb"
-    state_names = ("m", "v")
-    reference = staticmethod(reference)
-    #: Passes over memory per step: ``minimize``'s compiled loop runs one-pass rules only.
-    passes: ClassVar[int] = 2
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-3,
-        *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-6,
-        weight_decay: float = 0.0,
-        maximize: bool = False,
-        layers: Sequence[int] | None = None,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
-        self.layers = layers
-
-    @property
-    def layers(self) -> tuple[int, ...] | None:
-        """The layer sizes (a tuple), or None: ``x`` is one layer."""
-        return self._layers
-
-    @layers.setter
-    def layers(self, value: Any) -> None:
-        self._layers = _checked_layers(value)
-
-    def reset(self) -> None:
-        """Forget the state and the step count (and the passes' scratch buffers)."""
-        super().reset()
-        self._scratch: tuple | None = None  # ((dtype, sizes), reduce.Scratch) of pass 1
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "layers":  # the property checks it
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    def __repr__(self) -> str:
-        text = super().__repr__()
-        if self._layers is None:
-            return text
-        return f"{text[:-1]}, layers={list(self._layers)!r})"
-
-    def _element(self) -> Callable:
-        raise NotImplementedError(
-            "LAMB's step is two passes (moments and norms, then the update), not one "
-            "element body: see numopt.rules.lamb.moments and apply"
-        )
-
     def _loops(self) -> list:
         """The compiled CPU loops a step runs (without clipping), for tests."""
         return [reduce.two_sum_loops(moments), reduce.segment_loops(apply)]
-
-    def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        """Adam's factors (:func:`numopt.rules.adam.factors`): the same ``m``, ``v``, ``u``."""
-        hp = self._hyperparameters
-        b1, b2 = hp["beta1"], hp["beta2"]
-        h = (b1, b2, hp["eps"], hp["weight_decay"], saturation_step(b1), saturation_step(b2))
-        return adam_factors(t, lr, h)
-
-    def _sizes(self, n: int) -> tuple[int, ...]:
-        layers = self._layers
-        if layers is None:
-            return (n,)
-        if sum(layers) != n:
-            raise ValueError(
-                f"layers {list(layers)} sum to {sum(layers)} elements but x has {n}; give "
-                "the sizes of the layers x is made of (or None for one layer)"
-            )
-        return layers
-
-    def _apply(self, pair: FlatPair, box: Any = None) -> None:
-        """One step on validated flat arrays: the two passes (see the module docstring).
-
-        The base class's step runs one element body; this follows it (the step
-        count, the learning rate, the backend, the state, clipping, bounds) with
-        two passes instead.
-        """
-        t = self._t + 1
-        lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
-        n = pair.x.size
-        backend = self._backend_for(pair.layout.device, n)
-        sizes = self._sizes(n)
-        state = self._state_for(pair.layout, n)
-        hp = self._hyperparameters
-        if backend == "numpy":
-            ref = {k: v for k, v in hp.items() if k != "learning_rate" and k not in _clip.NAMES}
-            g = _clip.reference_gradient(pair.g, hp)
-            self.reference(pair.x, g, *state, t=t, learning_rate=lr, layers=sizes, **ref)
-            if box is not None:
-                np.clip(pair.x, box.lo, box.hi, out=pair.x)
-        else:
-            dtype = pair.layout.dtype
-            factors = self._step_factors(t, lr, pair.g, backend)
-            first = _clip.kernel_body(moments, hp)
-            if backend == "cuda":
-                from numopt.backends import cuda_reduce
-
-                c = tuple(dtype.type(f) for f in factors)
-                sums = cuda_reduce.two_sums(first, pair.x, pair.g, state, c, sizes)
-                steps = _steps(lr, sums, dtype)
-                cuda_reduce.segments(apply, pair.x, pair.g, state, c, sizes, steps, box)
-            else:
-                c = np.array(factors, dtype)
-                table = reduce.blocks(sizes)
-                buffers = self._scratch
-                if buffers is None or buffers[0] != (dtype, sizes):
-                    buffers = self._scratch = ((dtype, sizes), reduce.scratch(dtype, sizes))
-                work = buffers[1]
-                blocks = (table.start, table.stop, table.first)
-                getattr(reduce.two_sum_loops(first), backend)(
-                    pair.x, pair.g, state, c, *blocks, *work
-                )
-                steps = _steps(lr, work.out, dtype)
-                args = (pair.x, pair.g, state, c, table.start, table.segment, table.stop, steps)
-                if box is None:
-                    getattr(reduce.segment_loops(apply), backend)(*args)
-                else:
-                    getattr(reduce.segment_bounded_loops(apply), backend)(*args, box.lo, box.hi)
-        self._t = t
-        self._loaded_on_host = False

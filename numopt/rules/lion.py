@@ -23,11 +23,15 @@ than AdamW's when used; optax defaults to 1e-3).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import BETA1, BETA2, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import RuleSpec, always, factor_layout
+
+F = factor_layout("lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "decay")
 
 
 def reference(theta, g, m, *, t, learning_rate, beta1, beta2, weight_decay, maximize=False):
@@ -40,44 +44,50 @@ def reference(theta, g, m, *, t, learning_rate, beta1, beta2, weight_decay, maxi
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step; ``c = (η, β1, 1-β1, β2, 1-β2, 1-ηλ, ±1)``, ``state = (m,)``.
+    """Element ``i`` of one step; ``state = (m,)``.
 
     ``η·sign(c)`` is selected, not branched on, so that the loop vectorises.
     """
-    eta = c[0]
-    gi = g[i] * c[-1]
+    eta = c[F.lr]
+    gi = grad(i, g, c)
     m = state[0, i]
-    u = c[1] * m + c[2] * gi
+    u = c[F.beta1] * m + c[F.one_minus_beta1] * gi
     step = math.copysign(eta, u) if u != 0 else eta - eta
-    theta[i] = theta[i] * c[5] - step
-    state[0, i] = c[3] * m + c[4] * gi
+    theta[i] = theta[i] * c[F.decay] - step
+    state[0, i] = c[F.beta2] * m + c[F.one_minus_beta2] * gi
 
 
 def factors(t, lr, h):
-    """``c = (η, β1, 1-β1, β2, 1-β2, 1-ηλ)`` from ``h = (β1, β2, λ)``; Numba compiles it too."""
+    """``(η, β1, 1-β1, β2, 1-β2, 1-ηλ)`` from ``h = (β1, β2, λ)``; Numba compiles it too."""
     b1, b2 = h[0], h[1]
     return (lr, b1, 1 - b1, b2, 1 - b2, 1 - lr * h[2])
 
 
-class Lion(Optimizer):
-    """Lion: ``θ ← θ(1 - ηλ) - η sign(β1 m + (1-β1) g)``, then ``m ← β2 m + (1-β2) g``.
+SPEC = RuleSpec(
+    name="lion",
+    hyperparameters=(
+        LEARNING_RATE.but(
+            default=1e-4,
+            doc="η > 0, the size of every step, or a schedule ``step -> η`` called with the\n"
+            "0-based step.",
+        ),
+        BETA1.but(
+            doc="Interpolation between momentum and gradient for the step's sign, in [0, 1)."
+        ),
+        BETA2.but(default=0.99, doc="Decay of the momentum, in [0, 1)."),
+        WEIGHT_DECAY.but(doc="λ >= 0, decoupled: the decay is ``ηλθ``."),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (hp["beta1"], hp["beta2"], hp["weight_decay"]),
+    body=always(body),
+    reference=reference,
+    state=always(("m",)),
+)
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-4
-        η > 0, the size of every step, or a schedule ``step -> η`` called with the
-        0-based step.
-    beta1 : float, default 0.9
-        Interpolation between momentum and gradient for the step's sign, in [0, 1).
-    beta2 : float, default 0.99
-        Decay of the momentum, in [0, 1).
-    weight_decay : float, default 0
-        λ >= 0, decoupled: the decay is ``ηλθ``.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+class Lion(Optimizer, spec=SPEC):
+    """Lion: ``θ ← θ(1 - ηλ) - η sign(β1 m + (1-β1) g)``, then ``m ← β2 m + (1-β2) g``.
 
     Examples
     --------
@@ -87,35 +97,3 @@ class Lion(Optimizer):
     >>> opt.step(x, np.array([3.0, -0.5, 0.0]))   # θ - η·sign(g) at the first step
     array([ 0.9, -0.9,  0.5])
     """
-
-    name = "lion"
-    state_names = ("m",)
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-4,
-        *,
-        beta1: float = 0.9,
-        beta2: float = 0.99,
-        weight_decay: float = 0.0,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta1=beta1,
-            beta2=beta2,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _element(self) -> Callable:
-        return body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        return (hp["beta1"], hp["beta2"], hp["weight_decay"])

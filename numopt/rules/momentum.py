@@ -1,6 +1,6 @@
 """Momentum (heavy ball), with Nesterov, dampening and L2 weight decay options.
 
-Spec (``shared/spec/optimizers.md``, "Momentum"), with ``v_0 = 0``:
+With ``v_0 = 0``:
 
     v_{t+1} = β v_t + g_t
     θ_{t+1} = θ_t - η v_{t+1}                 (heavy ball)
@@ -12,17 +12,21 @@ The options follow ``torch.optim.SGD``'s algorithm (its ``momentum`` is β here)
     v_1 = g_1                                 (the first step is never dampened)
     v_{t+1} = β v_t + (1 - τ) g_t  for t > 1  (dampening τ ∈ [0, 1]; default 0)
 
-and the θ update above uses that ``g_t`` and ``v``.  With τ = 0 this is the spec's
-rule (``v_0 = 0`` makes ``v_1 = g_1`` either way).  The kernels multiply ``g_t``
+and the θ update above uses that ``g_t`` and ``v``.  With τ = 0 this is the plain
+rule above (``v_0 = 0`` makes ``v_1 = g_1`` either way).  The kernels multiply ``g_t``
 by the host factor ``d_t = 1`` at t = 1, ``1 - τ`` after.  Unlike torch, Nesterov
 with dampening is allowed (it computes the formula as written; torch refuses it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, factor_layout
 
-from numopt.optimizer import Optimizer
+F = factor_layout("lr", "beta", "weight_decay", "dampening")
 
 
 def reference(
@@ -53,43 +57,43 @@ def reference(
         theta -= dt(learning_rate) * v
 
 
-# Every body gets the same factors ``c = (η, β, λ, d_t, ±1)`` and reads those it
-# needs; the default options run ``body`` / ``nesterov_body``.
+# Every body gets the same factors and reads those it needs; the default options
+# run ``body`` / ``nesterov_body``.  ``dampening`` is ``d_t``: 1 at the first step.
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of a heavy-ball step; reads ``c = (η, β, ·, ·, ±1)``, ``state = (v,)``."""
-    v = c[1] * state[0, i] + g[i] * c[-1]
+    """Element ``i`` of a heavy-ball step; ``state = (v,)``."""
+    v = c[F.beta] * state[0, i] + grad(i, g, c)
     state[0, i] = v
-    theta[i] = theta[i] - c[0] * v
+    theta[i] = theta[i] - c[F.lr] * v
 
 
 def nesterov_body(i, theta, g, state, c):
-    """Element ``i`` of a Nesterov step; reads ``c = (η, β, ·, ·, ±1)``, ``state = (v,)``."""
-    gi = g[i] * c[-1]
-    v = c[1] * state[0, i] + gi
+    """Element ``i`` of a Nesterov step; ``state = (v,)``."""
+    gi = grad(i, g, c)
+    v = c[F.beta] * state[0, i] + gi
     state[0, i] = v
-    theta[i] = theta[i] - c[0] * (gi + c[1] * v)
+    theta[i] = theta[i] - c[F.lr] * (gi + c[F.beta] * v)
 
 
 def damped_body(i, theta, g, state, c):
-    """Heavy ball with weight decay and dampening; ``c = (η, β, λ, d_t, ±1)``."""
-    gi = g[i] * c[-1] + c[2] * theta[i]
-    v = c[1] * state[0, i] + c[3] * gi
+    """Heavy ball with weight decay and dampening; ``state = (v,)``."""
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    v = c[F.beta] * state[0, i] + c[F.dampening] * gi
     state[0, i] = v
-    theta[i] = theta[i] - c[0] * v
+    theta[i] = theta[i] - c[F.lr] * v
 
 
 def damped_nesterov_body(i, theta, g, state, c):
-    """Nesterov with weight decay and dampening; ``c = (η, β, λ, d_t, ±1)``."""
-    gi = g[i] * c[-1] + c[2] * theta[i]
-    v = c[1] * state[0, i] + c[3] * gi
+    """Nesterov with weight decay and dampening; ``state = (v,)``."""
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    v = c[F.beta] * state[0, i] + c[F.dampening] * gi
     state[0, i] = v
-    theta[i] = theta[i] - c[0] * (gi + c[1] * v)
+    theta[i] = theta[i] - c[F.lr] * (gi + c[F.beta] * v)
 
 
 def factors(t, lr, h):
-    """The factors ``c = (η, β, λ, d_t)`` of step ``t`` from ``h = (β, λ, τ)`` (float64).
+    """The factors ``(η, β, λ, d_t)`` of step ``t`` from ``h = (β, λ, τ)`` (float64).
 
     ``d_t = 1 - τ`` except on the first step (torch's undampened first step).  Plain
     arithmetic: Numba compiles it too, for the compiled loop.
@@ -98,27 +102,53 @@ def factors(t, lr, h):
     return (lr, h[0], h[1], d)
 
 
-class Momentum(Optimizer):
-    """Momentum: ``v ← βv + g``, ``θ ← θ - ηv`` (or ``θ - η(g + βv)`` with Nesterov).
+def _body(hp):
+    if hp["dampening"] or hp["weight_decay"]:
+        return damped_nesterov_body if hp["nesterov"] else damped_body
+    return nesterov_body if hp["nesterov"] else body
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta : float, default 0.9
-        Momentum coefficient, 0 <= β < 1 (``torch.optim.SGD``'s ``momentum``).
-    dampening : float, default 0
-        τ in [0, 1]: after the first step, ``v ← βv + (1 - τ)g`` (as torch).
-    weight_decay : float, default 0
-        λ >= 0, L2 decay added to the gradient before the momentum:
-        ``g ← g + λθ`` (as torch).
-    nesterov : bool, default False
-        Nesterov's look-ahead step ``θ ← θ - η(g + βv)``.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, before the weight decay is added, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+SPEC = RuleSpec(
+    name="momentum",
+    hyperparameters=(
+        LEARNING_RATE,
+        Hyper(
+            "beta",
+            0.9,
+            _checks.decay,
+            "float",
+            "Momentum coefficient, 0 <= β < 1 (``torch.optim.SGD``'s ``momentum``).",
+        ),
+        Hyper(
+            "dampening",
+            0.0,
+            _checks.fraction,
+            "float",
+            "τ in [0, 1]: after the first step, ``v ← βv + (1 - τ)g`` (as torch).",
+        ),
+        WEIGHT_DECAY.but(
+            doc="λ >= 0, L2 decay added to the gradient before the momentum:\n"
+            "``g ← g + λθ`` (as torch)."
+        ),
+        Hyper(
+            "nesterov",
+            False,
+            _checks.boolean,
+            "bool",
+            "Nesterov's look-ahead step ``θ ← θ - η(g + βv)``.",
+        ),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (hp["beta"], hp["weight_decay"], hp["dampening"]),
+    body=_body,
+    reference=reference,
+    state=lambda hp: ("v",),
+)
+
+
+class Momentum(Optimizer, spec=SPEC):
+    """Momentum: ``v ← βv + g``, ``θ ← θ - ηv`` (or ``θ - η(g + βv)`` with Nesterov).
 
     Examples
     --------
@@ -134,40 +164,3 @@ class Momentum(Optimizer):
     array([0.9])
     array([0.8])
     """
-
-    name = "momentum"
-    state_names = ("v",)
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-3,
-        *,
-        beta: float = 0.9,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
-        nesterov: bool = False,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta=beta,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _element(self) -> Callable:
-        hp = self._hyperparameters
-        if hp["dampening"] or hp["weight_decay"]:
-            return damped_nesterov_body if hp["nesterov"] else damped_body
-        return nesterov_body if hp["nesterov"] else body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        return (hp["beta"], hp["weight_decay"], hp["dampening"])

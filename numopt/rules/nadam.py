@@ -27,11 +27,18 @@ dict.  (Recomputing costs one multiplication per past step, once.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+
+F = factor_layout(
+    "a", "b", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias2", "eps", "l2", "decay"
+)
 
 
 def mu(t: int, beta1: float, momentum_decay: float) -> float:
@@ -106,43 +113,55 @@ def reference(
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step.
-
-    ``c = (a, b, β1, 1-β1, β2, 1-β2, 1-β2^t, ε, λ_coupled, d, ±1)``, ``state = (m, v)``.
-    """
-    gi = g[i] * c[-1] + c[8] * theta[i]
-    m = c[2] * state[0, i] + c[3] * gi
-    v = c[4] * state[1, i] + c[5] * (gi * gi)
+    """Element ``i`` of one step; ``state = (m, v)``."""
+    gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    theta[i] = theta[i] * c[9] - (c[0] * gi + c[1] * m) / (math.sqrt(v / c[6]) + c[7])
+    step = (c[F.a] * gi + c[F.b] * m) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] * c[F.decay] - step
 
 
-class NAdam(Optimizer):
+SPEC = RuleSpec(
+    name="nadam",
+    hyperparameters=(
+        LEARNING_RATE.but(default=2e-3),
+        BETA1,
+        BETA2,
+        EPS,
+        WEIGHT_DECAY.but(
+            doc="λ >= 0: L2 added to the gradient, or with ``decoupled_weight_decay`` the\n"
+            "decay ``θ(1 - ηλ)`` (NAdamW)."
+        ),
+        Hyper(
+            "momentum_decay",
+            4e-3,
+            _checks.nonnegative,
+            "float",
+            "ψ >= 0 in ``μ_t = β1 (1 - ½ · 0.96^(tψ))``.",
+        ),
+        Hyper(
+            "decoupled_weight_decay",
+            False,
+            _checks.boolean,
+            "bool",
+            "Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.",
+        ),
+    ),
+    factors=F,
+    factor_fn=None,  # Π_t is a running product on the host: NAdam._factors
+    factor_args=lambda hp: (),
+    body=always(body),
+    reference=reference,
+    state=always(("m", "v")),
+)
+
+
+class NAdam(Optimizer, spec=SPEC):
     """NAdam: Adam with Nesterov momentum and torch's momentum schedule μ_t.
 
     ``θ ← θ - η (μ_{t+1} m/(1-Π_{t+1}) + (1-μ_t) g/(1-Π_t)) / (sqrt(v̂) + ε)``.
-
-    Parameters
-    ----------
-    learning_rate : float or callable, default 2e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta1, beta2 : float, default 0.9, 0.999
-        Decays of the first and second moments, each in [0, 1).
-    eps : float, default 1e-8
-        ε > 0, added outside the root.
-    weight_decay : float, default 0
-        λ >= 0: L2 added to the gradient, or with ``decoupled_weight_decay`` the
-        decay ``θ(1 - ηλ)`` (NAdamW).
-    momentum_decay : float, default 4e-3
-        ψ >= 0 in ``μ_t = β1 (1 - ½ · 0.96^(tψ))``.
-    decoupled_weight_decay : bool, default False
-        Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
 
     Examples
     --------
@@ -153,34 +172,9 @@ class NAdam(Optimizer):
     array([ 0.9, -0.9])
     """
 
-    name = "nadam"
-    state_names = ("m", "v")
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 2e-3,
-        *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum_decay: float = 4e-3,
-        decoupled_weight_decay: bool = False,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum_decay=momentum_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
+    def reset(self) -> None:
+        """Forget the state and the step count (and the memo of ``Π_t``)."""
+        super().reset()
         self._mu_memo = None  # ((β1, ψ), t, Π_t) of the last step
 
     def _mu_product(self, t: int) -> float:
@@ -192,9 +186,6 @@ class NAdam(Optimizer):
         prod = mu_product(t, *key, start=start or (0, 1.0))
         self._mu_memo = (key, t, prod)
         return prod
-
-    def _element(self) -> Callable:
-        return body
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
         hp = self._hyperparameters

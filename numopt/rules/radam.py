@@ -31,11 +31,18 @@ With the default β2 = 0.999 the first 5 steps are unrectified.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+
+F = factor_layout(
+    "k", "s", "e", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "l2", "decay"
+)
 
 
 def rectification(t: int, beta2: float) -> float | None:
@@ -86,16 +93,13 @@ def reference(
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step.
-
-    ``c = (k, s, e, β1, 1-β1, β2, 1-β2, λ_coupled, d, ±1)``, ``state = (m, v)``.
-    """
-    gi = g[i] * c[-1] + c[7] * theta[i]
-    m = c[3] * state[0, i] + c[4] * gi
-    v = c[5] * state[1, i] + c[6] * (gi * gi)
+    """Element ``i`` of one step; ``state = (m, v)``."""
+    gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    theta[i] = theta[i] * c[8] - c[0] * m / (c[1] * math.sqrt(v) + c[2])
+    theta[i] = theta[i] * c[F.decay] - c[F.k] * m / (c[F.s] * math.sqrt(v) + c[F.e])
 
 
 def factors(t, lr, h):
@@ -123,27 +127,42 @@ def factors(t, lr, h):
     return (k, s, e, b1, 1 - b1, b2, 1 - b2, coupled, decay)
 
 
-class RAdam(Optimizer):
-    """RAdam: rectified Adam; momentum SGD while ``ρ_t <= 5``, then ``η m̂ r_t l_t``.
+SPEC = RuleSpec(
+    name="radam",
+    hyperparameters=(
+        LEARNING_RATE,
+        BETA1,
+        BETA2,
+        EPS.but(doc="ε > 0, added to ``sqrt(v)``."),
+        WEIGHT_DECAY.but(
+            doc="λ >= 0: L2 added to the gradient, or with ``decoupled_weight_decay`` the\n"
+            "decay ``θ(1 - ηλ)`` (as AdamW, and the RAdam authors' code)."
+        ),
+        Hyper(
+            "decoupled_weight_decay",
+            False,
+            _checks.boolean,
+            "bool",
+            "Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.",
+        ),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (
+        hp["beta1"],
+        hp["beta2"],
+        hp["eps"],
+        hp["weight_decay"],
+        1.0 if hp["decoupled_weight_decay"] else 0.0,
+    ),
+    body=always(body),
+    reference=reference,
+    state=always(("m", "v")),
+)
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-3
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta1, beta2 : float, default 0.9, 0.999
-        Decays of the first and second moments, each in [0, 1).
-    eps : float, default 1e-8
-        ε > 0, added to ``sqrt(v)``.
-    weight_decay : float, default 0
-        λ >= 0: L2 added to the gradient, or with ``decoupled_weight_decay`` the
-        decay ``θ(1 - ηλ)`` (as AdamW, and the RAdam authors' code).
-    decoupled_weight_decay : bool, default False
-        Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+class RAdam(Optimizer, spec=SPEC):
+    """RAdam: rectified Adam; momentum SGD while ``ρ_t <= 5``, then ``η m̂ r_t l_t``.
 
     Examples
     --------
@@ -153,40 +172,3 @@ class RAdam(Optimizer):
     >>> opt.step(x, np.array([3.0, -0.5]))   # step 1 is unrectified: θ - η m̂ = θ - η g
     array([ 0.7 , -0.95])
     """
-
-    name = "radam"
-    state_names = ("m", "v")
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-3,
-        *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _element(self) -> Callable:
-        return body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        decoupled = 1.0 if hp["decoupled_weight_decay"] else 0.0
-        return (hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"], decoupled)

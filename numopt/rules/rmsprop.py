@@ -1,9 +1,7 @@
 """RMSprop, with ε inside the root (the spec's default) or outside (PyTorch, Keras).
 
-Spec (``shared/spec/optimizers.md``, "RMSprop"):
-
     S_t = β S_{t-1} + (1 - β) g_t²
-    θ_{t+1} = θ_t - η g_t / sqrt(S_t + ε)        (eps_placement="inside")
+    θ_{t+1} = θ_t - η g_t / sqrt(S_t + ε)        (eps_placement="inside", the default)
     θ_{t+1} = θ_t - η g_t / (sqrt(S_t) + ε)      (eps_placement="outside")
 
 The kernels compute ``sqrt(S + ε_in) + ε_out`` with one of the two zero, which is
@@ -29,11 +27,18 @@ torch) and is absorbed by ε inside it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, factor_layout
+
+F = factor_layout(
+    "lr", "beta", "one_minus_beta", "eps_inside", "eps_outside", "weight_decay", "momentum"
+)
 
 
 def reference(
@@ -75,57 +80,59 @@ def reference(
         theta -= dt(learning_rate) * g / denom
 
 
-# Every body gets the same factors ``c = (η, β, 1-β, ε_in, ε_out, λ, μ, ±1)`` and
-# reads those it needs; the default options run ``body``.
+# Every body gets the same factors and reads those it needs (one of the two ε is
+# zero); the default options run ``body``.
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step; reads ``c = (η, β, 1-β, ε_in, ε_out, ·, ·, ±1)``,
-    ``state = (S,)``."""
-    gi = g[i] * c[-1]
-    s = c[1] * state[0, i] + c[2] * (gi * gi)
+    """Element ``i`` of one step; ``state = (S,)``."""
+    gi = grad(i, g, c)
+    s = c[F.beta] * state[0, i] + c[F.one_minus_beta] * (gi * gi)
     state[0, i] = s
-    theta[i] = theta[i] - c[0] * gi / (math.sqrt(s + c[3]) + c[4])
+    theta[i] = theta[i] - c[F.lr] * gi / (math.sqrt(s + c[F.eps_inside]) + c[F.eps_outside])
 
 
 def decay_body(i, theta, g, state, c):
     """With weight decay; ``state = (S,)``."""
-    gi = g[i] * c[-1] + c[5] * theta[i]
-    s = c[1] * state[0, i] + c[2] * (gi * gi)
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    s = c[F.beta] * state[0, i] + c[F.one_minus_beta] * (gi * gi)
     state[0, i] = s
-    theta[i] = theta[i] - c[0] * gi / (math.sqrt(s + c[3]) + c[4])
+    theta[i] = theta[i] - c[F.lr] * gi / (math.sqrt(s + c[F.eps_inside]) + c[F.eps_outside])
 
 
 def centered_body(i, theta, g, state, c):
     """Centered, with weight decay; ``state = (S, A)``."""
-    gi = g[i] * c[-1] + c[5] * theta[i]
-    s = c[1] * state[0, i] + c[2] * (gi * gi)
-    a = c[1] * state[1, i] + c[2] * gi
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    s = c[F.beta] * state[0, i] + c[F.one_minus_beta] * (gi * gi)
+    a = c[F.beta] * state[1, i] + c[F.one_minus_beta] * gi
     state[0, i] = s
     state[1, i] = a
-    theta[i] = theta[i] - c[0] * gi / (math.sqrt(s - a * a + c[3]) + c[4])
+    denom = math.sqrt(s - a * a + c[F.eps_inside]) + c[F.eps_outside]
+    theta[i] = theta[i] - c[F.lr] * gi / denom
 
 
 def momentum_body(i, theta, g, state, c):
     """With momentum and weight decay; ``state = (S, B)``."""
-    gi = g[i] * c[-1] + c[5] * theta[i]
-    s = c[1] * state[0, i] + c[2] * (gi * gi)
-    b = c[6] * state[1, i] + gi / (math.sqrt(s + c[3]) + c[4])
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    s = c[F.beta] * state[0, i] + c[F.one_minus_beta] * (gi * gi)
+    denom = math.sqrt(s + c[F.eps_inside]) + c[F.eps_outside]
+    b = c[F.momentum] * state[1, i] + gi / denom
     state[0, i] = s
     state[1, i] = b
-    theta[i] = theta[i] - c[0] * b
+    theta[i] = theta[i] - c[F.lr] * b
 
 
 def centered_momentum_body(i, theta, g, state, c):
     """Centered, with momentum and weight decay; ``state = (S, A, B)``."""
-    gi = g[i] * c[-1] + c[5] * theta[i]
-    s = c[1] * state[0, i] + c[2] * (gi * gi)
-    a = c[1] * state[1, i] + c[2] * gi
-    b = c[6] * state[2, i] + gi / (math.sqrt(s - a * a + c[3]) + c[4])
+    gi = grad(i, g, c) + c[F.weight_decay] * theta[i]
+    s = c[F.beta] * state[0, i] + c[F.one_minus_beta] * (gi * gi)
+    a = c[F.beta] * state[1, i] + c[F.one_minus_beta] * gi
+    denom = math.sqrt(s - a * a + c[F.eps_inside]) + c[F.eps_outside]
+    b = c[F.momentum] * state[2, i] + gi / denom
     state[0, i] = s
     state[1, i] = a
     state[2, i] = b
-    theta[i] = theta[i] - c[0] * b
+    theta[i] = theta[i] - c[F.lr] * b
 
 
 #: (centered, momentum > 0) -> body; weight decay alone runs ``decay_body``.
@@ -137,41 +144,78 @@ _BODIES = {
 
 
 def factors(t, lr, h):
-    """The factors ``c = (η, β, 1-β, ε_in, ε_out, λ, μ)`` from ``h = (β, ε_in, ε_out, λ, μ)``.
-
-    Plain arithmetic: Numba compiles it too, for the compiled loop.
-    """
+    """The factors from ``h = (β, ε_in, ε_out, λ, μ)``; Numba compiles it too."""
     return (lr, h[0], 1 - h[0], h[1], h[2], h[3], h[4])
 
 
-class RMSprop(Optimizer):
-    """RMSprop: ``S ← βS + (1-β)g²``, ``θ ← θ - ηg / sqrt(S + ε)``.
+def _body(hp):
+    centered, momentum = hp["centered"], hp["momentum"] > 0
+    if centered or momentum:
+        return _BODIES[centered, momentum]
+    return decay_body if hp["weight_decay"] else body
 
-    Parameters
-    ----------
-    learning_rate : float or callable, default 1e-2
-        η > 0, or a schedule ``step -> η`` called with the 0-based step.
-    beta : float, default 0.9
-        Decay of the running mean square, 0 <= β < 1 (PyTorch calls it ``alpha``).
-    eps : float, default 1e-8
-        ε > 0.
-    eps_placement : {"inside", "outside"}, default "inside"
-        ``"inside"`` divides by ``sqrt(S + ε)`` (the spec); ``"outside"`` by
-        ``sqrt(S) + ε``, as PyTorch and Keras do.
-    weight_decay : float, default 0
-        λ >= 0, L2 decay added to the gradient first: ``g ← g + λθ`` (as torch).
-    momentum : float, default 0
-        μ in [0, 1): with μ > 0, ``B ← μB + g/D``, ``θ ← θ - ηB`` where ``D`` is the
-        denominator above (as torch; torch also accepts μ >= 1, where B diverges).
-        Whether μ > 0 fixes the state's layout (see below).
-    centered : bool, default False
-        Divide by the root of the variance estimate ``S - A²``, with
-        ``A ← βA + (1-β)g`` the running mean of the gradient (as torch).
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, before the weight decay is added, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+def _state(hp):
+    centered = ("grad_avg",) if hp["centered"] else ()
+    momentum = ("momentum_buffer",) if hp["momentum"] > 0 else ()
+    return ("s", *centered, *momentum)
+
+
+def _factor_args(hp):
+    eps = hp["eps"]
+    eps_in, eps_out = (eps, 0.0) if hp["eps_placement"] == "inside" else (0.0, eps)
+    return (hp["beta"], eps_in, eps_out, hp["weight_decay"], hp["momentum"])
+
+
+SPEC = RuleSpec(
+    name="rmsprop",
+    hyperparameters=(
+        LEARNING_RATE.but(default=1e-2),
+        Hyper(
+            "beta",
+            0.9,
+            _checks.decay,
+            "float",
+            "Decay of the running mean square, 0 <= β < 1 (PyTorch calls it ``alpha``).",
+        ),
+        EPS.but(doc="ε > 0."),
+        Hyper(
+            "eps_placement",
+            "inside",
+            _checks.eps_placement,
+            '{"inside", "outside"}',
+            '``"inside"`` divides by ``sqrt(S + ε)``; ``"outside"`` by ``sqrt(S) + ε``, as\n'
+            "PyTorch and Keras do.",
+        ),
+        WEIGHT_DECAY,
+        Hyper(
+            "momentum",
+            0.0,
+            _checks.decay,  # torch allows >= 1, where the buffer diverges
+            "float",
+            "μ in [0, 1): with μ > 0, ``B ← μB + g/D``, ``θ ← θ - ηB`` where ``D`` is the\n"
+            "denominator above (as torch).  Whether μ > 0 fixes the state's layout.",
+        ),
+        Hyper(
+            "centered",
+            False,
+            _checks.boolean,
+            "bool",
+            "Divide by the root of the variance estimate ``S - A²``, with\n"
+            "``A ← βA + (1-β)g`` the running mean of the gradient (as torch).",
+        ),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=_factor_args,
+    body=_body,
+    reference=reference,
+    state=_state,
+)
+
+
+class RMSprop(Optimizer, spec=SPEC):
+    """RMSprop: ``S ← βS + (1-β)g²``, ``θ ← θ - ηg / sqrt(S + ε)``.
 
     Notes
     -----
@@ -191,52 +235,3 @@ class RMSprop(Optimizer):
     >>> opt.state_names
     ('s', 'grad_avg', 'momentum_buffer')
     """
-
-    name = "rmsprop"
-    state_names = ("s",)
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float | Callable[[int], float] = 1e-2,
-        *,
-        beta: float = 0.9,
-        eps: float = 1e-8,
-        eps_placement: str = "inside",
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
-        centered: bool = False,
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta=beta,
-            eps=eps,
-            eps_placement=eps_placement,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            centered=centered,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def _state_names_for(self, hp: dict) -> tuple[str, ...]:
-        centered = ("grad_avg",) if hp["centered"] else ()
-        momentum = ("momentum_buffer",) if hp["momentum"] > 0 else ()
-        return ("s", *centered, *momentum)
-
-    def _element(self) -> Callable:
-        hp = self._hyperparameters
-        centered, momentum = hp["centered"], hp["momentum"] > 0
-        if centered or momentum:
-            return _BODIES[centered, momentum]
-        return decay_body if hp["weight_decay"] else body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        eps = hp["eps"]
-        eps_in, eps_out = (eps, 0.0) if hp["eps_placement"] == "inside" else (0.0, eps)
-        return (hp["beta"], eps_in, eps_out, hp["weight_decay"], hp["momentum"])

@@ -23,12 +23,17 @@ which Rprop would read as overshooting.  ``minimize`` refuses ``batch_size`` for
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from numopt.optimizer import Optimizer
+from numopt import _checks
+from numopt.kernels.element import grad
+from numopt.rules.hyperparameters import LEARNING_RATE
+from numopt.rules.optimizer import Optimizer
+from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+
+F = factor_layout("eta_minus", "eta_plus", "step_min", "step_max", "one")
 
 
 def reference(theta, g, prev, step_size, *, t, learning_rate, etas, step_sizes, maximize=False):
@@ -48,22 +53,21 @@ def reference(theta, g, prev, step_size, *, t, learning_rate, etas, step_sizes, 
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step.
+    """Element ``i`` of one step; ``state = (prev, step_size)``.
 
-    ``c = (η₋, η₊, Γ_min, Γ_max, 1, ±1)``, ``state = (prev, step_size)``.  Written
-    without branches, so that the loop vectorises (a gradient's sign is an
+    Written without branches, so that the loop vectorises (a gradient's sign is an
     unpredictable branch): the factor is ``η₊·[p > 0] + η₋·[p < 0] + 1·[p = 0]``,
     one term exact and the others exact zeros.
     """
-    one = c[4]
-    gi = g[i] * c[-1]
+    one = c[F.one]
+    gi = grad(i, g, c)
     p = gi * state[0, i]
     up = one * (p > 0)
     down = one * (p < 0)
-    factor = c[1] * up + c[0] * down + (one - up - down)
+    factor = c[F.eta_plus] * up + c[F.eta_minus] * down + (one - up - down)
     s = state[1, i] * factor
-    s = c[2] if s < c[2] else s  # clamp by comparisons: builtin min/max do not vectorise
-    s = c[3] if s > c[3] else s
+    s = c[F.step_min] if s < c[F.step_min] else s  # clamp by comparisons: min/max do not vectorise
+    s = c[F.step_max] if s > c[F.step_max] else s
     zero = one - one
     gi = zero if p < 0 else gi  # a sign change means the last step overshot: no step
     state[0, i] = gi
@@ -72,27 +76,63 @@ def body(i, theta, g, state, c):
 
 
 def factors(t, lr, h):
-    """``c = (η₋, η₊, Δ_min, Δ_max, 1)`` from ``h = (η₋, η₊, Δ_min, Δ_max)``; Numba compiles it."""
+    """``(η₋, η₊, Δ_min, Δ_max, 1)`` from ``h = (η₋, η₊, Δ_min, Δ_max)``; Numba compiles it."""
     return (h[0], h[1], h[2], h[3], 1.0)
 
 
-class Rprop(Optimizer):
-    """Rprop: ``θ ← θ - Δ sign(g)``, each Δ grown by η₊ or shrunk by η₋ as g keeps or flips sign.
+def initial_state(rows, hp):
+    """Every step size starts at the learning rate; the previous gradient at zero."""
+    rows[1] = hp["learning_rate"]
 
-    Parameters
-    ----------
-    learning_rate : float, default 1e-2
-        η > 0, the initial step size Δ_0 of every parameter (used at the first step
-        only, as in torch; not a schedule).
-    etas : (float, float), default (0.5, 1.2)
-        ``(η₋, η₊)`` with 0 < η₋ < 1 < η₊: the factors that shrink and grow Δ.
-    step_sizes : (float, float), default (1e-6, 50)
-        ``(Γ_min, Γ_max)`` with 0 < Γ_min < Γ_max: the bounds of Δ.
-    maximize : bool, default False
-        Maximise the objective: step along ``+g`` (the gradient negated inside the
-        kernel, as ``torch.optim``'s ``maximize``).
-    backend : str, default "auto"
-        See :class:`numopt.optimizer.Optimizer`.
+
+def initial_step(name: str, value: Any) -> float:
+    """Rprop's learning rate: a number > 0 (only the initial step size), not a schedule."""
+    if callable(value):
+        raise TypeError(
+            "learning_rate must be a number for Rprop (it is only the initial step size); "
+            f"got the schedule {value!r}"
+        )
+    return _checks.positive(name, value)
+
+
+SPEC = RuleSpec(
+    name="rprop",
+    hyperparameters=(
+        LEARNING_RATE.but(
+            default=1e-2,
+            check=initial_step,
+            kind="float",
+            doc="η > 0, the initial step size Δ_0 of every parameter (used at the first step\n"
+            "only, as in torch; not a schedule).",
+        ),
+        Hyper(
+            "etas",
+            (0.5, 1.2),
+            _checks.etas,
+            "(float, float)",
+            "``(η₋, η₊)`` with 0 < η₋ < 1 < η₊: the factors that shrink and grow Δ.",
+        ),
+        Hyper(
+            "step_sizes",
+            (1e-6, 50.0),
+            _checks.step_sizes,
+            "(float, float)",
+            "``(Γ_min, Γ_max)`` with 0 < Γ_min < Γ_max: the bounds of Δ.",
+        ),
+    ),
+    factors=F,
+    factor_fn=factors,
+    factor_args=lambda hp: (*hp["etas"], *hp["step_sizes"]),
+    body=always(body),
+    reference=reference,
+    state=always(("prev", "step_size")),
+    initial_state=initial_state,
+    full_batch_only=True,
+)
+
+
+class Rprop(Optimizer, spec=SPEC):
+    """Rprop: ``θ ← θ - Δ sign(g)``, each Δ grown by η₊ or shrunk by η₋ as g keeps or flips sign.
 
     Notes
     -----
@@ -108,51 +148,3 @@ class Rprop(Optimizer):
     >>> opt.step(x, np.array([2.0, 0.5]))    # same sign: Δ = 0.12; flipped: Δ = 0.05, no step
     array([ 0.78, -0.9 ])
     """
-
-    name = "rprop"
-    state_names = ("prev", "step_size")
-    full_batch_only = True
-    reference = staticmethod(reference)
-
-    def __init__(
-        self,
-        learning_rate: float = 1e-2,
-        *,
-        etas: tuple[float, float] = (0.5, 1.2),
-        step_sizes: tuple[float, float] = (1e-6, 50.0),
-        maximize: bool = False,
-        backend: str = "auto",
-    ) -> None:
-        _no_schedule(learning_rate)
-        super().__init__(
-            learning_rate=learning_rate,
-            etas=etas,
-            step_sizes=step_sizes,
-            maximize=maximize,
-            backend=backend,
-        )
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "learning_rate":
-            _no_schedule(value)
-        super().__setattr__(name, value)
-
-    def _initial_state(self, rows: np.ndarray) -> None:
-        rows[1] = self._hyperparameters["learning_rate"]
-
-    def _element(self) -> Callable:
-        return body
-
-    factors = staticmethod(factors)
-
-    def _factor_args(self) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        return (*hp["etas"], *hp["step_sizes"])
-
-
-def _no_schedule(value: Any) -> None:
-    if callable(value):
-        raise TypeError(
-            "learning_rate must be a number for Rprop (it is only the initial step size); "
-            f"got the schedule {value!r}"
-        )

@@ -1,8 +1,8 @@
 """The element-wise kernels of the transforms, and where each one runs.
 
 Each kernel is an element body ``body(i, theta, g, state, c)`` like a rule's, so the
-same CPU loops (serial and ``prange``, :func:`numopt.backends.cpu.cpu_loops`) and the
-same CUDA grid-stride kernel (:func:`numopt.backends.cuda.cuda_kernel`) run it: one
+same CPU loops (serial and ``prange``, :func:`numopt.kernels.cpu.cpu_loops`) and the
+same CUDA grid-stride kernel (:func:`numopt.kernels.cuda.cuda_kernel`) run it: one
 pass over memory, in place, no temporaries.  ``state`` is the transform's own
 buffer, shape ``(1, n)``; ``c`` holds its per-call factors (computed on the host in
 float64, cast to the arrays' dtype).  Each body has a NumPy reference, run by
@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from numopt.backends.cpu import SERIAL_BELOW, cpu_loops
-from numopt.backends.cpu_bounds import bounded_loops
+from numopt.kernels import launch as kernels
 
 
 # -- element bodies (compiled for the CPU and CUDA loops) ------------------------------
@@ -116,41 +115,15 @@ REFERENCES: dict[Callable, Callable] = {
 }
 
 
-def resolve(backend: str, device: bool, n: int) -> str:
-    """The implementation that runs: ``"cuda"``, ``"serial"``, ``"parallel"`` or ``"numpy"``.
-
-    As :class:`numopt.Optimizer`: device arrays run the CUDA kernel (``backend`` must be
-    ``"auto"`` or ``"cuda"``); ``"auto"`` picks the serial loop below
-    :data:`numopt.backends.cpu.SERIAL_BELOW` elements, the parallel one above.
-
-    Examples
-    --------
-    >>> resolve("auto", False, 10), resolve("auto", False, 10**6), resolve("numpy", False, 3)
-    ('serial', 'parallel', 'numpy')
-    """
-    if device:
-        if backend not in ("auto", "cuda"):
-            raise ValueError(
-                f"backend={backend!r} runs on the CPU but x is a device array; use "
-                "backend='auto' or 'cuda'"
-            )
-        return "cuda"
-    if backend == "cuda":
-        raise TypeError("backend='cuda' needs CUDA device arrays, got host arrays")
-    if backend == "auto":
-        return "serial" if n < SERIAL_BELOW else "parallel"
-    return backend
-
-
 def launch(
     body: Callable, theta: Any, g: Any, state: Any, c: tuple, backend: str, box: Any = None
 ) -> None:
     """Run ``body`` over every element of ``theta`` with the resolved ``backend``.
 
     ``c`` holds float64 factors; they are cast to ``theta``'s dtype first.  ``box``
-    (a :class:`numopt._bounds.Box`, or None) clamps ``theta`` into ``[lo, hi]`` after
-    the body, in the same pass (the bounded loops of :mod:`numopt.backends.cpu_bounds`
-    and :mod:`numopt.backends.cuda_bounds`).
+    (a :class:`numopt.kernels.box.Box`, or None) clamps ``theta`` into ``[lo, hi]`` after
+    the body, in the same pass (the bounded loops of :mod:`numopt.kernels.cpu` and
+    :mod:`numopt.kernels.cuda`).
 
     Examples
     --------
@@ -161,24 +134,9 @@ def launch(
     array([[0.5, 1. , 2. ]])
     """
     dtype = np.dtype(theta.dtype)
-    if backend == "cuda":
-        factors = tuple(dtype.type(f) for f in c)
-        if box is None:
-            from numopt.backends import cuda
-
-            cuda.launch(body, theta, g, state, factors)
-        else:
-            from numopt.backends import cuda_bounds
-
-            cuda_bounds.launch_bounded(body, theta, g, state, factors, box.lo, box.hi)
-    elif backend == "numpy":
+    if backend == "numpy":
         REFERENCES[body](theta, g, state, tuple(dtype.type(f) for f in c))
         if box is not None:
             np.clip(theta, box.lo, box.hi, out=theta)
-    else:
-        factors = np.array(c if c else (0.0,), dtype)  # the loops take a typed array
-        if box is None:
-            getattr(cpu_loops(body), backend)(theta, g, state, factors)
-        else:
-            loop = getattr(bounded_loops(body), backend)
-            loop(theta, g, state, factors, box.lo, box.hi)
+        return
+    kernels.launch(body, theta, g, state, kernels.typed_factors(c, dtype, backend), backend, box)

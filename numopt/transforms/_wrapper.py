@@ -22,9 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from numopt._arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
-from numopt._checks import HYPERPARAMETERS
-from numopt.optimizer import Optimizer
+from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
+from numopt.rules.optimizer import Optimizer
 
 
 class Rows:
@@ -51,7 +50,7 @@ class Rows:
         if self.rows is None:
             rows = np.zeros((len(self.names), n), layout.dtype)
             if layout.device:
-                from numopt.backends import cuda
+                from numopt.kernels import cuda
 
                 rows = cuda.to_device(rows)
             self.rows, self.layout, self.loaded_on_host = rows, layout, False
@@ -64,7 +63,7 @@ class Rows:
                     f"this transform's arrays live {where} but x does not; keep x where it "
                     "was, or call reset()"
                 )
-            from numopt.backends import cuda
+            from numopt.kernels import cuda
 
             self.rows = cuda.to_device(self.rows)
             self.layout = have = have._replace(device=True)
@@ -176,7 +175,7 @@ class Wrapper:
     def _apply(self, pair: FlatPair, box: Any = None) -> None:
         """One step on validated flat arrays (``minimize`` calls this directly).
 
-        ``box``: flat bounds (a :class:`numopt._bounds.Box`) that the rule's kernel
+        ``box``: flat bounds (a :class:`numopt.kernels.box.Box`) that the rule's kernel
         clamps x into, or None; passed down to the wrapped optimizer.
         """
         raise NotImplementedError
@@ -250,7 +249,9 @@ class Wrapper:
         if name[0] != "_":
             inner = self.__dict__.get("_inner")
             if inner is not None and (
-                name in inner.hyperparameters or name in HYPERPARAMETERS or name == "layers"
+                name in inner.hyperparameters
+                or name in chain(inner)[-1].declarations
+                or name in chain(inner)[-1].spec.attributes_by_name
             ):
                 return getattr(inner, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -23,15 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from numopt._arrays import FlatPair, Layout, on_device
 from numopt._checks import integer
+from numopt.kernels.arrays import FlatPair, Layout, on_device
+from numopt.kernels.launch import resolve
 from numopt.transforms._kernels import (
     add_body,
     launch,
     load_body,
     mean_body,
     mean_into_g_body,
-    resolve,
 )
 from numopt.transforms._wrapper import Rows, Wrapper, count, updated
 

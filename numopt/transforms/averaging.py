@@ -30,11 +30,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from numopt._arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair, on_device
 from numopt._checks import boolean, integer
 from numopt._checks import decay as decay_rate
-from numopt.optimizer import BACKENDS
-from numopt.transforms._kernels import ema_body, launch, polyak_body, resolve
+from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair, on_device
+from numopt.kernels.launch import BACKENDS, resolve
+from numopt.transforms._kernels import ema_body, launch, polyak_body
 from numopt.transforms._wrapper import Rows, Wrapper, count, updated
 
 

@@ -23,13 +23,11 @@ then gets its own copy of the whole chain.
 
 from __future__ import annotations
 
-import inspect
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from numopt._arrays import FlatPair, Layout, flat_pair
-from numopt._checks import HYPERPARAMETERS
+from numopt.kernels.arrays import FlatPair, Layout, flat_pair
 from numopt.transforms._wrapper import Wrapper, chain, count, updated
 
 
@@ -369,7 +367,7 @@ def _layers_of(optimizer: Any, sizes: list[int] | None) -> bool:
     one layer, so the rule's ``layers`` must be None).
     """
     rule = chain(optimizer)[-1]
-    if not hasattr(type(rule), "layers"):
+    if "layers" not in rule.spec.attributes_by_name:
         return False
     layers = rule.layers
     if layers is not None and (sizes is None or list(layers) != list(sizes)):
@@ -388,8 +386,8 @@ def _checked_groups(groups: Any, optimizer: Any) -> list[tuple[tuple, dict]]:
             f"'weight_decay': 0.0}}, got {type(groups).__name__}"
         )
     rule = chain(optimizer)[-1]
-    # the constructor's hyperparameters (``hyperparameters`` hides clipping when off)
-    names = sorted(set(inspect.signature(type(rule).__init__).parameters) & set(HYPERPARAMETERS))
+    # every declared hyperparameter (``hyperparameters`` hides clipping when off)
+    names = sorted(rule.declarations)
     seen: dict[Any, int] = {}
     out = []
     for i, group in enumerate(groups):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from numopt._arrays import FlatPair
 from numopt._checks import integer, interval
-from numopt.transforms._kernels import launch, load_body, lookahead_body, resolve
+from numopt.kernels.arrays import FlatPair
+from numopt.kernels.launch import resolve
+from numopt.transforms._kernels import launch, load_body, lookahead_body
 from numopt.transforms._wrapper import Wrapper, updated
 
 

@@ -15,7 +15,8 @@ import pytest
 from numba import config, cuda
 
 import numopt
-from numopt import _arrays, batching
+from numopt.kernels import arrays as _arrays
+from numopt.problem import batching
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
 A = np.array([1.0, 2.0, 3.0, 0.5])

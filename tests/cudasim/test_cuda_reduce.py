@@ -1,4 +1,4 @@
-"""The CUDA reductions (numopt.backends.cuda_reduce), clipping and LAMB on the device.
+"""The CUDA reductions (numopt.kernels.cuda_reduce), clipping and LAMB on the device.
 
 The reductions must give the CPU's bits (the same blocks, lanes, tree and partial
 order) whatever the grid; clipping and LAMB on device arrays must match the NumPy
@@ -18,9 +18,9 @@ from numba import config, cuda
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numopt
-from numopt.backends import cuda_reduce, reduce
-from numopt.backends.cuda import THREADS_PER_BLOCK
-from numopt.backends.reduce import BLOCK
+from numopt.kernels import cuda_reduce, reduce
+from numopt.kernels.cuda import THREADS_PER_BLOCK
+from numopt.kernels.reduce import BLOCK
 
 MAXULP = 4 if config.ENABLE_CUDASIM else 64
 SIZES = [0, 1, 33, BLOCK + 5]

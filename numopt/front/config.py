@@ -1,0 +1,258 @@
+"""``minimize``'s options parsed once, at the door, into typed configuration.
+
+:func:`parse` checks the ``options`` dict against the declarations
+(:mod:`numopt.front.options`) and the rule's hyperparameters, applies the defaults
+that depend on other options (``maxiter``, ``gtol``), checks the options that need
+each other, and returns a :class:`Config`.  Nothing below the door reads the raw
+dict.  Checks that need the arrays (``x0``, ``args``: the device, Dask data) are
+made where the run is assembled (:mod:`numopt.loop.run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from numopt.front.options import BY_NAME, OPTIONS
+from numopt.rules import RULES, Optimizer
+from numopt.transforms import Wrapper
+
+#: ``maxiter`` without ``epochs``, and ``gtol`` full-batch, when not given.
+DEFAULT_MAXITER = 1000
+DEFAULT_GTOL = 1e-5
+#: Options whose ``None`` means their default (the tolerances that are off at 0).
+_NONE_IS_DEFAULT = ("ftol", "xtol")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stopping:
+    """When the run stops (besides epochs and callbacks)."""
+
+    maxiter: int | None
+    maxfev: int | None
+    gtol: float | None
+    ftol: float
+    xtol: float
+    max_time: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """What the run shows and records."""
+
+    disp: bool
+    progress: bool
+    history: bool
+    callback_every: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """Mini-batches over the data in ``args`` (``batch_size`` None: full batch)."""
+
+    batch_size: int | None
+    epochs: int | None
+    seed: Any
+    drop_last: bool
+    shuffle: bool
+    data_args: Any
+    skip_nonfinite: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where the run's arrays live and which loop runs."""
+
+    device: str
+    backend: str
+    return_device: bool
+    compiled: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpointing:
+    """Checkpoint files: where, how often, and the one to resume from."""
+
+    path: Any
+    every: int | None
+    seconds: float | None
+    resume: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformOptions:
+    """The transforms around the rule (:mod:`numopt.transforms`); None: off."""
+
+    accumulate: int
+    average: str | None
+    ema_decay: float | None
+    ema_debias: bool | None
+    average_start: int | None
+    lookahead: int | None
+    lookahead_alpha: float | None
+    param_groups: Any
+
+    @property
+    def wrapping(self) -> bool:
+        """Whether any transform wraps the rule or the objective."""
+        return (
+            self.accumulate > 1
+            or self.average is not None
+            or self.lookahead is not None
+            or self.param_groups is not None
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything ``minimize`` was asked, checked: the parts above and the rule's options."""
+
+    stopping: Stopping
+    output: Output
+    batching: Batching
+    placement: Placement
+    checkpointing: Checkpointing
+    transforms: TransformOptions
+    #: The rule's hyperparameters given in ``options`` (checked by the rule itself).
+    hyperparameters: dict[str, Any]
+
+
+def parse(options: Any, method: Any, tol: float | None) -> Config:
+    """Check ``options`` for ``method`` and parse them into a :class:`Config`.
+
+    Examples
+    --------
+    >>> c = parse({"learning_rate": 0.1, "batch_size": 8}, "adam", None)
+    >>> c.stopping.maxiter, c.stopping.gtol, c.batching.batch_size, c.hyperparameters
+    (1000, None, 8, {'learning_rate': 0.1})
+    >>> parse({"lr": 0.1}, "adam", None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown option(s) ['lr'] for method 'adam'; valid options: [...]
+    """
+    options = _checked_dict(options)
+    hyperparameters = _split(options, method)
+    given = {k: v for k, v in options.items() if k in BY_NAME}
+    o = {}
+    for option in OPTIONS:
+        value = given.get(option.name, option.default)
+        if value is None and (option.default is None or option.name in _NONE_IS_DEFAULT):
+            value = option.default
+        elif option.name in given or value is not None:
+            value = option.check(option.name, value)
+        o[option.name] = value
+    if tol is not None and o["gtol"] is None:
+        o["gtol"] = BY_NAME["gtol"].check("gtol", tol)
+    batched = o["batch_size"] is not None
+    if o["epochs"] is not None and not batched:
+        raise ValueError("epochs needs batch_size (an epoch is one pass over the batches)")
+    if o["maxiter"] is None and o["epochs"] is None:
+        o["maxiter"] = DEFAULT_MAXITER
+    if o["gtol"] is None and not batched:
+        o["gtol"] = DEFAULT_GTOL
+    if o["checkpoint"] is None and (o["checkpoint_every"] or o["checkpoint_seconds"]):
+        raise ValueError("checkpoint_every and checkpoint_seconds need options['checkpoint']")
+    skip = o["on_nonfinite"] == "skip"
+    if skip and not batched:
+        raise ValueError(
+            "on_nonfinite='skip' needs batch_size: full-batch would evaluate the same point again"
+        )
+    return Config(
+        stopping=Stopping(
+            o["maxiter"], o["maxfev"], o["gtol"], o["ftol"], o["xtol"], o["max_time"]
+        ),
+        output=Output(o["disp"], o["progress"], o["history"], o["callback_every"]),
+        batching=Batching(
+            o["batch_size"],
+            o["epochs"],
+            o["seed"],
+            o["drop_last"],
+            o["shuffle"],
+            o["data_args"],
+            skip,
+        ),
+        placement=Placement(o["device"], o["backend"], o["return_device"], o["compiled"]),
+        checkpointing=Checkpointing(
+            o["checkpoint"], o["checkpoint_every"], o["checkpoint_seconds"], o["resume"]
+        ),
+        transforms=_transforms(o, batched),
+        hyperparameters=hyperparameters,
+    )
+
+
+def _checked_dict(options: Any) -> dict:
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    for key in options:
+        if not isinstance(key, str):
+            raise TypeError(f"options keys must be strings, got {key!r}")
+    return options
+
+
+def _split(options: dict, method: Any) -> dict[str, Any]:
+    """The rule's hyperparameters among ``options``; unknown keys are errors."""
+    if isinstance(method, (Optimizer, Wrapper)):
+        extra = sorted(set(options) - set(BY_NAME))
+        if extra:
+            raise ValueError(
+                f"unknown option(s) {extra} for an optimizer object (set hyperparameters on "
+                f"the object itself); valid options: {sorted(BY_NAME)}"
+            )
+        if "backend" in options:
+            raise ValueError("backend is set on the optimizer object, not in options")
+        return {}
+    cls = rule_class(method)
+    names = list(cls.declarations) + [a.name for a in cls.spec.attributes]
+    unknown = sorted(set(options) - set(names) - set(BY_NAME))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {unknown} for method {method.lower()!r}; valid options: "
+            f"{sorted(names + list(BY_NAME))}"
+        )
+    return {k: v for k, v in options.items() if k in names}
+
+
+def rule_class(method: Any) -> type[Optimizer]:
+    """The rule class a ``method=`` name names (case-insensitive); clear errors otherwise."""
+    if isinstance(method, type) and issubclass(method, Optimizer):
+        raise TypeError(
+            f"method is the class {method.__name__}; pass an instance, e.g. "
+            f"method=numopt.{method.__name__}(learning_rate=...), or the name "
+            f"{method.name!r}"
+        )
+    if not isinstance(method, str):
+        raise TypeError(
+            f"method must be a name {sorted(RULES)} or a numopt optimizer object, got "
+            f"{type(method).__name__}"
+        )
+    cls = RULES.get(method.lower())
+    if cls is None:
+        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(RULES)}")
+    return cls
+
+
+def _transforms(o: dict, batched: bool) -> TransformOptions:
+    if o["accumulate"] is not None and not batched:
+        raise ValueError(
+            "accumulate needs batch_size: each update uses the mean gradient of "
+            "`accumulate` mini-batches, and a full-batch run has none"
+        )
+    if o["lookahead"] is None and o["lookahead_alpha"] is not None:
+        raise ValueError("lookahead_alpha needs lookahead (the updates between synchronisations)")
+    for key in ("ema_decay", "ema_debias"):
+        if o[key] is not None and o["average"] != "ema":
+            raise ValueError(f"{key} needs average='ema'")
+    if o["average_start"] is not None and o["average"] is None:
+        raise ValueError("average_start needs average ('ema' or 'polyak')")
+    return TransformOptions(
+        accumulate=o["accumulate"] or 1,
+        average=o["average"],
+        ema_decay=o["ema_decay"],
+        ema_debias=o["ema_debias"],
+        average_start=o["average_start"],
+        lookahead=o["lookahead"],
+        lookahead_alpha=o["lookahead_alpha"],
+        param_groups=o["param_groups"],
+    )

@@ -1,0 +1,107 @@
+"""The end of a run: SciPy's ``OptimizeResult`` from the run's buffers and its status.
+
+:func:`result` evaluates the loss at the final point when the loop does not know it
+(mini-batches know only batch losses), falls back to the best point when the final
+one is not finite, fills in the fixed message of the :class:`~numopt.loop.status.Status`,
+and hands the run's own buffers over as ``x``, ``jac`` and ``x_best`` (no copies of
+N-sized arrays, except from the GPU).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from numopt.loop.status import Status
+from numopt.transforms import options as transform_options
+
+
+def result(run: Any, status: Status, detail: str) -> OptimizeResult:
+    """The ``OptimizeResult`` of ``run``, which stopped with ``status`` (and ``detail``)."""
+    s, obj, state = run.structure, run.objective, run.state
+    nit = state.nit
+    fun = state.fx if run.loss_is_known() else None
+    evaluated = False
+    stopped_early = status in (Status.NONFINITE, Status.INTERRUPTED)
+    if fun is None and not stopped_early:
+        # the loss at the final point is not known yet (mini-batches: only batch losses
+        # are; or the run stopped before evaluating its last update): evaluate it on the
+        # whole data, counted in nfev
+        obj.nfev, obj.njev = state.nfev, state.njev
+        try:
+            fun, evaluated = obj(run.view, run.args), True
+        except KeyboardInterrupt:
+            status = Status.INTERRUPTED
+        state.nfev, state.njev = obj.nfev, obj.njev
+    if fun is None and status is Status.INTERRUPTED:
+        # interrupted: return the point reached without evaluating it again
+        fun = math.nan
+        finite = math.isfinite(run.ops.norm(run.x))
+    else:
+        finite = fun is not None and math.isfinite(fun) and math.isfinite(run.ops.norm(run.x))
+    if evaluated and finite and nit > 0:
+        if run.history is not None and run.batches is None:
+            run.history["fun"].append(fun)
+            run.history["grad_norm"].append(run.grad_norm(run.g))
+        if run.callbacks and status not in (Status.INTERRUPTED, Status.CALLBACK):
+            # the last update's callback (a request to stop changes nothing now)
+            run.call_back(nit, fun)
+    if finite and math.isfinite(fun) and fun < state.best_f:
+        state.best_f, state.best_nit = fun, nit
+        run.ops.copy(run.best_x, run.x)
+    found = state.best_nit >= 0
+    x, jac = run.x, run.g
+    if not finite:
+        if status not in (Status.NONFINITE, Status.INTERRUPTED):
+            status = Status.NONFINITE
+            detail = f"non-finite loss ({fun}) at the final point (iteration {nit})"
+        x, fun = run.best_x, state.best_f if found else math.nan
+        jac = np.full(s.size, np.nan, s.dtype)
+        if found:
+            detail += (
+                f"; returning the best point seen (iteration {state.best_nit}, "
+                f"f = {state.best_f:.6g})"
+            )
+    message = status.message(detail)
+    # the run is over: its buffers become the result (no copies of N-sized arrays)
+    x_device = x
+    host = run.ops.host
+    x, jac, best = host(x), host(jac), host(run.best_x)
+    if best is x:
+        best = best.copy()
+    out = OptimizeResult(
+        x=s.views(x, writeable=True),
+        fun=float(fun),
+        jac=s.views(jac, writeable=True),
+        nit=nit,
+        nfev=state.nfev,
+        njev=state.njev,
+        status=int(status),
+        success=status.success,
+        message=message,
+        x_best=s.views(best, writeable=True),
+        fun_best=float(state.best_f) if found else math.nan,
+        method=run.method,
+        compiled=run.compiled,
+    )
+    if run.config.placement.return_device:  # the run's own device buffer, structured like x0
+        out["x_device"] = s.views(x_device, writeable=True)
+    average = transform_options.average_of(run.opt, x)
+    if average is not None:  # options["average"]: the averaged point, structured like x0
+        out["x_average"] = s.views(average, writeable=True)
+    if run.batches is not None:
+        out["epochs"] = state.epochs_done
+    if run.config.batching.skip_nonfinite:
+        out["skipped"] = state.skipped
+    if run.history is not None:
+        out["history"] = {k: np.asarray(v, dtype=float) for k, v in run.history.items()}
+    if run.config.output.disp:
+        print(message)
+        print(f"         Current function value: {out.fun:.6g}")
+        print(f"         Iterations: {nit}")
+        print(f"         Function evaluations: {state.nfev}")
+        print(f"         Gradient evaluations: {state.njev}")
+    return out

@@ -1,0 +1,134 @@
+"""The one driver of the loop, for both modes: chunks of iterations, and what comes between.
+
+:func:`drive` runs the iteration (:mod:`numopt.loop.iteration`) in chunks, from
+Python (:class:`~numopt.loop.python_mode.PythonMode`) or compiled
+(:class:`~numopt.loop.compiled.CompiledMode`), and does the Python work each chunk
+hands back (:class:`~numopt.loop.status.Pause`): a checkpoint, the callbacks (the
+compiled loop's), the end of an epoch (the next order is drawn by the batches' own
+:class:`numpy.random.Generator`), and between chunks — about every
+:data:`CHUNK_SECONDS` — Ctrl-C, ``max_time``, ``checkpoint_seconds``, the progress
+bar and the ``disp`` rows.  Both modes pass through the same points, so a run and its
+trajectory do not depend on the mode.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from numopt.loop import checkpoint, hooks
+from numopt.loop.status import Pause, Status
+
+#: Seconds of iterations between two visits to the driver (Ctrl-C, max_time, progress).
+CHUNK_SECONDS = 0.02
+#: History rows kept per chunk; disp rows likewise.
+HISTORY_CAPACITY = 1 << 16
+DISP_CAPACITY = 64
+
+
+def drive(run: Any) -> tuple[Status, str]:
+    """Run ``run`` until it stops; ``(status, detail)`` (the detail of statuses 3 and 99)."""
+    start = time.perf_counter()
+    run.last_save = start
+    out = run.config.output
+    bar = hooks.progress_bar(run.planned) if out.progress else None
+    if out.disp:
+        print(hooks.DISP_HEADER)
+    hist = np.zeros((3, HISTORY_CAPACITY if run.history is not None else 1))
+    rows = np.zeros((DISP_CAPACITY, 4))
+    with hooks.deferred_sigint() as interrupted:
+        if run.compiled:
+            from numopt.loop.compiled import CompiledMode
+
+            mode: Any = CompiledMode(run)
+        else:
+            from numopt.loop.python_mode import PythonMode
+
+            mode = PythonMode(run, start, interrupted)
+        try:
+            return _chunks(run, mode, start, interrupted, hist, rows, bar)
+        except KeyboardInterrupt:  # raised by the user's code: before this update
+            return Status.INTERRUPTED, ""
+        finally:
+            _drain(run, hist, rows, bar, 0)
+            if bar is not None:
+                bar.close()
+
+
+def _chunks(
+    run: Any, mode: Any, start: float, interrupted: Any, hist: Any, rows: Any, bar: Any
+) -> tuple[Status, str]:
+    s = run.state
+    batches = run.batches
+    epochs = run.config.batching.epochs
+    every = run.disp_every
+    chunk = 256  # iterations per chunk, adapted to CHUNK_SECONDS
+    while True:
+        if batches is not None:  # the epoch's order, drawn as a run never paused draws it
+            if epochs is not None and s.epochs_done >= epochs:
+                return Status.EPOCHS, ""
+            if run.order is False:
+                run.order = batches.new_order()
+        cap = chunk
+        if run.history is not None:
+            cap = min(cap, HISTORY_CAPACITY)
+        if run.config.output.disp:
+            cap = min(cap, (DISP_CAPACITY - 1) * every + 1)
+        nit0 = s.nit
+        s.limit = nit0 + cap
+        t0 = time.perf_counter()
+        code = mode.chunk(hist, rows)
+        elapsed = time.perf_counter() - t0
+        done = s.nit - nit0
+        _drain(run, hist, rows, bar, done)
+        if code >= 0:
+            status = Status(code)
+            if status is Status.NONFINITE:  # the Python loop's message, word for word
+                what = f"loss ({s.f_cur})" if s.what == 0 else "gradient (NaN or inf entries)"
+                return status, f"non-finite {what} at iteration {s.nit}"
+            if status is Status.CALLBACK:
+                return status, mode.detail
+            return status, ""
+        pause = Pause(code)
+        if pause is Pause.BAD_LR:  # raise the error the Python loop raises at this point
+            mode.learning_rate_error()
+        elif pause is Pause.HOOK:  # the compiled loop's callbacks, then its iteration goes on
+            detail = run.call_back(s.nit, s.f_cur)
+            if detail:
+                mode.detail = detail
+                return Status.CALLBACK, detail
+            if interrupted():
+                return Status.INTERRUPTED, ""
+        elif pause is Pause.SAVE:
+            checkpoint.write(run)
+        elif pause is Pause.EPOCH_END:
+            run.end_epoch()
+        else:  # a chunk's end: the checks the Python loop makes at every iteration
+            if done > 0:
+                chunk = max(1, min(int(done * CHUNK_SECONDS / max(elapsed, 1e-9)), 1 << 30))
+            if interrupted():
+                return Status.INTERRUPTED, ""
+            now = time.perf_counter()
+            max_time = run.config.stopping.max_time
+            if max_time is not None and now - start > max_time:
+                return Status.MAX_TIME, ""
+            seconds = run.config.checkpointing.seconds
+            if seconds and s.nit not in (0, s.saved_nit) and now - run.last_save >= seconds:
+                checkpoint.write(run)
+
+
+def _drain(run: Any, hist: Any, rows: Any, bar: Any, done: int) -> None:
+    """Move a chunk's history and disp rows out of the buffers; advance the progress bar."""
+    s = run.state
+    if run.history is not None and (s.hist_len or s.hist_lr_len):
+        run.history["fun"].extend_array(hist[0, : s.hist_len])
+        run.history["grad_norm"].extend_array(hist[1, : s.hist_len])
+        run.history["learning_rate"].extend_array(hist[2, : s.hist_lr_len])
+    s.hist_len = s.hist_lr_len = 0
+    for r in range(s.disp_len):
+        print(hooks.disp_row(*rows[r]))
+    s.disp_len = 0
+    if bar is not None and done:
+        bar.update(done)

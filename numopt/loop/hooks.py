@@ -1,0 +1,96 @@
+"""What the loop shows and calls besides the update: callbacks, progress, disp, Ctrl-C.
+
+Callbacks take SciPy's two forms (:func:`callbacks`): ``callback(intermediate_result)``
+(SciPy ≥ 1.11, chosen when the parameter is named ``intermediate_result``) or
+``callback(xk)``; raising ``StopIteration`` or returning ``True`` stops the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+#: The disp table's header and row format.
+DISP_HEADER = f"{'iter':>8} {'f':>14} {'max|g|':>11} {'lr':>10}"
+
+
+def callbacks(callback: Any) -> list[tuple[Callable, bool]]:
+    """``callback`` (None, a callable or a list of them) as ``(callable, new_style)`` pairs."""
+    if callback is None:
+        return []
+    items = list(callback) if isinstance(callback, (list, tuple)) else [callback]
+    out = []
+    for cb in items:
+        if not callable(cb):
+            raise TypeError(f"callback must be callable or a list of callables, got {cb!r}")
+        try:
+            params = inspect.signature(cb).parameters
+        except (TypeError, ValueError):  # builtins without a signature: legacy form
+            params = {}
+        out.append((cb, "intermediate_result" in params))
+    return out
+
+
+def call(items: list[tuple[Callable, bool]], x: Any, f: float, nit: int) -> str | None:
+    """Call each callback at ``x`` (structured like x0); the reason to stop, or None."""
+    for cb, new_style in items:
+        try:
+            if new_style:
+                out = cb(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit))
+            else:
+                out = cb(x)
+        except StopIteration:
+            return "`callback` raised `StopIteration`."
+        if out is True or (isinstance(out, np.bool_) and out):
+            return "`callback` returned True."
+    return None
+
+
+def disp_row(nit: float, f: float, gnorm: float, lr: float) -> str:
+    """One row of the ``disp`` table."""
+    return f"{int(nit):>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}"
+
+
+def progress_bar(total: int | None) -> Any:
+    """A tqdm progress bar over ``total`` updates (needs the ``progress`` extra)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "options['progress']=True needs tqdm: pip install 'numopt[progress]'"
+        ) from None
+    return tqdm(total=total, unit="it", leave=False)
+
+
+@contextlib.contextmanager
+def deferred_sigint() -> Iterator[Callable[[], bool]]:
+    """Turn a first Ctrl-C into a request to stop at the next consistent point.
+
+    The run then ends with status 8 between two updates (where a checkpoint resumes
+    exactly); a second Ctrl-C raises KeyboardInterrupt at once.  Only in the main
+    thread, and only where Python's default handler is installed.
+    """
+    pressed = [False]
+
+    def handler(signum: int, frame: Any) -> None:
+        if pressed[0]:
+            raise KeyboardInterrupt
+        pressed[0] = True
+
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    old = signal.signal(signal.SIGINT, handler) if install else None
+    try:
+        yield lambda: pressed[0]
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, old)

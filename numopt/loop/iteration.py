@@ -1,0 +1,179 @@
+"""The loop of ``minimize``, written once: the same source runs from Python and compiled.
+
+:func:`iterate` runs iterations until the run ends (it returns a
+:class:`~numopt.loop.status.Status`) or the driver has work to do (a negative
+:class:`~numopt.loop.status.Pause`: a checkpoint, a callback the compiled loop cannot
+call, an epoch's end, a chunk's end).  It reads its state ``s`` and settings ``k`` as
+attributes (:mod:`numopt.loop.state`) and does everything else through *services*,
+global names that each mode binds (:func:`bind`):
+
+=================================  ===================================================
+``evaluate(ctx, s, x, g, order)``  the loss at ``x`` of this iteration's batch; the
+                                   gradient left in ``g``; ``s.nfev``, ``s.njev``
+                                   counted
+``grad_norm(ctx, x, g)``           the stopping test's measure: ``max|g|``, or the
+                                   projected gradient's under bounds (NaN if not
+                                   finite)
+``copy(dst, src)``                 ``dst[:] = src`` (the best point, ``x_prev``)
+``diff_norm(a, b)``                ``max|a - b|`` (``xtol``)
+``observe(ctx, f)``                feed a plateau schedule the full-batch loss
+``rate(ctx, step)``                the learning rate of update ``step`` (0-based)
+``update(ctx, s, x, g)``           the rule's step (0, or ``Pause.BAD_LR``)
+``hook(ctx, nit, f)``              the callbacks: 0 to go on, ``Status.CALLBACK`` to
+                                   stop, or ``Pause.HOOK`` to have the driver call them
+``interrupted()``, ``time_up()``   Ctrl-C and ``max_time`` (the Python loop checks
+                                   them every iteration; the compiled loop's driver
+                                   between chunks)
+``save_time()``                    ``checkpoint_seconds`` elapsed (likewise)
+=================================  ===================================================
+
+Run from Python (:mod:`numopt.loop.python_mode`) the services are the objective, the
+optimizer's ``step`` and the host or device array operations, and any objective,
+rule, transform or device works.  Compiled (:mod:`numopt.loop.compiled`) they are
+Numba functions: the objective's, the rule's factors and fused element loop, the
+schedule's program.  Every floating-point operation is the same in both, in the same
+order, so the two give the same results bit for bit; a compiled run pauses only at
+points the Python loop also passes through.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+
+from numopt.loop.status import CODES
+
+
+def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
+    """Iterate from the state ``s`` until the run stops or pauses; the code why.
+
+    ``hist`` (3 rows: loss, gradient measure, learning rate), ``rows`` (disp rows)
+    and ``losses`` (this epoch's batch losses) are buffers the driver drains;
+    ``s.limit`` keeps them from filling.  ``order`` is the epoch's order of the
+    samples (mini-batches), ``ctx`` what the mode's services need.
+    """
+    while True:
+        # -- the top of an iteration: a consistent point (stopping or saving resumes exactly)
+        if k.batched != 0 and s.batch_index >= k.per_epoch:
+            return CODES.EPOCH_END
+        nit = s.nit
+        if interrupted():  # noqa: F821 - a service
+            return CODES.INTERRUPTED
+        if k.maxiter >= 0 and nit + s.skipped >= k.maxiter:
+            return CODES.MAXITER
+        if nit >= s.limit:
+            return CODES.CHUNK
+        if time_up():  # noqa: F821
+            return CODES.MAX_TIME
+        if s.phase == 1:  # back from the driver's callbacks: this iteration goes on
+            s.phase = 0
+            f = s.f_cur
+            gnorm = s.gnorm_cur
+        else:
+            if nit != s.saved_nit and nit != 0:
+                if (k.save_every > 0 and nit % k.save_every == 0) or save_time():  # noqa: F821
+                    return CODES.SAVE
+            f = evaluate(ctx, s, x, g, order)  # noqa: F821
+            gnorm = grad_norm(ctx, x, g)  # noqa: F821
+            if k.batched == 0:
+                s.fx = f
+                s.fx_known = 1
+            if nit > 0 and k.hook_every > 0 and nit % k.hook_every == 0:
+                code = hook(ctx, nit, f)  # noqa: F821
+                if code == CODES.HOOK:
+                    s.phase = 1
+                    s.f_cur = f
+                    s.gnorm_cur = gnorm
+                    return code
+                if code != 0:
+                    return code
+            if interrupted():  # noqa: F821 - Ctrl-C during the evaluation: no update after it
+                return CODES.INTERRUPTED
+        # -- the evaluation is done: the stopping tests, in SciPy's order
+        if not (math.isfinite(f) and math.isfinite(gnorm)):
+            if k.skip_nonfinite != 0:  # drop this batch: no update
+                s.skipped += 1
+                s.batch_index += k.stride
+                continue
+            s.what = 0 if not math.isfinite(f) else 1
+            s.f_cur = f
+            return CODES.NONFINITE
+        if k.batched != 0:
+            losses[s.n_losses] = f
+            s.n_losses += 1
+        if f < s.best_f:
+            s.best_f = f
+            s.best_nit = nit
+            copy(best_x, x)  # noqa: F821
+        if k.observe != 0 and k.batched == 0:
+            observe(ctx, f)  # noqa: F821
+        if k.record != 0:
+            hist[0, s.hist_len] = f
+            hist[1, s.hist_len] = gnorm
+            s.hist_len += 1
+        if k.disp_every > 0 and nit % k.disp_every == 0:
+            row = s.disp_len
+            rows[row, 0] = nit
+            rows[row, 1] = f
+            rows[row, 2] = gnorm
+            rows[row, 3] = rate(ctx, nit)  # noqa: F821
+            s.disp_len += 1
+        if k.gtol >= 0.0 and gnorm <= k.gtol:
+            return CODES.GTOL
+        f_prev = s.f_prev
+        if k.ftol > 0.0 and not math.isnan(f_prev):
+            if abs(f_prev - f) <= k.ftol * max(abs(f_prev), abs(f), 1.0):
+                return CODES.FTOL
+        if k.xtol_on != 0:
+            if nit > 0 and diff_norm(x_prev, x) <= k.xtol:  # noqa: F821
+                return CODES.XTOL
+            copy(x_prev, x)  # noqa: F821
+        if k.maxfev >= 0 and s.nfev >= k.maxfev:
+            return CODES.MAXFEV
+        if k.record != 0:
+            lr = rate(ctx, nit)  # noqa: F821
+            if not (lr >= 0.0 and math.isfinite(lr)):
+                return CODES.BAD_LR
+            hist[2, s.hist_lr_len] = lr
+            s.hist_lr_len += 1
+        code = update(ctx, s, x, g)  # noqa: F821
+        if code != 0:
+            return code
+        s.fx_known = 0
+        s.nit = nit + 1
+        s.f_prev = f
+        s.batch_index += k.stride
+
+
+#: The services :func:`iterate` calls (see the module docstring).
+SERVICES = (
+    "evaluate",
+    "grad_norm",
+    "copy",
+    "diff_norm",
+    "observe",
+    "rate",
+    "update",
+    "hook",
+    "interrupted",
+    "time_up",
+    "save_time",
+)
+
+
+def bind(services: dict) -> Callable:
+    """A copy of :func:`iterate` whose services are the Python functions ``services``.
+
+    The loop run from Python; the compiled loop binds Numba functions the same way,
+    through the kernel generator (:func:`numopt.kernels.generate.specialise`), which
+    also names the copy for Numba's cache.
+    """
+    check(services)
+    return types.FunctionType(iterate.__code__, {**iterate.__globals__, **services}, "iterate")
+
+
+def check(services: dict) -> None:
+    """Every service must be bound, and nothing else."""
+    if set(services) != set(SERVICES):
+        raise TypeError(f"the loop's services are {sorted(SERVICES)}; got {sorted(services)}")

@@ -1,0 +1,101 @@
+"""The loop run from Python: the iteration's services bound to Python objects.
+
+Any objective (NumPy, Dask, CuPy or PyTorch on the GPU, finite differences), any
+rule and transform, host or device arrays: the services call the run's objective,
+the optimizer's step and the host or device array operations
+(:mod:`numopt.problem.placement`).  Ctrl-C, ``max_time`` and ``checkpoint_seconds``
+are checked at every iteration, and the callbacks are called in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from numopt.loop import iteration
+from numopt.loop.status import CODES
+from numopt.transforms.accumulate import grouped
+
+
+class PythonMode:
+    """The loop of one run, run from Python (see the module docstring)."""
+
+    compiled = False
+
+    def __init__(self, run: Any, start: float, interrupted: Callable[[], bool]) -> None:
+        self.run = run
+        self._batches: Iterator | None = None
+        self.detail: str | None = None  # why a callback stopped the run
+        obj, opt, ops = run.objective, run.opt, run.ops
+        view, pair, box, args = run.view, run.pair, run.box, run.args
+        s = run.state
+
+        if run.batches is None:
+
+            def evaluate(ctx, s, x, g, order):
+                f = obj(view, args)
+                s.nfev, s.njev = obj.nfev, obj.njev
+                return f
+
+        else:
+
+            def evaluate(ctx, s, x, g, order):
+                f = obj(view, next(self._batches))
+                s.nfev, s.njev = obj.nfev, obj.njev
+                return f
+
+        norm = run.grad_norm
+        schedule = run.schedule
+        max_time = run.config.stopping.max_time
+        every_seconds = run.config.checkpointing.seconds
+        clock = time.perf_counter
+
+        def update(ctx, s, x, g):
+            opt._apply(pair, box)
+            return 0
+
+        def hook(ctx, nit, f):
+            self.detail = run.call_back(nit, f)
+            return CODES.CALLBACK if self.detail else 0
+
+        self.iterate = iteration.bind(
+            {
+                "evaluate": evaluate,
+                "grad_norm": lambda ctx, x, g: norm(g),
+                "copy": ops.copy,
+                "diff_norm": ops.diff_norm,
+                "observe": lambda ctx, f: schedule.update(f),
+                "rate": lambda ctx, step: opt.learning_rate_at(step + 1),
+                "update": update,
+                "hook": hook,
+                "interrupted": interrupted,
+                "time_up": (lambda: clock() - start > max_time) if max_time is not None else _never,
+                "save_time": (lambda: clock() - run.last_save >= every_seconds)
+                if every_seconds
+                else _never,
+            }
+        )
+        self.state = s
+
+    def chunk(self, hist: Any, rows: Any) -> int:
+        """Iterate until the run stops or pauses (at ``state.limit`` at the latest)."""
+        run = self.run
+        if run.batches is not None:  # this epoch's batches from the current one on
+            batches = run.batches.epoch(run.order, run.state.batch_index)
+            if run.accumulate > 1:  # one update per group of micro-batches
+                batches = (group for _, group in grouped(
+                    enumerate(batches, run.state.batch_index), run.accumulate
+                ))  # fmt: skip
+            self._batches = iter(batches)
+        return self.iterate(
+            run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
+            run.losses, run.order, None,
+        )  # fmt: skip
+
+    def sync(self) -> None:
+        """Nothing to copy back: the Python loop works on the run's own state."""
+
+
+def _never() -> bool:
+    return False

@@ -1,0 +1,111 @@
+"""Records declared once: a Python object for the loop run from Python, a NumPy record
+for the compiled loop, and plain data for checkpoints — all from one list of fields.
+
+The loop's iteration (:mod:`numopt.loop.iteration`) reads and writes its state and
+configuration as attributes, ``s.nit`` and ``k.gtol``.  Run from Python, ``s`` is an
+instance of :attr:`RecordType.cls` (a class with ``__slots__``: cheap attributes);
+compiled, it is an element of a NumPy structured array of :attr:`RecordType.dtype`,
+which Numba reads and writes in place.  :meth:`RecordType.to_array` and
+:meth:`RecordType.load` move the values between the two; :meth:`RecordType.saved`
+and :meth:`RecordType.restore` are the checkpoint's record.  Fields are int64 or
+float64 (flags are 0/1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class Field(NamedTuple):
+    """One field of a record.
+
+    Attributes
+    ----------
+    name : str
+        The attribute.
+    kind : type
+        ``int`` (int64) or ``float`` (float64).
+    default : int or float
+        Its value in a new record.
+    doc : str
+        What it holds.
+    saved : bool
+        Whether checkpoints keep it.
+    """
+
+    name: str
+    kind: type
+    default: float
+    doc: str
+    saved: bool = False
+
+
+class RecordType:
+    """The Python class, the NumPy dtype and the checkpoint record of a list of fields.
+
+    Examples
+    --------
+    >>> T = RecordType("Counts", (Field("n", int, 0, "count", saved=True),
+    ...                           Field("x", float, 1.5, "value")))
+    >>> r = T.new(n=3)
+    >>> r.n, r.x
+    (3, 1.5)
+    >>> a = T.to_array(r)
+    >>> a[0]["x"] = 2.5
+    >>> T.load(r, a)
+    >>> r.x, T.saved(r)
+    (2.5, {'n': 3})
+    """
+
+    def __init__(self, name: str, fields: tuple[Field, ...]) -> None:
+        self.name = name
+        self.fields = fields
+        self.names = tuple(f.name for f in fields)
+        self.dtype = np.dtype([(f.name, np.int64 if f.kind is int else np.float64) for f in fields])
+        self.cls = type(name, (), {"__slots__": self.names, "__repr__": _repr, "__doc__": name})
+
+    def new(self, **values: Any) -> Any:
+        """A Python record with the defaults, and ``values`` where given."""
+        unknown = set(values) - set(self.names)
+        if unknown:
+            raise TypeError(f"{self.name} has no fields {sorted(unknown)}")
+        record = self.cls()
+        for f in self.fields:
+            setattr(record, f.name, f.kind(values.get(f.name, f.default)))
+        return record
+
+    def to_array(self, record: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """The record's values in a structured array of one element (``out`` if given)."""
+        if out is None:
+            out = np.zeros(1, self.dtype)
+        out[0] = tuple(getattr(record, name) for name in self.names)
+        return out
+
+    def load(self, record: Any, array: np.ndarray) -> None:
+        """Copy the values of a structured array's first element into ``record``."""
+        for name, value in zip(self.names, array[0].item(), strict=True):
+            setattr(record, name, value)
+
+    def saved(self, record: Any) -> dict[str, Any]:
+        """The fields checkpoints keep, as plain data."""
+        return {f.name: getattr(record, f.name) for f in self.fields if f.saved}
+
+    def restore(self, record: Any, data: Mapping[str, Any], where: str) -> None:
+        """Set the saved fields from ``data`` (a checkpoint's), each checked for its type."""
+        for f in self.fields:
+            if not f.saved:
+                continue
+            if f.name not in data:
+                raise ValueError(f"{where} lacks the loop's {f.name!r}")
+            value = data[f.name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{where}: the loop's {f.name!r} is {value!r}, not a number")
+            setattr(record, f.name, f.kind(value))
+
+
+def _repr(self: Any) -> str:
+    fields = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in self.__slots__)
+    return f"{type(self).__name__}({fields})"

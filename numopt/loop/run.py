@@ -1,0 +1,296 @@
+"""One call of ``minimize``, assembled: the problem, the optimizer, the loop's state.
+
+:class:`Run` takes the parsed configuration (:class:`numopt.front.config.Config`)
+and the arrays, and builds what the loop works on, from the problem side up:
+``x0``'s structure and the flat buffers ``x`` and ``g`` (on the host or the GPU,
+:mod:`numopt.problem.placement`), the objective (:mod:`numopt.problem.objective`;
+Dask's, the device's, or micro-batches around it), the mini-batches, the bounds, the
+optimizer (the rule, wrapped by the transforms), and the loop's state and settings
+records (:mod:`numopt.loop.state`).  The driver (:mod:`numopt.loop.driver`) runs it;
+:mod:`numopt.front.result` turns it into the result.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeWarning
+
+from numopt.kernels.arrays import FlatPair, Layout
+from numopt.loop import hooks
+from numopt.loop.history import Record
+from numopt.loop.state import SETTINGS, STATE
+from numopt.problem import bounds as problem_bounds
+from numopt.problem import placement
+from numopt.problem.batching import Batches
+from numopt.problem.objective import Objective
+from numopt.problem.structure import Structure
+from numopt.rules import Optimizer
+from numopt.transforms import Wrapper
+from numopt.transforms import options as transform_options
+from numopt.transforms.accumulate import MicroBatches
+
+#: The history's series.
+SERIES = ("fun", "grad_norm", "learning_rate", "epoch_fun")
+
+
+class Run:
+    """The arrays, objective, optimizer and state of one ``minimize`` call.
+
+    Attributes (the main ones)
+    --------------------------
+    config : numopt.front.config.Config
+        The options, parsed.
+    structure : numopt.problem.structure.Structure
+        ``x0``'s shape; ``x``, ``g`` its flat buffers, ``view`` what ``fun`` sees.
+    objective : callable
+        ``objective(view, args) -> f``, the gradient left in ``g``.
+    opt : numopt.Optimizer or transform
+        What steps ``x``.
+    state, settings
+        The loop's records (:data:`numopt.loop.state.STATE`, ``SETTINGS``).
+    """
+
+    def __init__(
+        self,
+        fun: Callable,
+        x0: Any,
+        args: tuple,
+        method: Any,
+        jac: Any,
+        callback: Any,
+        config: Any,
+        bounds: Any = None,
+    ) -> None:
+        self.config = config
+        self.args = args
+        placed = config.placement
+        backend = method.backend if isinstance(method, (Optimizer, Wrapper)) else placed.backend
+        self.device = "cuda" if placement.on_gpu(x0, placed.device, backend) else "cpu"
+        gpu = self.device == "cuda"
+        if gpu:
+            from numopt.problem.device import DeviceObjective, DeviceStructure
+
+            self.structure = DeviceStructure(x0)
+        else:
+            self.structure = Structure(x0)
+        self.opt = _optimizer(method, config.hyperparameters, placed.backend)
+        self.method = method.lower() if isinstance(method, str) else self.opt.name
+        self.callbacks = hooks.callbacks(callback)
+        if placed.return_device and not gpu:
+            raise ValueError("return_device=True needs a run on the GPU (device='cuda')")
+        self.dask = _dask_data(args, config.batching.data_args)
+        self.batches = self._batches()
+        if self.batches is not None and self.opt.full_batch_only:
+            raise ValueError(
+                f"method {self.method!r} is full-batch only (its steps follow the sign "
+                "changes of the whole gradient, which mini-batch noise would trigger): "
+                "remove batch_size or choose another method"
+            )
+        s = self.structure
+        if s.kind != "array":  # a layer-wise rule (LAMB): one layer per array
+            _layers_from(self.opt, s.sizes)
+        # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
+        # accumulate > 1 makes each update evaluate that many mini-batches
+        self.opt = transform_options.wrap(self.opt, config.transforms, s)
+        self.accumulate = config.transforms.accumulate
+        self.ops = placement.DeviceOps() if gpu else placement.HostOps
+        self.x = s.flatten(s.x0)
+        self.box = self._box(bounds, clip_x0=config.checkpointing.resume is None)
+        self._bounds_digest: str | None = None
+        self.g = self.ops.zeros(s.size, s.dtype)
+        self.view = s.views(self.x)
+        make: Any = Objective if self.dask is None else self.dask.objective
+        if gpu:
+            if self.dask is not None:
+                raise ValueError("Dask data in args need a run on the host (device='cpu')")
+            make = DeviceObjective
+        self.objective = make(fun, jac, s, self.x, self.g)
+        if self.accumulate > 1:  # the mean loss and gradient of each group of micro-batches
+            self.objective = MicroBatches(self.objective, self.opt.backend)
+        # the stopping test's gradient measure: max|g|, or the projected one under bounds
+        self.grad_norm = self.ops.norm
+        if self.box is not None:
+            self.grad_norm = problem_bounds.grad_norm(self.x, self.box, self.sign)
+            if self.objective.mode in ("2-point", "3-point"):  # differences stay inside
+                self.objective.bounds = tuple(a.astype(np.float64) for a in self.box)
+        self.pair = FlatPair(self.x, self.g, Layout((s.size,), s.dtype, "C", gpu))
+        self.best_x = self.ops.copy_of(self.x)
+        self.x_prev = self.ops.copy_of(self.x) if config.stopping.xtol else None
+        self.history: dict[str, Record] | None = (
+            {k: Record() for k in SERIES} if config.output.history else None
+        )
+        self.state = STATE.new()
+        self.settings = self._settings()
+        #: The current epoch's order of the samples: False (to draw), None (data order)
+        #: or an index array.
+        self.order: Any = False
+        per_epoch = self.batches.per_epoch if self.batches is not None else 1
+        self.losses = np.zeros(per_epoch, np.float64)  # this epoch's batch losses
+        self.compiled = False
+        self.compiled_reason = "not decided"
+
+    # -- assembly --------------------------------------------------------------------
+    def _batches(self) -> Any:
+        """Mini-batches over the data in ``args`` (None full-batch); their options checked."""
+        b = self.config.batching
+        if b.batch_size is not None:
+            make = Batches if self.dask is None else self.dask.batches
+            return make(
+                self.args,
+                b.batch_size,
+                seed=b.seed,
+                drop_last=b.drop_last,
+                shuffle=b.shuffle,
+                data_args=b.data_args,
+            )
+        given = [k for k in ("data_args", "seed") if getattr(b, k) is not None]
+        if self.dask is not None:  # with Dask data, data_args also picks the chunked args
+            given = [k for k in given if k != "data_args"]
+        given += [
+            k
+            for k, default in (("drop_last", False), ("shuffle", True))
+            if getattr(b, k) != default
+        ]
+        if given:
+            raise ValueError(f"{', '.join(given)} apply to mini-batches: set batch_size too")
+        return None
+
+    def _settings(self) -> Any:
+        c = self.config
+        stop, out = c.stopping, c.output
+        schedule = self.opt.hyperparameters.get("learning_rate")
+        return SETTINGS.new(
+            maxiter=-1 if stop.maxiter is None else stop.maxiter,
+            maxfev=-1 if stop.maxfev is None else stop.maxfev,
+            gtol=-1.0 if stop.gtol is None else stop.gtol,
+            ftol=stop.ftol,
+            xtol=stop.xtol,
+            xtol_on=self.x_prev is not None,
+            hook_every=out.callback_every if self.callbacks else 0,
+            disp_every=self.disp_every if out.disp else 0,
+            save_every=(c.checkpointing.every or 0) if c.checkpointing.path is not None else 0,
+            record=self.history is not None,
+            batched=self.batches is not None,
+            per_epoch=self.batches.per_epoch if self.batches is not None else 0,
+            stride=self.accumulate,
+            skip_nonfinite=c.batching.skip_nonfinite,
+            observe=bool(getattr(schedule, "needs_loss", False)),
+        )
+
+    @property
+    def planned(self) -> int | None:
+        """The updates the run will make at most (None: unbounded)."""
+        planned = self.config.stopping.maxiter
+        if self.batches is not None and self.config.batching.epochs is not None:
+            per_run = self.config.batching.epochs * -(-self.batches.per_epoch // self.accumulate)
+            planned = per_run if planned is None else min(planned, per_run)
+        return planned
+
+    @property
+    def disp_every(self) -> int:
+        """Updates between two ``disp`` rows (ten rows over the planned run)."""
+        from numopt.front.config import DEFAULT_MAXITER
+
+        return max(1, (self.planned or DEFAULT_MAXITER) // 10)
+
+    def _box(self, bounds: Any, clip_x0: bool) -> Any:
+        """``minimize``'s ``bounds`` laid out flat; clip ``x`` into them (with a warning)."""
+        from numopt.kernels import box as kernel_box
+
+        if self.opt.bounds is not None:
+            raise ValueError(
+                "the optimizer object passed as method has bounds (opt.bounds), which apply "
+                "to opt.step; give minimize's bounds as minimize(..., bounds=...) instead"
+            )
+        if bounds is None:
+            return None
+        box = problem_bounds.for_structure(bounds, self.structure)
+        if self.device == "cuda":
+            box = kernel_box.to_device(box)
+        if clip_x0 and kernel_box.clip(self.x, box):
+            warnings.warn(
+                "Initial guess is not within the specified bounds; x0 was clipped into them",
+                OptimizeWarning,
+                stacklevel=4,
+            )
+        return box
+
+    # -- what the loop and the result read -------------------------------------------
+    def sign(self) -> float:
+        """The step's direction for the projected gradient: -1.0 with ``maximize``."""
+        return -1.0 if self.opt.hyperparameters.get("maximize") else 1.0
+
+    def bounds_key(self) -> str | None:
+        """The bounds' fingerprint saved in checkpoints (computed once)."""
+        if self.box is not None and self._bounds_digest is None:
+            self._bounds_digest = problem_bounds.digest(self.box)
+        return self._bounds_digest
+
+    @property
+    def schedule(self) -> Any:
+        """The rule's learning rate: a float, or a schedule."""
+        return self.opt.hyperparameters["learning_rate"]
+
+    def epoch_losses(self) -> list[float]:
+        """The batch losses of the current epoch so far."""
+        return self.losses[: self.state.n_losses].tolist()
+
+    def end_epoch(self) -> None:
+        """An epoch of mini-batches ended: its mean batch loss feeds a plateau and history."""
+        s = self.state
+        if s.n_losses:
+            mean = float(np.mean(self.losses[: s.n_losses]))
+            schedule = self.schedule
+            if getattr(schedule, "needs_loss", False):
+                schedule.update(mean)
+            if self.history is not None:
+                self.history["epoch_fun"].append(mean)
+        s.n_losses = 0
+        s.epochs_done += 1
+        s.batch_index = 0
+        self.order = False
+
+    def call_back(self, nit: int, f: float) -> str | None:
+        """Call the callbacks at ``x``; the reason to stop, or None."""
+        return hooks.call(self.callbacks, self.structure.unflatten(self.x), f, nit)
+
+    def loss_is_known(self) -> bool:
+        """Whether the full-data loss at the current ``x`` is known (``state.fx``)."""
+        return self.state.fx_known != 0
+
+
+def _optimizer(method: Any, hyperparameters: dict, backend: Any) -> Any:
+    """The rule to run: ``method`` itself (an optimizer object), or built from its name."""
+    if isinstance(method, (Optimizer, Wrapper)):
+        return method
+    from numopt.front.config import rule_class
+
+    return rule_class(method)(**hyperparameters, backend=backend)  # checks each, by name
+
+
+def _layers_from(opt: Any, sizes: list[int]) -> None:
+    """Give a layer-wise rule in ``opt``'s chain (LAMB's ``layers``) x0's arrays as layers.
+
+    Only where ``layers`` is None: sizes the user set on an optimizer object are kept
+    (and checked against x at the first step).
+    """
+    link = opt
+    while True:
+        if "layers" in getattr(link, "_attributes", {}) and link.layers is None:
+            link.layers = list(sizes)
+        if not isinstance(link, Wrapper):
+            return
+        link = link.inner
+
+
+def _dask_data(args: tuple, data_args: Any) -> Any:
+    """The Dask data in ``args`` (a ``DaskData``), or None: no Dask import."""
+    if not any(type(a).__module__.partition(".")[0] == "dask" for a in args):
+        return None
+    from numopt.problem.distributed import DaskData
+
+    return DaskData(args, data_args)

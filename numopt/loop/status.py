@@ -1,0 +1,80 @@
+"""How a run ends (:class:`Status`), and why the loop hands control back (:class:`Pause`).
+
+``result.status`` is a :class:`Status` (an ``int``, as SciPy's codes are), with its
+fixed message and whether it counts as success.  The loop's iteration returns a
+:class:`Status` when the run is over, or a negative :class:`Pause` when the driver
+has work to do (a callback, a checkpoint, the end of an epoch, a chunk's end).  The
+compiled iteration reads both through :data:`CODES`, a constant tuple of plain ints
+(Numba folds ``CODES.GTOL``; it would type each IntEnum class apart).
+"""
+
+from __future__ import annotations
+
+import collections
+from enum import IntEnum
+
+
+class Status(IntEnum):
+    """The end of a run: ``result.status``, with :attr:`message` and :attr:`success`."""
+
+    GTOL = 0
+    MAXITER = 1
+    MAXFEV = 2
+    NONFINITE = 3
+    FTOL = 4
+    XTOL = 5
+    MAX_TIME = 6
+    EPOCHS = 7
+    INTERRUPTED = 8
+    CALLBACK = 99
+
+    @property
+    def success(self) -> bool:
+        """Whether the run converged or did what was asked (SciPy's ``success``)."""
+        return self in (Status.GTOL, Status.FTOL, Status.XTOL, Status.EPOCHS)
+
+    def message(self, detail: str = "") -> str:
+        """The fixed message of this status; ``detail`` fills those that take one.
+
+        Examples
+        --------
+        >>> Status.MAXITER.message()
+        'Maximum number of iterations has been exceeded.'
+        >>> Status.NONFINITE.message("non-finite loss (nan) at iteration 3")
+        'Stopped: non-finite loss (nan) at iteration 3'
+        """
+        return _MESSAGES[self].format(detail)
+
+
+_MESSAGES = {
+    Status.GTOL: (
+        "Optimization terminated successfully: the gradient's largest entry is below gtol."
+    ),
+    Status.MAXITER: "Maximum number of iterations has been exceeded.",
+    Status.MAXFEV: "Maximum number of function evaluations has been exceeded.",
+    Status.NONFINITE: "Stopped: {}",
+    Status.FTOL: "Optimization terminated successfully: the relative change of f is below ftol.",
+    Status.XTOL: "Optimization terminated successfully: the step is below xtol.",
+    Status.MAX_TIME: "Maximum time (max_time) has been exceeded.",
+    Status.EPOCHS: "Completed the requested number of epochs.",
+    Status.INTERRUPTED: (
+        "Interrupted (Ctrl-C or KeyboardInterrupt); returning the point reached so far."
+    ),
+    Status.CALLBACK: "{}",
+}
+
+
+class Pause(IntEnum):
+    """Why the iteration returned to the driver before the run ended."""
+
+    CHUNK = -1  # a chunk of iterations is done (Ctrl-C, max_time, progress, buffers)
+    SAVE = -2  # a checkpoint is due (at the top of an iteration)
+    HOOK = -3  # the callbacks are due (the compiled loop cannot call them)
+    EPOCH_END = -4  # an epoch of mini-batches ended: the next order is drawn in Python
+    BAD_LR = -5  # the compiled schedule gave an invalid learning rate
+
+
+#: Every code as a plain int, by name, for nopython code (``CODES.GTOL``, ``CODES.SAVE``).
+CODES = collections.namedtuple("Codes", [s.name for s in (*Status, *Pause)])(
+    *(int(s) for s in (*Status, *Pause))
+)
