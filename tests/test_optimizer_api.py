@@ -425,9 +425,9 @@ def test_large_array_auto_backend(variant, dtype):
 
 def test_auto_backend_dispatch(monkeypatch):
     """``backend="auto"`` runs the serial loop below SERIAL_BELOW, the parallel one above."""
-    import numopt.kernels.launch as launch_module
+    import numopt.rules.optimizer as optimizer_module
 
-    real = launch_module.cpu_loops
+    real = optimizer_module.cpu_loops
     used = []
 
     def spy(body, clip_value=False, bounded=False):
@@ -442,7 +442,7 @@ def test_auto_backend_dispatch(monkeypatch):
 
         return type(loops)(wrap("serial"), wrap("parallel"))
 
-    monkeypatch.setattr(launch_module, "cpu_loops", spy)
+    monkeypatch.setattr(optimizer_module, "cpu_loops", spy)
     for n in (3, SERIAL_BELOW - 1, SERIAL_BELOW, 2**16 + 3):
         x = np.ones(n)
         numopt.Adam().step(x, x.copy())

@@ -64,7 +64,7 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             return CODES.MAXITER
         if nit >= s.limit:
             return CODES.CHUNK
-        if time_up():  # noqa: F821
+        if k.timed != 0 and time_up():  # noqa: F821
             return CODES.MAX_TIME
         if s.phase == 1:  # back from the driver's callbacks: this iteration goes on
             s.phase = 0
@@ -72,7 +72,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             gnorm = s.gnorm_cur
         else:
             if nit != s.saved_nit and nit != 0:
-                if (k.save_every > 0 and nit % k.save_every == 0) or save_time():  # noqa: F821
+                due = k.save_every > 0 and nit % k.save_every == 0
+                if due or (k.save_timed != 0 and save_time()):  # noqa: F821
                     return CODES.SAVE
             f = evaluate(ctx, s, x, g, order)  # noqa: F821
             gnorm = grad_norm(ctx, x, g)  # noqa: F821

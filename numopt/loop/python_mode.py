@@ -70,10 +70,8 @@ class PythonMode:
                 "update": update,
                 "hook": hook,
                 "interrupted": interrupted,
-                "time_up": (lambda: clock() - start > max_time) if max_time is not None else _never,
-                "save_time": (lambda: clock() - run.last_save >= every_seconds)
-                if every_seconds
-                else _never,
+                "time_up": lambda: clock() - start > max_time,
+                "save_time": lambda: clock() - run.last_save >= every_seconds,
             }
         )
         self.state = s
@@ -95,7 +93,3 @@ class PythonMode:
 
     def sync(self) -> None:
         """Nothing to copy back: the Python loop works on the run's own state."""
-
-
-def _never() -> bool:
-    return False

@@ -173,6 +173,8 @@ class Run:
             hook_every=out.callback_every if self.callbacks else 0,
             disp_every=self.disp_every if out.disp else 0,
             save_every=(c.checkpointing.every or 0) if c.checkpointing.path is not None else 0,
+            save_timed=bool(c.checkpointing.seconds),
+            timed=stop.max_time is not None,
             record=self.history is not None,
             batched=self.batches is not None,
             per_epoch=self.batches.per_epoch if self.batches is not None else 0,

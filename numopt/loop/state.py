@@ -56,6 +56,8 @@ SETTINGS = RecordType(
         Field("hook_every", int, 0, "callbacks every that many updates; 0: no callbacks"),
         Field("disp_every", int, 0, "a disp row every that many updates; 0: no disp"),
         Field("save_every", int, 0, "a checkpoint every that many updates; 0: none"),
+        Field("save_timed", int, 0, "whether checkpoints are due every so many seconds too"),
+        Field("timed", int, 0, "whether the run has a max_time"),
         Field("record", int, 0, "whether history is recorded"),
         Field("batched", int, 0, "whether the run takes mini-batches"),
         Field("per_epoch", int, 0, "mini-batches per epoch"),

@@ -9,9 +9,9 @@
     θ_{t+1} = θ_t (1 - ηλ) - η m̂_t / (sqrt(v̂_t) + ε)         (AdamW, λ default 0.01)
 
 AdamW's decay uses θ *before* the step and is proportional to the current η; its
-moments are those of the plain gradient.  Both run one element body, which reads the
-coupled ``l2`` (λ for Adam, 0 for AdamW) and the decay factor ``decay`` (1 for Adam,
-``1 - ηλ`` for AdamW): with λ = 0 the two rules are the same step, bit for bit.
+moments are those of the plain gradient.  The two share their factors (``l2`` is λ
+for Adam, ``decay`` is ``1 - ηλ`` for AdamW) and their reference; each has its body,
+which with λ = 0 is the other's step bit for bit.
 
 ``amsgrad=True`` (``torch.optim.Adam(W)``'s AMSGrad) keeps the running maximum of
 the second moment, state ``"v_max"`` (v_max_0 = 0), and uses it in place of v:
@@ -89,8 +89,31 @@ def reference(
 
 
 def body(i, theta, g, state, c):
-    """Element ``i`` of one step; ``state = (m, v)``."""
+    """Element ``i`` of an Adam step (coupled L2: ``l2`` = λ); ``state = (m, v)``."""
     gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
+    state[0, i] = m
+    state[1, i] = v
+    theta[i] = theta[i] - c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+
+
+def amsgrad_body(i, theta, g, state, c):
+    """Element ``i`` of an Adam AMSGrad step; ``state = (m, v, v_max)``."""
+    gi = grad(i, g, c) + c[F.l2] * theta[i]
+    m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
+    v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
+    old = state[2, i]
+    v_max = old if old >= v else v  # NaN in v propagates, as np.maximum
+    state[0, i] = m
+    state[1, i] = v
+    state[2, i] = v_max
+    theta[i] = theta[i] - c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v_max / c[F.bias2]) + c[F.eps])
+
+
+def decoupled_body(i, theta, g, state, c):
+    """Element ``i`` of an AdamW step (``decay`` = 1 - ηλ); ``state = (m, v)``."""
+    gi = grad(i, g, c)
     m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
@@ -99,9 +122,9 @@ def body(i, theta, g, state, c):
     theta[i] = theta[i] * c[F.decay] - step
 
 
-def amsgrad_body(i, theta, g, state, c):
-    """Element ``i`` of an AMSGrad step; ``state = (m, v, v_max)``."""
-    gi = grad(i, g, c) + c[F.l2] * theta[i]
+def decoupled_amsgrad_body(i, theta, g, state, c):
+    """Element ``i`` of an AdamW AMSGrad step; ``state = (m, v, v_max)``."""
+    gi = grad(i, g, c)
     m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     old = state[2, i]
@@ -150,6 +173,10 @@ def _body(hp):
     return amsgrad_body if hp["amsgrad"] else body
 
 
+def _decoupled_body(hp):
+    return decoupled_amsgrad_body if hp["amsgrad"] else decoupled_body
+
+
 SPEC = RuleSpec(
     name="adam",
     hyperparameters=(
@@ -184,7 +211,7 @@ ADAMW = RuleSpec(
     factors=F,
     factor_fn=factors,
     factor_args=functools.partial(factor_args, decoupled=True),
-    body=_body,
+    body=_decoupled_body,
     reference=functools.partial(reference, decoupled=True),
     state=_state,
 )

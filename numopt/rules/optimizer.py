@@ -20,15 +20,32 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
+from numopt.kernels.cpu import cpu_loops
 from numopt.kernels.launch import BACKENDS, launch, resolve, typed_factors
 from numopt.rules import clipping
 from numopt.rules.hyperparameters import BACKEND_DOC, FRAMEWORK
 from numopt.rules.spec import Hyper, RuleSpec
+
+
+class _Plan(NamedTuple):
+    """What an optimizer's hyperparameters decide for every step (see ``_planned``)."""
+
+    body: Callable  # the element body
+    h: tuple  # the factor function's hyperparameters
+    clip_value: bool  # whether the body reads the gradient clamped
+    framework: tuple | None  # (clip bound, sign); None: the sign depends on ‖g‖ (clip_norm)
+    n: int  # the factors' count, the framework's two included
+    loops: list  # the CPU loops, unbounded and bounded, once compiled (else None)
+
+    def cpu_loops(self, bounded: bool) -> Any:
+        """The CPU loops of this body and variant (kept in :attr:`loops`)."""
+        self.loops[bounded] = cpu_loops(self.body, self.clip_value, bounded)
+        return self.loops[bounded]
 
 
 class Optimizer:
@@ -76,6 +93,7 @@ class Optimizer:
 
     def __init__(self, *, backend: str = "auto", **hyperparameters: Any) -> None:
         self.backend = backend  # checked by __setattr__
+        self._plan: _Plan | None = None  # what the hyperparameters decide (_planned)
         self._attributes = {a.name: a.default for a in self.spec.attributes}
         self._hyperparameters = {
             name: self.declarations[name].check(name, value)
@@ -135,6 +153,7 @@ class Optimizer:
                 )
             hp[name] = value
             object.__setattr__(self, "state_names", names)
+            self._plan = None
         elif hp is None or name in ("backend", "bounds"):
             if name == "backend" and value not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}")
@@ -153,27 +172,44 @@ class Optimizer:
         """The state arrays' names under the hyperparameters ``hp``."""
         return tuple(self.spec.state(hp))
 
+    def _planned(self) -> _Plan:
+        """What the hyperparameters decide for every step, worked out once (until one changes)."""
+        plan = self._plan
+        if plan is None:
+            hp = self._hyperparameters
+            plan = self._plan = _Plan(
+                body=self.spec.body(hp),
+                h=tuple(self.spec.factor_args(hp)),
+                clip_value=hp["clip_value"] is not None,
+                framework=None
+                if hp["clip_norm"] is not None
+                else clipping.framework_factors(hp, None, "serial"),
+                n=len(self.spec.factors),
+                loops=[None, None],
+            )
+        return plan
+
     def _element(self) -> Callable:
         """The element body these hyperparameters run."""
-        return self.spec.body(self._hyperparameters)
+        return self._planned().body
 
     def _factor_args(self) -> tuple[float, ...]:
         """``h``: the hyperparameters the rule's ``factor_fn`` reads, as floats."""
-        return self.spec.factor_args(self._hyperparameters)
+        return self._planned().h
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
         """The rule's own factors of step ``t`` with learning rate ``lr`` (float64)."""
-        return self.spec.factor_fn(t, lr, self._factor_args())
+        return self.spec.factor_fn(t, lr, self._planned().h)
 
     def _kernel_factors(self, t: int, lr: float, g: Any = None, backend: str = "serial") -> tuple:
         """Every factor ``c`` a body reads: the rule's, the clip_value bound, the sign.
 
         ``g`` (the flat gradient) is read once for its norm when ``clip_norm`` is set.
         """
-        return (
-            *self._factors(t, lr),
-            *clipping.framework_factors(self._hyperparameters, g, backend),
-        )
+        framework = self._planned().framework
+        if framework is None:  # clip_norm: the sign scaled by the gradient's norm
+            framework = clipping.framework_factors(self._hyperparameters, g, backend)
+        return (*self._factors(t, lr), *framework)
 
     # -- public API ----------------------------------------------------------------
     def __repr__(self) -> str:
@@ -297,19 +333,28 @@ class Optimizer:
             self.reference(pair.x, g, *state, t=t, learning_rate=lr, **rest)
             if box is not None:
                 np.clip(pair.x, box.lo, box.hi, out=pair.x)
-        else:
+        elif self.spec.passes is not None:  # a layer-wise rule: its own passes
             factors = self._kernel_factors(t, lr, pair.g, backend)
-            passes = self.spec.passes
-            if passes is not None:
-                passes.run(self, pair, state, factors, lr, backend, box)
-            else:
-                c = typed_factors(factors, pair.layout.dtype, backend, self._c)
-                if backend != "cuda":
-                    self._c = c  # the factors' buffer, reused at the next step
-                clip_value = hp["clip_value"] is not None
-                launch(self._element(), pair.x, pair.g, state, c, backend, box, clip_value)
+            self.spec.passes.run(self, pair, state, factors, lr, backend, box)
+        else:
+            plan = self._planned()
+            factors = self._kernel_factors(t, lr, pair.g, backend)
+            if backend == "cuda":
+                c = typed_factors(factors, pair.layout.dtype, backend)
+                launch(plan.body, pair.x, pair.g, state, c, backend, box, plan.clip_value)
+            else:  # the host's fast path: the factors' buffer and the loops kept
+                c = self._c
+                if c is None or c.dtype != pair.layout.dtype:
+                    c = self._c = np.empty(plan.n, pair.layout.dtype)
+                c[:] = factors
+                loops = plan.loops[box is not None] or plan.cpu_loops(box is not None)
+                if box is None:
+                    getattr(loops, backend)(pair.x, pair.g, state, c)
+                else:
+                    getattr(loops, backend)(pair.x, pair.g, state, c, box.lo, box.hi)
         self._t = t
-        self._loaded_on_host = False
+        if self._loaded_on_host:
+            self._loaded_on_host = False
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data (host copies) that :meth:`load_state_dict` restores exactly.
@@ -359,6 +404,7 @@ class Optimizer:
             schedule.load_state_dict(state_dict["schedule"])
         self._hyperparameters = hp
         object.__setattr__(self, "state_names", names)
+        self._plan = None
         self._t = int(step)
         self._state, self._layout, self._c = rows, layout, None
         self._loaded_on_host = rows is not None
