@@ -10,10 +10,9 @@ model adds a zero-division branch per element); it also matches the NumPy
 reference, where ``x / 0`` is ``inf``, not an exception.
 
 The bounded variant clamps ``theta[i]`` to ``[lo[i], hi[i]]`` in the same iteration
-as the step: no second pass, two more reads per element.  The clamp is NumPy's
-``np.clip`` element for element (the bound wins a tie, which decides the sign of a
-zero; a NaN stays NaN, so a diverging run is still detected), so a bounded step
-equals the unbounded step followed by ``np.clip`` bit for bit.
+as the step: no second pass, two more reads per element.  The clamp
+(:func:`numopt.kernels.element.clamp`) is NumPy's ``np.clip`` element for element,
+so a bounded step equals the unbounded step followed by ``np.clip`` bit for bit.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from typing import NamedTuple
 
 from numba import njit, prange
 
-from numopt.kernels.generate import element, grad_reader, specialise, variant_name
+from numopt.kernels.generate import clamp, element, grad_reader, specialise, variant_name
 
 #: Arrays with fewer elements than this run the serial loop under
 #: ``backend="auto"``.  Measured with ``python benchmarks/switchover.py`` (Adam,
@@ -48,12 +47,7 @@ def bounded_template(theta, g, state, c, lo, hi):  # pragma: no cover - compiled
         low = lo[i]  # read before the body's stores: they cannot alias theta or state
         high = hi[i]
         body(i, theta, g, state, c)  # noqa: F821 - bound by specialise()
-        v = theta[i]
-        if v <= low:  # np.clip's choice on a tie (signed zeros); NaN compares false: kept
-            v = low
-        if v >= high:
-            v = high
-        theta[i] = v
+        theta[i] = clamp(theta[i], low, high)
 
 
 class Loops(NamedTuple):
@@ -105,4 +99,5 @@ def _cpu_loops(body: Callable, clip_value: bool, bounded: bool) -> Loops:
         variant_name("cpu", clip_value=clip_value, bounded=bounded),
         body=element(body, clip_value, "cpu"),
         grad=grad_reader(clip_value),
+        clamp=clamp("cpu"),
     )

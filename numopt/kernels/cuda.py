@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numba import config, cuda
 
-from numopt.kernels.generate import element, grad_reader, specialise, variant_name
+from numopt.kernels.generate import clamp, element, grad_reader, specialise, variant_name
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
 
@@ -48,12 +48,7 @@ def _bounded(theta, g, state, c, lo, hi):  # pragma: no cover - compiled
         low = lo[i]
         high = hi[i]
         body(i, theta, g, state, c)  # noqa: F821 - bound by specialise()
-        v = theta[i]
-        if v <= low:  # np.clip's choice on a tie; NaN compares false: kept
-            v = low
-        if v >= high:
-            v = high
-        theta[i] = v
+        theta[i] = clamp(theta[i], low, high)
 
 
 def compile_kernel(template: Callable, kind: str, **bound: Callable) -> Callable:
@@ -76,6 +71,7 @@ def _cuda_kernel(body: Callable, clip_value: bool, bounded: bool) -> Callable:
         variant_name("cuda", clip_value=clip_value, bounded=bounded),
         body=element(body, clip_value, "cuda"),
         grad=grad_reader(clip_value),
+        clamp=clamp("cuda"),
     )
 
 

@@ -26,6 +26,9 @@ import numpy as np
 from numba import cuda, float64
 
 from numopt.kernels.cuda import SIMULATOR, THREADS_PER_BLOCK, launch_config, max_blocks
+from numopt.kernels.generate import clamp
+
+_clamp = clamp("cuda")  # np.clip's, as every bounded kernel
 
 #: Threads per block of the reductions (a power of two; a compile-time constant of
 #: their shared-memory tree).  The simulator runs each thread as a Python thread and
@@ -169,11 +172,7 @@ def _clip(x, lo, hi, moved):  # pragma: no cover - compiled
         v = x[i]
         if v < lo[i] or v > hi[i]:
             moved[0] = 1  # every writer writes the same value: no atomics needed
-        if v <= lo[i]:
-            v = lo[i]
-        if v >= hi[i]:
-            v = hi[i]
-        x[i] = v
+        x[i] = _clamp(v, lo[i], hi[i])
 
 
 class ProjectedNorm:

@@ -28,7 +28,7 @@ from numba import cuda, float64
 
 from numopt.kernels import reduce
 from numopt.kernels.cuda import SIMULATOR, THREADS_PER_BLOCK, compile_kernel, max_blocks
-from numopt.kernels.generate import element, grad_reader, variant_name
+from numopt.kernels.generate import clamp, element, grad_reader, variant_name
 from numopt.kernels.reduce import HALF, Blocks
 
 if SIMULATOR:  # the simulator's libdevice functions are stubs: a plain product
@@ -124,12 +124,7 @@ def _segment_bounded_template(
             low = lo[i]
             high = hi[i]
             body(i, theta, g, state, c, step)  # noqa: F821 - bound by specialise()
-            v = theta[i]
-            if v <= low:
-                v = low
-            if v >= high:
-                v = high
-            theta[i] = v
+            theta[i] = clamp(theta[i], low, high)
 
 
 @functools.cache
@@ -139,6 +134,7 @@ def _kernel(template: Callable, body: Callable, kind: str, clip_value: bool = Fa
         variant_name(kind, clip_value=clip_value),
         body=element(body, clip_value, "cuda"),
         grad=grad_reader(clip_value),
+        clamp=clamp("cuda"),
     )
 
 

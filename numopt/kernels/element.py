@@ -1,4 +1,4 @@
-"""How an element body reads the gradient: the one place maximize and clip_value act.
+"""The small functions every loop shares: how a body reads the gradient, and the clamp.
 
 Every rule's element body reads the gradient entry ``i`` as ``grad(i, g, c)``, never
 as ``g[i]``.  The factors ``c`` of every rule end with two slots the framework fills
@@ -23,3 +23,14 @@ def clipped_grad(i, g, c):
     bound = c[-2]
     v = bound if v > bound else (-bound if v < -bound else v)
     return v * c[-1]
+
+
+def clamp(v, low, high):
+    """``v`` clamped into ``[low, high]`` as ``np.clip`` does it: the bound wins a tie
+    (which decides the sign of a zero), and a NaN stays NaN (a diverging run is still
+    detected)."""
+    if v <= low:
+        v = low
+    if v >= high:
+        v = high
+    return v

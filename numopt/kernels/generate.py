@@ -133,6 +133,11 @@ def _element(body: Callable, clip_value: bool, target: str) -> Callable:
     return fn if target == "python" else _compiled(fn, target)
 
 
+def clamp(target: str) -> Callable:
+    """:func:`numopt.kernels.element.clamp` compiled inline for ``target``."""
+    return _compiled(readers.clamp, target)
+
+
 def variant_name(kind: str, *, clip_value: bool = False, bounded: bool = False) -> str:
     """``kind`` with the variant's suffixes: ``"serial_clip_bounded"`` and the like."""
     return kind + ("_clip" if clip_value else "") + ("_bounded" if bounded else "")

@@ -43,7 +43,7 @@ import numpy as np
 from numba import config, get_thread_id, njit, prange
 
 from numopt.kernels.cpu import SERIAL_BELOW, Loops, compile_pair
-from numopt.kernels.generate import element, grad_reader, variant_name
+from numopt.kernels.generate import clamp, element, grad_reader, variant_name
 
 #: Elements per block: the unit of work whose partial sum does not depend on threads.
 BLOCK = 2048
@@ -346,12 +346,7 @@ def _segment_bounded_template(
             low = lo[i]
             high = hi[i]
             body(i, theta, g, state, c, step)  # noqa: F821
-            v = theta[i]
-            if v <= low:
-                v = low
-            if v >= high:
-                v = high
-            theta[i] = v
+            theta[i] = clamp(theta[i], low, high)
 
 
 @njit(inline="always")
@@ -379,6 +374,7 @@ def _element_loops(template: Callable, kind: str, body: Callable, clip_value: bo
         variant_name(kind, clip_value=clip_value),
         body=element(body, clip_value, "cpu"),
         grad=grad_reader(clip_value),
+        clamp=clamp("cpu"),
     )
 
 

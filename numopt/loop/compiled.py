@@ -33,7 +33,7 @@ from numba.np.ufunc.parallel import _launch_threads
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from numopt.kernels import cpu, norms
-from numopt.kernels.generate import element, source_digest, specialise
+from numopt.kernels.generate import clamp, element, source_digest, specialise
 from numopt.loop import iteration
 from numopt.loop.state import SETTINGS, STATE
 from numopt.loop.status import CODES
@@ -247,7 +247,7 @@ def _step_loop(body: Any, needs: Needs, n_factors: int) -> Any:
     else:
         template = cpu.bounded_template if needs.bounded else cpu.plain_template
         loop = njit(inline="always", error_model="numpy")(
-            specialise(template, "inline", body=element(body, False, "cpu"))
+            specialise(template, "inline", body=element(body, False, "cpu"), clamp=clamp("cpu"))
         )
         adapter = _serial_bounded if needs.bounded else _serial
     return njit(inline="always")(specialise(adapter, "step", loop=loop, N_FACTORS=n_factors))
