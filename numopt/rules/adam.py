@@ -52,6 +52,16 @@ F = factor_layout(
 )  # fmt: skip
 
 
+def moments(m, v, g, beta1, beta2):
+    """Adam's moments, in place, in NumPy: ``m ← β1 m + (1-β1) g``, ``v ← β2 v + (1-β2) g²``.
+
+    The references of the rules that keep Adam's moments (NAdam, RAdam, LAMB) share it.
+    """
+    dt = m.dtype.type
+    m[:] = dt(beta1) * m + dt(1 - beta1) * g
+    v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+
+
 def reference(
     theta,
     g,
@@ -74,8 +84,7 @@ def reference(
     g = -g if maximize else g
     if not decoupled:
         g = g + dt(weight_decay) * theta
-    m[:] = dt(beta1) * m + dt(1 - beta1) * g
-    v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+    moments(m, v, g, beta1, beta2)
     if amsgrad:
         np.maximum(v_max[0], v, out=v_max[0])
         v = v_max[0]

@@ -90,8 +90,7 @@ def reference(
     """
     dt = theta.dtype.type
     g = -g if maximize else g
-    m[:] = dt(beta1) * m + dt(1 - beta1) * g
-    v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+    adam.moments(m, v, g, beta1, beta2)
     m_hat = m / dt(1 - beta1**t)
     v_hat = v / dt(1 - beta2**t)
     u = m_hat / (np.sqrt(v_hat) + dt(eps)) + dt(weight_decay) * theta

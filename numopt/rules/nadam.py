@@ -32,6 +32,7 @@ import numpy as np
 
 from numopt import _checks
 from numopt.kernels.element import grad
+from numopt.rules.adam import moments
 from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
@@ -106,8 +107,7 @@ def reference(
         g = g + dt(weight_decay) * theta
     prod = _memo_product(t, beta1, momentum_decay)
     a, b = _scalars(t, learning_rate, beta1, momentum_decay, prod)
-    m[:] = dt(beta1) * m + dt(1 - beta1) * g
-    v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+    moments(m, v, g, beta1, beta2)
     denom = np.sqrt(v / dt(1 - beta2**t)) + dt(eps)
     theta[:] = theta * dt(decay) - (dt(a) * g + dt(b) * m) / denom
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from numopt import _checks
 from numopt.kernels.element import grad
+from numopt.rules.adam import moments
 from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
@@ -86,8 +87,7 @@ def reference(
         decay = 1 - learning_rate * weight_decay
     else:
         g = g + dt(weight_decay) * theta
-    m[:] = dt(beta1) * m + dt(1 - beta1) * g
-    v[:] = dt(beta2) * v + dt(1 - beta2) * g**2
+    moments(m, v, g, beta1, beta2)
     k, s, e = _scalars(t, learning_rate, beta1, beta2, eps)
     theta[:] = theta * dt(decay) - dt(k) * m / (dt(s) * np.sqrt(v) + dt(e))
 
