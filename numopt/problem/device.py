@@ -82,47 +82,43 @@ class DeviceStructure(Structure):
             self._library = _library(value)
         return d
 
-    def flatten(self, value: Any, out: Any = None, name: str = "x0") -> Any:
-        """Copy ``value`` (device or host arrays, structured like x0) into the flat ``out``."""
+    def _empty(self) -> Any:
+        from numopt.kernels import cuda_arrays
+
+        return cuda_arrays.empty(self.size, self.dtype)
+
+    def _copy_leaf(self, dst: Any, leaf: Any, shape: tuple, label: str) -> None:
+        """A device array device-to-device (cast on the device), a host one host-to-device."""
         from numopt.kernels import cuda, cuda_arrays
 
-        if out is None:
-            out = cuda_arrays.empty(self.size, self.dtype)
-        start = 0
-        for key, leaf, shape, size in zip(
-            self.keys, self._leaves(value, name), self.shapes, self.sizes, strict=True
-        ):
-            label = name if key is None else f"{name}[{key!r}]"
-            dst = out[start : start + size]
-            start += size
-            if on_device(leaf):
-                d = cuda.as_device(leaf, label)
-                dtype = np.dtype(d.dtype)
-                if tuple(d.shape) != tuple(shape):
-                    raise ValueError(f"{label} has shape {tuple(d.shape)} but x0 has shape {shape}")
-                if dtype.kind not in "fiu":
-                    raise TypeError(f"{label} must hold real numbers, got dtype {dtype}")
-                if size == 0:
-                    continue
-                if not d.is_c_contiguous():
-                    raise ValueError(
-                        f"{label} is a non-contiguous device array; return a C-contiguous one "
-                        "(cupy.ascontiguousarray(a), t.contiguous())"
-                    )
-                flat = d.reshape(size)
-                if dtype == self.dtype:
-                    dst.copy_to_device(flat)  # device to device
-                else:
-                    cuda_arrays.cast(dst, flat)
+        size = dst.size
+        if on_device(leaf):
+            d = cuda.as_device(leaf, label)
+            dtype = np.dtype(d.dtype)
+            if tuple(d.shape) != tuple(shape):
+                raise ValueError(f"{label} has shape {tuple(d.shape)} but x0 has shape {shape}")
+            if dtype.kind not in "fiu":
+                raise TypeError(f"{label} must hold real numbers, got dtype {dtype}")
+            if size == 0:
+                return
+            if not d.is_c_contiguous():
+                raise ValueError(
+                    f"{label} is a non-contiguous device array; return a C-contiguous one "
+                    "(cupy.ascontiguousarray(a), t.contiguous())"
+                )
+            flat = d.reshape(size)
+            if dtype == self.dtype:
+                dst.copy_to_device(flat)  # device to device
             else:
-                a = np.asarray(leaf)
-                if a.shape != tuple(shape):
-                    raise ValueError(f"{label} has shape {a.shape} but x0 has shape {shape}")
-                if a.dtype.kind not in "fiub":
-                    raise TypeError(f"{label} must hold real numbers, got dtype {a.dtype}")
-                if size:  # host to device: a transfer per call
-                    dst.copy_to_device(np.ascontiguousarray(a, dtype=self.dtype).reshape(size))
-        return out
+                cuda_arrays.cast(dst, flat)
+            return
+        a = np.asarray(leaf)
+        if a.shape != tuple(shape):
+            raise ValueError(f"{label} has shape {a.shape} but x0 has shape {shape}")
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"{label} must hold real numbers, got dtype {a.dtype}")
+        if size:  # host to device: a transfer per call
+            dst.copy_to_device(np.ascontiguousarray(a, dtype=self.dtype).reshape(size))
 
     def views(self, flat: Any, writeable: bool = False) -> Any:
         """Device views of the flat device buffer structured like x0 (host: as Structure).

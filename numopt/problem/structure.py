@@ -105,24 +105,32 @@ class Structure:
             raise ValueError(f"{name} must be a {self.kind} of {len(self.keys)} arrays like x0")
         return list(value)
 
-    def flatten(self, value: Any, out: np.ndarray | None = None, name: str = "x0") -> np.ndarray:
+    def flatten(self, value: Any, out: Any = None, name: str = "x0") -> Any:
         """Copy ``value`` (structured like x0) into ``out`` (a new flat buffer if None)."""
         if out is None:
-            out = np.empty(self.size, self.dtype)
+            out = self._empty()
         start = 0
         for key, leaf, shape, size in zip(
             self.keys, self._leaves(value, name), self.shapes, self.sizes, strict=True
         ):
             label = name if key is None else f"{name}[{key!r}]"
-            leaf_shape = np.shape(leaf)
-            if leaf_shape != shape:
-                raise ValueError(f"{label} has shape {leaf_shape} but x0 has shape {shape}")
-            kind = getattr(leaf, "dtype", np.dtype(float)).kind
-            if kind not in "fiub":
-                raise TypeError(f"{label} must hold real numbers, got dtype {leaf.dtype}")
-            np.copyto(out[start : start + size].reshape(shape), leaf, casting="unsafe")
+            self._copy_leaf(out[start : start + size], leaf, shape, label)
             start += size
         return out
+
+    def _empty(self) -> Any:
+        """A new flat buffer for x0's values."""
+        return np.empty(self.size, self.dtype)
+
+    def _copy_leaf(self, dst: Any, leaf: Any, shape: tuple, label: str) -> None:
+        """Copy one array of a structured value into its part ``dst`` of the flat buffer."""
+        leaf_shape = np.shape(leaf)
+        if leaf_shape != shape:
+            raise ValueError(f"{label} has shape {leaf_shape} but x0 has shape {shape}")
+        kind = getattr(leaf, "dtype", np.dtype(float)).kind
+        if kind not in "fiub":
+            raise TypeError(f"{label} must hold real numbers, got dtype {leaf.dtype}")
+        np.copyto(dst.reshape(shape), leaf, casting="unsafe")
 
     def views(self, flat: np.ndarray, writeable: bool = False) -> Any:
         """Views of ``flat`` structured like x0 (read-only: what the objective sees)."""
