@@ -110,7 +110,7 @@ def learning_rate(name: str, value: Any) -> float | Callable[[int], float]:
 
 
 def eps_placement(name: str, value: Any) -> str:
-    """Where RMSprop adds ε: ``"inside"`` the root (the spec) or ``"outside"`` (PyTorch)."""
+    """Where RMSprop adds ε: ``"inside"`` the root (numopt's default) or ``"outside"`` (PyTorch)."""
     return choice(name, value, ("inside", "outside"))
 
 

@@ -26,14 +26,12 @@ from numba import njit, prange
 from numopt.kernels.generate import clamp, element, grad_reader, specialise, variant_name
 
 #: Arrays with fewer elements than this run the serial loop under
-#: ``backend="auto"``.  Measured with ``python benchmarks/switchover.py`` (Adam,
-#: median of 200 calls, interleaved; 2-core AMD EPYC (Zen 5), Numba 0.68, 2
-#: threads, 2026-11-25): the parallel loop's fork/join costs about 1.1 µs, and it
-#: first beats the serial loop at 2**12 elements in float64 (2.73 vs 2.82 µs) and
-#: 2**14 in float32 (3.35 vs 3.46 µs).  At 2**13 the choice costs at most 0.5 µs
-#: either way (float32: 1.95 serial vs 2.45 parallel; float64: 5.34 vs 3.98).
-#: Machines with more cores cross over later (larger fork/join cost) but gain
-#: more above it; re-run the script there.
+#: ``backend="auto"``: below it the parallel loop's fork/join (a few µs) costs more
+#: than it saves.  Measured by ``python benchmarks/switchover.py`` (Adam, median of
+#: interleaved calls; ``benchmarks/results/switchover-*.txt``): on 2 cores the parallel
+#: loop wins from about 2**12-2**13 elements in float64 and 2**14-2**15 in float32, and
+#: at 2**13 the choice costs little either way.  Machines with more cores cross over
+#: later (larger fork/join cost) but gain more above it; re-run the script there.
 SERIAL_BELOW = 2**13
 
 

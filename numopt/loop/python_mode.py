@@ -29,7 +29,6 @@ class PythonMode:
         self.detail: str | None = None  # why a callback stopped the run
         obj, opt, ops = run.objective, run.opt, run.ops
         view, pair, box, args = run.view, run.pair, run.box, run.args
-        s = run.state
 
         if run.batches is None:
 
@@ -74,7 +73,6 @@ class PythonMode:
                 "save_time": lambda: clock() - run.last_save >= every_seconds,
             }
         )
-        self.state = s
 
     def chunk(self, hist: Any, rows: Any) -> int:
         """Iterate until the run stops or pauses (at ``state.limit`` at the latest)."""
@@ -90,6 +88,3 @@ class PythonMode:
             run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
             run.losses, run.order, None,
         )  # fmt: skip
-
-    def sync(self) -> None:
-        """Nothing to copy back: the Python loop works on the run's own state."""

@@ -132,6 +132,7 @@ class Run:
         self.losses = np.zeros(per_epoch, np.float64)  # this epoch's batch losses
         self.compiled = False
         self.compiled_reason = "not decided"
+        self.last_save = 0.0  # when the last checkpoint was written (perf_counter)
 
     # -- assembly --------------------------------------------------------------------
     def _batches(self) -> Any:

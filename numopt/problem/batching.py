@@ -1,6 +1,6 @@
 """Mini-batches over the data arrays in ``args``: shuffled each epoch, seeded.
 
-The spec's mini-batch gradient descent: each epoch the data set is shuffled once
+Mini-batch gradient descent's batches: each epoch the data set is shuffled once
 by a seeded :class:`numpy.random.Generator` and cut into batches of
 ``batch_size`` samples (the last one smaller unless ``drop_last``).  Data arrays
 are the arrays in ``args`` sampled along their first axis; every other argument

@@ -1,4 +1,4 @@
-"""RMSprop, with ε inside the root (the spec's default) or outside (PyTorch, Keras).
+"""RMSprop, with ε inside the root (numopt's default) or outside (PyTorch, Keras).
 
     S_t = β S_{t-1} + (1 - β) g_t²
     θ_{t+1} = θ_t - η g_t / sqrt(S_t + ε)        (eps_placement="inside", the default)
