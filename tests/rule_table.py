@@ -181,7 +181,7 @@ VARIANTS = {
             {"learning_rate": lr, "beta1": decay, "beta2": decay, "weight_decay": wd}
         ),
     ),
-    # layer-wise: one layer here (tests/test_lamb.py covers layers)
+    # layer-wise: one layer here (tests/rules/test_lamb.py covers layers)
     "lamb": (numopt.Lamb, {}, st.fixed_dictionaries(_adam)),
 }
 

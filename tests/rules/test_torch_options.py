@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from test_hand_values import CPU_BACKENDS, Case, Step, run_case
+from test_hand_values_seed_rules import CPU_BACKENDS, Case, Step, run_case
 
 import numopt
 

@@ -561,7 +561,8 @@ def test_scipy_custom_method_passes_bounds_on():
 
 
 def test_the_compiled_loop_takes_bounds():
-    """Numba objectives run compiled with bounds (tests/test_compiled.py compares the bits)."""
+    """Numba objectives run compiled with bounds (the bits are compared in
+    tests/loop/test_compiled_equals_python.py)."""
     from numba import njit
 
     @njit(cache=False)
@@ -752,7 +753,7 @@ def test_benchmark_script_runs(capsys):
     import runpy
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bounds.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bounds.py"
     runpy.run_path(str(script), run_name="bench")["main"](1000, 2)
     out = capsys.readouterr().out
     assert "Adam parallel bounded (fused)" in out and "projected_grad_norm" in out

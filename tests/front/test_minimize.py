@@ -310,7 +310,8 @@ def test_scipy_accepts_numopt_methods_and_gives_the_same_result():
     )
     assert res.status == 0
     np.testing.assert_allclose(res.x, X_STAR, atol=1e-6)
-    with pytest.raises(ValueError, match="hess is not used"):  # bounds: tests/test_bounds.py
+    # (the custom method with bounds: tests/problem/test_bounds.py)
+    with pytest.raises(ValueError, match="hess is not used"):
         scipy.optimize.minimize(quad, np.zeros(3), method=numopt.methods.adam, hess=lambda x: x)
     assert sorted(numopt.methods.__all__) == sorted(numopt.RULES)
 

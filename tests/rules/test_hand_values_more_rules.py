@@ -627,7 +627,7 @@ def test_pairs_are_normalised_to_tuples_of_floats():
 def test_every_new_rule_converges_on_a_convex_quadratic():
     """minimize reaches max|g| <= 1e-6 on the benchmarks' 100-D quadratic (κ = 10) with
     each rule's tuned settings (benchmarks/common.py)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from benchmarks.common import quadratic, settings

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(
@@ -25,9 +25,9 @@ def test_cuda_kernels_in_simulator():
     pytest.importorskip("numba_cuda", reason="numba-cuda (the 'test' extra) is not installed")
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(HERE / "cudasim"), "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", str(TESTS / "cudasim"), "-q", "-p", "no:cacheprovider"],
         env=env,
-        cwd=HERE.parent,
+        cwd=TESTS.parent,
         capture_output=True,
         text=True,
     )

@@ -251,7 +251,7 @@ def test_a_stopping_callback_runs_once_per_update():
 
 
 # -- checkpoints of the first format (numopt-checkpoint-1) still resume ------------------
-V1 = Path(__file__).parent / "data" / "checkpoint-v1"
+V1 = Path(__file__).resolve().parents[1] / "data" / "checkpoint-v1"
 
 
 def _v1_case(name):

@@ -1,7 +1,7 @@
 """The catalogue of bad inputs: each one, and exactly what it gets.
 
 The same table is ``docs/bad-inputs.md``; regenerate it with
-``python tests/test_bad_inputs.py > docs/bad-inputs.md`` after editing ``CATALOGUE``
+``python tests/front/test_bad_inputs.py > docs/bad-inputs.md`` after editing ``CATALOGUE``
 (a test checks that the two agree).
 """
 
@@ -18,7 +18,7 @@ from scipy.optimize import Bounds
 
 import numopt
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "bad-inputs.md"
 
 A = np.diag([3.0, 2.0, 1.0])
@@ -802,7 +802,8 @@ def test_catalogue_is_large_and_documented():
     assert len(CATALOGUE) >= 40
     assert len({c[0] for c in CATALOGUE}) == len(CATALOGUE)
     assert DOC.read_text() == render(), (
-        "docs/bad-inputs.md is out of date: python tests/test_bad_inputs.py > docs/bad-inputs.md"
+        "docs/bad-inputs.md is out of date: "
+        "python tests/front/test_bad_inputs.py > docs/bad-inputs.md"
     )
 
 
@@ -810,7 +811,7 @@ def render() -> str:
     lines = [
         "# Bad inputs and what they get",
         "",
-        "Every row is run by `tests/test_bad_inputs.py`. An exception's message names the",
+        "Every row is run by `tests/front/test_bad_inputs.py`. An exception's message names the",
         "argument and says what was expected; the pattern below is a regular expression it",
         "matches. A *status* row is no exception: `minimize` returns with that status,",
         "`success=False` and a finite `x` (the best point seen).",
