@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from box_problem import HI, fg, pairs
 
 import numopt
 from numopt.loop import checkpoint
@@ -248,6 +250,41 @@ def test_a_stopping_callback_runs_once_per_update():
 
     res = numopt.minimize(loss, np.zeros(3), args=(X, Y), jac=True, callback=cb)
     assert seen == [1, 2, 3, 4] and res.nit == 4 and res.nfev == 5
+
+
+# -- bounds (the problem of tests/box_problem.py) -------------------------------------
+def test_resume_with_bounds_matches_an_uninterrupted_run(tmp_path):
+    path = tmp_path / "run.npz"
+    opts = {"learning_rate": 0.02, "checkpoint": str(path), "gtol": 0.0}
+    numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options={**opts, "maxiter": 40})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # x0 only gives the shape on resume: no clip warning
+        later = numopt.minimize(
+            fg,
+            np.full(4, 9.0),
+            jac=True,
+            bounds=pairs(),
+            options={**opts, "maxiter": 100, "resume": str(path)},
+        )
+    whole = numopt.minimize(
+        fg, np.zeros(4), jac=True, bounds=pairs(), options={"learning_rate": 0.02, "maxiter": 100}
+    )
+    np.testing.assert_array_equal(later.x, whole.x)
+    assert later.nit == 100
+
+
+def test_resume_with_other_bounds_is_an_error(tmp_path):
+    path = tmp_path / "run.npz"
+    opts = {"checkpoint": str(path), "maxiter": 5}
+    numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options=opts)
+    resume = {"resume": str(path), "maxiter": 10}
+    with pytest.raises(ValueError, match="resume: the checkpoint was made with other bounds"):
+        numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(hi=HI * 2), options=resume)
+    with pytest.raises(ValueError, match="this run has no bounds"):
+        numopt.minimize(fg, np.zeros(4), jac=True, options=resume)
+    numopt.minimize(fg, np.zeros(4), jac=True, options={**opts, "checkpoint": str(path)})
+    with pytest.raises(ValueError, match="made without bounds, this run has bounds"):
+        numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options=resume)
 
 
 # -- checkpoints of the first format (numopt-checkpoint-1) still resume ------------------

@@ -6,7 +6,8 @@ backend, every dtype, one at a time); numeric parameters (sizes) only at their
 smallest.  A ``setup`` that raises ``NotImplementedError`` (asv's "skip this
 combination", e.g. CUDA without a GPU) skips the case.  ``timeraw_`` benchmarks
 must return code that compiles and runs.  Then ``asv check`` imports the suite as
-asv does.
+asv does.  The scripts outside the suite have their own smoke tests (here
+``benchmarks/bounds.py``; ``test_loop_peers_benchmark.py``).
 """
 
 from __future__ import annotations
@@ -147,3 +148,12 @@ def test_asv_check():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "Traceback" not in out, out
+
+
+def test_bounds_script_runs(capsys):
+    import runpy
+
+    script = ROOT / "benchmarks" / "bounds.py"
+    runpy.run_path(str(script), run_name="bench")["main"](1000, 2)
+    out = capsys.readouterr().out
+    assert "Adam parallel bounded (fused)" in out and "projected_grad_norm" in out
