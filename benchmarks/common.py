@@ -9,7 +9,7 @@ at module level; a benchmark's ``setup`` calls :func:`require` or
 
 The contenders come from :data:`numopt.RULES` (:func:`rule_names`), so a new rule
 is benchmarked as soon as it is in the table; the convergence benchmarks also need
-its tuned settings in :data:`SETTINGS` (``tests/test_benchmarks.py`` checks that
+its tuned settings in :data:`SETTINGS` (``tests/project/test_benchmarks.py`` checks that
 every rule has them).
 """
 

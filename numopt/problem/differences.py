@@ -127,10 +127,10 @@ def gradient(
             x1[i] = x[i] + h[i]
             x2[i] = x[i] + 2 * h[i]
             f1, f2 = fun(x1), fun(x2)
-            out[i] = (-3.0 * f0 + 4 * f1 - f2) / (x2[i] - x[i])
+            out[i] = (-3.0 * f0 + 4 * f1 - f2) / np.float64(x2[i] - x[i])
         else:
             x1[i] = x[i] - h[i]
             x2[i] = x[i] + h[i]
             f1, f2 = fun(x1), fun(x2)
-            out[i] = (f2 - f1) / (x2[i] - x1[i])
+            out[i] = (f2 - f1) / np.float64(x2[i] - x1[i])
     return out

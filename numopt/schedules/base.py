@@ -284,4 +284,4 @@ class Tree:
 #
 # numba's on-disk cache of program.py does not notice edits to the family modules:
 # after changing one of these functions, delete the ``*.nbi``/``*.nbc`` files in
-# ``numopt/schedules/__pycache__`` (tests/test_schedule_program.py fails until then).
+# ``numopt/schedules/__pycache__`` (tests/schedules/test_program.py fails until then).

@@ -15,7 +15,7 @@ For plain gradient descent, ``k`` micro-batches of ``B`` samples give the same
 update as one batch of ``k·B`` samples when the loss is a mean over the batch: the
 batch gradient is the mean of the micro-batch gradients.  In floating point the two
 agree to rounding (the sums run in another order); bit for bit when the sums are
-exact (see ``tests/test_accumulate.py``).
+exact (see ``tests/transforms/test_accumulate.py``).
 """
 
 from __future__ import annotations
