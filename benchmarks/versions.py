@@ -105,7 +105,7 @@ print(json.dumps(best(run) / 2000 * 1e6))
 }
 for _dtype in ("float32", "float64"):
     for _n in ("10**6", "10**7"):
-        MEASUREMENTS[f"step() ms (adam, N={_n.replace('**', 'e')}, {_dtype})"] = f"""
+        MEASUREMENTS[f"step() ms (adam, N={_n.replace('10**', '1e')}, {_dtype})"] = f"""
 x = np.ones({_n}, np.{_dtype}); g = np.full({_n}, 0.1, np.{_dtype}); opt = numopt.Adam(1e-3)
 def run():
     for _ in range(10):
