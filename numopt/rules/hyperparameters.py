@@ -28,6 +28,13 @@ WEIGHT_DECAY = Hyper(
     "float",
     "λ >= 0, L2 decay added to the gradient: ``g ← g + λθ`` (as torch).",
 )
+DECOUPLED_WEIGHT_DECAY = Hyper(
+    "decoupled_weight_decay",
+    False,
+    _checks.boolean,
+    "bool",
+    "Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.",
+)
 AMSGRAD = Hyper(
     "amsgrad",
     False,

@@ -33,7 +33,14 @@ import numpy as np
 from numopt import _checks
 from numopt.kernels.element import grad
 from numopt.rules.adam import moments
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import (
+    BETA1,
+    BETA2,
+    DECOUPLED_WEIGHT_DECAY,
+    EPS,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+)
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
@@ -141,13 +148,7 @@ SPEC = RuleSpec(
             "float",
             "ψ >= 0 in ``μ_t = β1 (1 - ½ · 0.96^(tψ))``.",
         ),
-        Hyper(
-            "decoupled_weight_decay",
-            False,
-            _checks.boolean,
-            "bool",
-            "Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.",
-        ),
+        DECOUPLED_WEIGHT_DECAY,
     ),
     factors=F,
     factor_fn=None,  # Π_t is a running product on the host: NAdam._factors

@@ -34,12 +34,18 @@ import math
 
 import numpy as np
 
-from numopt import _checks
 from numopt.kernels.element import grad
 from numopt.rules.adam import moments
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import (
+    BETA1,
+    BETA2,
+    DECOUPLED_WEIGHT_DECAY,
+    EPS,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+)
 from numopt.rules.optimizer import Optimizer
-from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+from numopt.rules.spec import RuleSpec, always, factor_layout
 
 F = factor_layout(
     "k", "s", "e", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "l2", "decay"
@@ -138,13 +144,7 @@ SPEC = RuleSpec(
             doc="λ >= 0: L2 added to the gradient, or with ``decoupled_weight_decay`` the\n"
             "decay ``θ(1 - ηλ)`` (as AdamW, and the RAdam authors' code)."
         ),
-        Hyper(
-            "decoupled_weight_decay",
-            False,
-            _checks.boolean,
-            "bool",
-            "Decay the weights by ``ηλθ`` instead of adding ``λθ`` to the gradient.",
-        ),
+        DECOUPLED_WEIGHT_DECAY,
     ),
     factors=F,
     factor_fn=factors,
