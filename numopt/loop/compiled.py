@@ -30,7 +30,6 @@ from numba.core import cgutils
 from numba.core.registry import CPUDispatcher
 from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from numopt.kernels import cpu, norms
 from numopt.kernels.generate import clamp, element, source_digest, specialise
@@ -221,13 +220,33 @@ def _update(ctx, s, x, g):  # pragma: no cover - compiled
     return 0
 
 
+@intrinsic
+def _registers(typingctx, array, n):  # pragma: no cover - compiled
+    """The first ``n`` (a constant) values of ``array`` as a tuple, loaded one by one.
+
+    (Numba's ``to_fixed_tuple`` builds the tuple in a loop through a stack slot, which
+    LLVM does not unroll: measured 5 ns per step on the 2-D Rosenbrock.)
+    """
+    if not isinstance(array, types.Array) or not isinstance(n, types.IntegerLiteral):
+        return None
+    count = n.literal_value
+    tuple_type = types.UniTuple(array.dtype, count)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(array)(context, builder, value=args[0]).data
+        values = [builder.load(cgutils.gep(builder, data, i)) for i in range(count)]
+        return context.make_tuple(builder, tuple_type, values)
+
+    return tuple_type(array, n), codegen
+
+
 def _serial(x, g, state, c, lo, hi):  # pragma: no cover - compiled
     # the factors in registers: a tuple of the array's values, into the inlined loop
-    loop(x, g, state, to_fixed_tuple(c, N_FACTORS))  # noqa: F821
+    loop(x, g, state, _registers(c, N_FACTORS))  # noqa: F821
 
 
 def _serial_bounded(x, g, state, c, lo, hi):  # pragma: no cover - compiled
-    loop(x, g, state, to_fixed_tuple(c, N_FACTORS), lo, hi)  # noqa: F821
+    loop(x, g, state, _registers(c, N_FACTORS), lo, hi)  # noqa: F821
 
 
 def _parallel(x, g, state, c, lo, hi):  # pragma: no cover - compiled
