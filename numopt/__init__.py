@@ -6,17 +6,21 @@ loops.  The rules — gradient descent and mini-batch SGD, Momentum/Nesterov,
 RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Lion and
 LAMB (:data:`RULES`) — run as fused Numba kernels on the CPU or, for CUDA device
 arrays, on the GPU; schedules, transforms and bounds compose with every one.
+:class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
+``scipy.optimize.minimize``, for smooth deterministic objectives.
 Importing numopt compiles nothing and needs no GPU.
 
 The package, from the door down: :mod:`numopt.front` (options, configuration,
 results), :mod:`numopt.loop` (the one iteration, run from Python or compiled),
 :mod:`numopt.problem` (``x0``'s structure, the objective, batches, bounds,
-placement), :mod:`numopt.rules` (one file per rule), :mod:`numopt.kernels` (the
+placement), :mod:`numopt.rules` (one file per rule), :mod:`numopt.quasi_newton`
+(L-BFGS-B), :mod:`numopt.kernels` (the
 compiled loops), :mod:`numopt.schedules` and :mod:`numopt.transforms`.
 """
 
 from numopt import methods, schedules, transforms
 from numopt.front.minimize import minimize
+from numopt.quasi_newton import LBFGS
 from numopt.rules import (
     GD,
     RULES,
@@ -42,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EMA",
     "GD",
+    "LBFGS",
     "RULES",
     "SGD",
     "Adadelta",

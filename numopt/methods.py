@@ -26,6 +26,7 @@ from typing import Any
 from scipy.optimize import OptimizeResult
 
 from numopt.front.minimize import minimize
+from numopt.quasi_newton import METHODS
 from numopt.rules import RULES
 
 
@@ -45,7 +46,7 @@ def _scipy_method(name: str) -> Callable[..., OptimizeResult]:
     ) -> OptimizeResult:
         for arg, value in (("hess", hess), ("hessp", hessp)):
             if value is not None:
-                raise ValueError(f"numopt's {name!r} method is first-order: {arg} is not used")
+                raise ValueError(f"numopt's {name!r} method uses gradients only: {arg} is not used")
         if constraints:
             raise ValueError(f"numopt's {name!r} method does not take constraints")
         return minimize(
@@ -68,8 +69,9 @@ def _scipy_method(name: str) -> Callable[..., OptimizeResult]:
     return method
 
 
-# One callable per entry of the method table: a new rule appears here by itself.
-for _name in RULES:
-    globals()[_name] = _scipy_method(_name)
+# One callable per entry of the method tables: a new rule appears here by itself
+# (a name that is not an identifier loses its dashes: "l-bfgs-b" is ``lbfgsb``).
+for _name in (*RULES, *METHODS):
+    globals()[_name.replace("-", "")] = _scipy_method(_name)
 
-__all__ = sorted(RULES)
+__all__ = sorted(name.replace("-", "") for name in (*RULES, *METHODS))

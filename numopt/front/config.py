@@ -14,8 +14,12 @@ import dataclasses
 from typing import Any
 
 from numopt.front.options import BY_NAME, OPTIONS
+from numopt.quasi_newton import ALIASES, LBFGS, METHODS
 from numopt.rules import RULES, Optimizer
 from numopt.transforms import Wrapper
+
+#: What ``method=`` may be besides a name: a stateful method object, used as it is.
+METHOD_OBJECTS = (Optimizer, Wrapper, LBFGS)
 
 #: ``maxiter`` without ``epochs``, and ``gtol`` full-batch, when not given.
 DEFAULT_MAXITER = 1000
@@ -133,6 +137,12 @@ def parse(options: Any, method: Any, tol: float | None) -> Config:
     options = _checked_dict(options)
     hyperparameters = _split(options, method)
     given = {k: v for k, v in options.items() if k in BY_NAME}
+    if "maxfev" in given and "maxfun" in given:
+        raise ValueError("give maxfev or maxfun (SciPy's L-BFGS-B name), not both")
+    cls = type(method) if isinstance(method, METHOD_OBJECTS) else method_class(method)
+    for name, value in getattr(cls, "loop_defaults", {}).items():  # the method's own
+        if given.get(name) is None and not (name == "maxfun" and "maxfev" in given):
+            given[name] = value
     o = {}
     for option in OPTIONS:
         value = given.get(option.name, option.default)
@@ -141,6 +151,8 @@ def parse(options: Any, method: Any, tol: float | None) -> Config:
         elif option.name in given or value is not None:
             value = option.check(option.name, value)
         o[option.name] = value
+    if o["maxfun"] is not None:  # SciPy stops once nfev > maxfun
+        o["maxfev"] = o["maxfun"] + 1
     if tol is not None and o["gtol"] is None:
         o["gtol"] = BY_NAME["gtol"].check("gtol", tol)
     batched = o["batch_size"] is not None
@@ -193,7 +205,7 @@ def _checked_dict(options: Any) -> dict:
 
 def _split(options: dict, method: Any) -> dict[str, Any]:
     """The rule's hyperparameters among ``options``; unknown keys are errors."""
-    if isinstance(method, (Optimizer, Wrapper)):
+    if isinstance(method, METHOD_OBJECTS):
         extra = sorted(set(options) - set(BY_NAME))
         if extra:
             raise ValueError(
@@ -203,33 +215,47 @@ def _split(options: dict, method: Any) -> dict[str, Any]:
         if "backend" in options:
             raise ValueError("backend is set on the optimizer object, not in options")
         return {}
-    cls = rule_class(method)
-    names = list(cls.declarations) + [a.name for a in cls.spec.attributes]
+    cls = method_class(method)
+    names = cls.option_names()
     unknown = sorted(set(options) - set(names) - set(BY_NAME))
     if unknown:
         raise ValueError(
-            f"unknown option(s) {unknown} for method {method.lower()!r}; valid options: "
+            f"unknown option(s) {unknown} for method {canonical(method)!r}; valid options: "
             f"{sorted(names + list(BY_NAME))}"
         )
     return {k: v for k, v in options.items() if k in names}
 
 
-def rule_class(method: Any) -> type[Optimizer]:
-    """The rule class a ``method=`` name names (case-insensitive); clear errors otherwise."""
-    if isinstance(method, type) and issubclass(method, Optimizer):
+#: Every ``method=`` name: the rules and the quasi-Newton methods.
+NAMES = (*RULES, *METHODS)
+
+
+def canonical(method: str) -> str:
+    """The method's name in lower case, aliases resolved (``"L-BFGS"`` → ``"l-bfgs-b"``)."""
+    name = method.lower()
+    return ALIASES.get(name, name)
+
+
+def method_class(method: Any) -> Any:
+    """The class a ``method=`` name names (case-insensitive); clear errors otherwise."""
+    if isinstance(method, type) and issubclass(method, (Optimizer, LBFGS)):
+        example = "" if method is LBFGS else "learning_rate=..."
         raise TypeError(
             f"method is the class {method.__name__}; pass an instance, e.g. "
-            f"method=numopt.{method.__name__}(learning_rate=...), or the name "
-            f"{method.name!r}"
+            f"method=numopt.{method.__name__}({example}), or the name {method.name!r}"
         )
     if not isinstance(method, str):
         raise TypeError(
-            f"method must be a name {sorted(RULES)} or a numopt optimizer object, got "
+            f"method must be a name {sorted(NAMES)} or a numopt optimizer object, got "
             f"{type(method).__name__}"
         )
-    cls = RULES.get(method.lower())
+    name = canonical(method)
+    cls = RULES.get(name) or METHODS.get(name)
     if cls is None:
-        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(RULES)}")
+        raise ValueError(
+            f"unknown method {method!r}; valid methods: {sorted(NAMES)} (and the spellings "
+            f"{sorted(ALIASES)})"
+        )
     return cls
 
 

@@ -98,9 +98,25 @@ OPTIONS: tuple[Option, ...] = (
         None,
         _count,
         STOPPING,
-        "Maximum number of updates (default 1000, or unbounded when ``epochs`` is given).",
+        "Maximum number of updates (default 1000, or unbounded when ``epochs`` is given; "
+        "15000 for ``l-bfgs-b``, as SciPy).",
     ),
-    Option("maxfev", None, _count, STOPPING, "Maximum number of ``fun`` evaluations."),
+    Option(
+        "maxfev",
+        None,
+        _count,
+        STOPPING,
+        "Maximum number of ``fun`` evaluations: the run stops once ``nfev >= maxfev`` "
+        "(tested between updates; a line search may pass it).",
+    ),
+    Option(
+        "maxfun",
+        None,
+        _count,
+        STOPPING,
+        "SciPy's L-BFGS-B spelling: stop once ``nfev > maxfun`` (default 15000 for "
+        "``l-bfgs-b``; give ``maxfev`` or ``maxfun``, not both).",
+    ),
     Option(
         "gtol",
         None,
@@ -115,7 +131,8 @@ OPTIONS: tuple[Option, ...] = (
         0.0,
         _checks.nonnegative,
         STOPPING,
-        "Stop when ``|f_k - f_{k-1}| <= ftol * max(|f_k|, |f_{k-1}|, 1)`` (default 0: off).",
+        "Stop when ``|f_k - f_{k-1}| <= ftol * max(|f_k|, |f_{k-1}|, 1)`` (default 0: off; "
+        "2.220446049250313e-09 for ``l-bfgs-b``, as SciPy).",
     ),
     Option(
         "xtol",

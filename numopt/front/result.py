@@ -42,7 +42,10 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
         finite = math.isfinite(run.ops.norm(run.x))
     else:
         finite = fun is not None and math.isfinite(fun) and math.isfinite(run.ops.norm(run.x))
-    if evaluated and finite and nit > 0:
+    # the final point's loss came from this evaluation, or from the method's own (a line
+    # search): either way the loop has not recorded it yet
+    unseen = evaluated or state.phase == 2
+    if unseen and finite and nit > 0:
         if run.history is not None and run.batches is None:
             run.history["fun"].append(fun)
             run.history["grad_norm"].append(run.grad_norm(run.g))

@@ -133,6 +133,9 @@ def write(run: Any) -> None:
     arrays.update({f"opt_{k}": v for k, v in sd.pop("state", {}).items()})
     if run.x_prev is not None:
         arrays["x_prev"] = host(run.x_prev)
+    evaluated = run.state.phase == 2  # a line search left f and g at x: keep g too
+    if evaluated:
+        arrays["g"] = host(run.g)
     order = run.order
     if order is not False and order is not None:
         arrays["order"] = order
@@ -140,6 +143,7 @@ def write(run: Any) -> None:
         arrays.update({f"history_{k}": np.asarray(v) for k, v in run.history.items()})
     loop = {
         **STATE.saved(run.state),
+        "phase": 2 if evaluated else 0,  # (1, back from callbacks, is the driver's own)
         "epoch_losses": run.epoch_losses(),
         "order": "none" if order is None else ("array" if order is not False else "new"),
         "rng": run.batches.rng.bit_generator.state if run.batches is not None else None,
@@ -198,6 +202,11 @@ def resume(run: Any, path: Any) -> None:
         run.ops.load(run.x_prev, arrays["x_prev"])
     s = run.state
     STATE.restore(s, loop, "resume: the checkpoint")
+    if s.phase == 2:
+        if "g" not in arrays:
+            raise ValueError("resume: the checkpoint lacks the gradient at its point")
+        run.ops.load(run.g, arrays["g"])
+        s.fx, s.fx_known = s.f_cur, 1
     run.objective.nfev, run.objective.njev = s.nfev, s.njev
     losses = loop["epoch_losses"]
     s.n_losses = len(losses)

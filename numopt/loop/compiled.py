@@ -59,6 +59,7 @@ class Context(NamedTuple):
     s_ints: Any  # the schedule's program
     s_floats: Any
     s_state: Any
+    work: Any  # a quasi-Newton method's arrays (numopt.quasi_newton.workspace); () for a rule
 
 
 class Needs(NamedTuple):
@@ -68,6 +69,7 @@ class Needs(NamedTuple):
     bounded: bool  # bounds: the projection and the projected-gradient norm
     schedule: bool  # a schedule (not a float learning rate): the schedule program's rate
     observe: bool  # a schedule fed the loss (ReduceLROnPlateau)
+    quasi_newton: bool  # L-BFGS-B: its update runs a line search (numopt.quasi_newton.method)
 
 
 # -- whether a run can be compiled ---------------------------------------------------
@@ -93,11 +95,14 @@ def plan(run: Any, fun: Any, jac: Any) -> str | None:
         return "the run is on a GPU"
     if run.dask is not None:
         return "the data are Dask arrays (evaluated on the workers)"
+    if run.structure.kind != "array":
+        return "x0 is a list/tuple/dict of arrays (the compiled loop takes one array)"
+    why = _arguments_reason(run.args)
+    if why is not None or getattr(run.opt, "evaluates", False):
+        return why  # L-BFGS-B: any Numba objective (its own Python loop, otherwise)
     why = transforms.compiled_reason(run.opt, run.accumulate)
     if why is not None:
         return why
-    if run.structure.kind != "array":
-        return "x0 is a list/tuple/dict of arrays (the compiled loop takes one array)"
     opt = run.opt
     if opt.spec.passes is not None:  # LAMB: norms, then the update
         return f"the rule {opt.name!r} takes 2 passes per step, not one loop"
@@ -113,7 +118,12 @@ def plan(run: Any, fun: Any, jac: Any) -> str | None:
         program.lower(run.schedule)
     except program.NotCompilable as exc:
         return f"the learning rate cannot be compiled: {exc}"
-    for i, a in enumerate(run.args):
+    return None
+
+
+def _arguments_reason(args: tuple) -> str | None:
+    """Why the objective's extra arguments cannot enter the compiled loop, or None."""
+    for i, a in enumerate(args):
         if isinstance(a, np.ndarray) and not (a.flags.c_contiguous or a.flags.f_contiguous):
             return f"args[{i}] is a non-contiguous array view"
         if not _numba_typable(a):
@@ -378,7 +388,7 @@ def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragm
         ctx.args, ctx.shape, _borrowed(ctx.xs), _borrowed(ctx.gs), ctx.batch_size,
         ctx.n_samples, _borrowed(ctx.opt_state), _borrowed(ctx.c), _borrowed(ctx.h), ctx.lr,
         _borrowed(ctx.lo), _borrowed(ctx.hi), ctx.sign, _borrowed(ctx.s_ints),
-        _borrowed(ctx.s_floats), _borrowed(ctx.s_state),
+        _borrowed(ctx.s_floats), _borrowed(ctx.s_state), ctx.work,
     )  # fmt: skip
     local = _on_stack(s)
     code = loop(  # noqa: F821 - the iteration, bound by loop_for()
@@ -418,15 +428,25 @@ def loop_for(
     rate = _scheduled_rate if needs.schedule else _constant_rate
     observe = _observe if needs.observe else _no_observe
     tags = tuple(source_digest(m) for m in program.INLINED_MODULES) if needs.schedule else ()
-    update = njit(inline="always")(
-        specialise(
-            _update,
-            "update",
-            rate=rate,
-            factors=njit(inline="always")(factors),
-            step_loop=_step_loop(body, needs, n_factors),
+    if needs.quasi_newton:  # L-BFGS-B: the line search evaluates through `evaluate`
+        from numopt.quasi_newton import method as quasi_newton
+
+        rate = njit(inline="always")(quasi_newton.rate)
+        observe = njit(inline="always")(quasi_newton.no_observe)
+        update = njit(error_model="numpy")(
+            specialise(quasi_newton.update, "quasi_newton", evaluate=evaluate, interrupted=_never)
         )
-    )
+        tags = tuple(source_digest(m) for m in quasi_newton.INLINED_MODULES)
+    else:
+        update = njit(inline="always")(
+            specialise(
+                _update,
+                "update",
+                rate=rate,
+                factors=njit(inline="always")(factors),
+                step_loop=_step_loop(body, needs, n_factors),
+            )
+        )
     services = {
         "evaluate": evaluate,
         "grad_norm": _projected if needs.bounded else _max_abs,
@@ -485,13 +505,18 @@ class CompiledMode:
     def __init__(self, run: Any) -> None:
         self.run = run
         opt, x = run.opt, run.x
+        self.quasi_newton = bool(getattr(opt, "evaluates", False))
         self.layout = run.pair.layout
         self.n = x.size
-        self.backend = "parallel" if opt.backend == "parallel" else (
-            "serial" if opt.backend == "serial" or self.n < cpu.SERIAL_BELOW else "parallel"
-        )  # fmt: skip
-        self.n_factors = len(opt.spec.factors)
-        self.c = np.zeros(self.n_factors, x.dtype)
+        if self.quasi_newton:
+            self.backend = "serial"
+            self.n_factors = 0
+        else:
+            self.backend = "parallel" if opt.backend == "parallel" else (
+                "serial" if opt.backend == "serial" or self.n < cpu.SERIAL_BELOW else "parallel"
+            )  # fmt: skip
+            self.n_factors = len(opt.spec.factors)
+        self.c = np.zeros(max(self.n_factors, 2), x.dtype)
         self.c[-2] = np.inf  # no clip_value (the compiled loop runs without clipping)
         box = run.box
         self.lo, self.hi = (box.lo, box.hi) if box is not None else (x[:0], x[:0])
@@ -507,19 +532,33 @@ class CompiledMode:
     def chunk(self, hist: Any, rows: Any) -> int:
         """Iterate until the run stops or pauses (at ``state.limit`` at the latest)."""
         run, opt = self.run, self.run.opt
-        schedule = run.schedule
+        if self.quasi_newton:
+            from numopt.quasi_newton import method as quasi_newton
+
+            schedule: Any = 1.0  # (none: a constant the program lowers)
+            maximize = False
+            body, factor_fn = quasi_newton.update, None
+            opt_state, h = self.c[:0].reshape(0, 0), np.zeros(0)
+            work = opt.work_for(run.x, run.box)
+        else:
+            schedule = run.schedule
+            maximize = bool(opt.hyperparameters.get("maximize"))
+            body, factor_fn = opt._element(), opt.spec.factor_fn
+            opt_state = opt._state_for(self.layout, self.n)
+            h = np.asarray(opt._factor_args(), np.float64)
+            work = ()
         lowered = program.lower(schedule)
-        maximize = bool(opt.hyperparameters.get("maximize"))
         self.c[-1] = -1.0 if maximize else 1.0
         needs = Needs(
             parallel=self.backend == "parallel",
             bounded=run.box is not None,
             schedule=callable(schedule),
             observe=lowered.needs_loss,
+            quasi_newton=self.quasi_newton,
         )
         loop = loop_for(
-            run.objective.fun, run.objective.jac, run.objective.mode, opt._element(),
-            opt.spec.factor_fn, len(run.args), self.data, self.n_factors, needs,
+            run.objective.fun, run.objective.jac, run.objective.mode, body, factor_fn,
+            len(run.args), self.data, self.n_factors, needs,
         )  # fmt: skip
         shape = run.structure.shapes[0]
         ctx = Context(
@@ -529,9 +568,9 @@ class CompiledMode:
             gs=run.g.reshape(shape),
             batch_size=self.batch_size,
             n_samples=self.n_samples,
-            opt_state=opt._state_for(self.layout, self.n),
+            opt_state=opt_state,
             c=self.c,
-            h=np.asarray(opt._factor_args(), np.float64),
+            h=h,
             lr=0.0 if callable(schedule) else float(schedule),
             lo=self.lo,
             hi=self.hi,
@@ -539,6 +578,7 @@ class CompiledMode:
             s_ints=lowered.ints,
             s_floats=lowered.floats,
             s_state=lowered.state,
+            work=work,
         )
         order = run.order
         if run.batches is None:
@@ -546,7 +586,8 @@ class CompiledMode:
         elif order is None:  # no shuffling: the data order
             order = np.arange(self.n_samples)
         s = run.state
-        s.step = opt._t
+        if not self.quasi_newton:
+            s.step = opt._t
         a = STATE.to_array(s, self.state_array)
         try:
             code = loop(
@@ -555,9 +596,10 @@ class CompiledMode:
             )  # fmt: skip
         finally:
             STATE.load(s, a)
-            opt._t = s.step
-            opt._loaded_on_host = False
-            lowered.store(schedule)
+            if not self.quasi_newton:
+                opt._t = s.step
+                opt._loaded_on_host = False
+                lowered.store(schedule)
         return code
 
     def learning_rate_error(self) -> None:

@@ -18,7 +18,10 @@ global names that each mode binds (:func:`bind`):
 ``diff_norm(a, b)``                ``max|a - b|`` (``xtol``)
 ``observe(ctx, f)``                feed a plateau schedule the full-batch loss
 ``rate(ctx, step)``                the learning rate of update ``step`` (0-based)
-``update(ctx, s, x, g)``           the rule's step (0, or ``Pause.BAD_LR``)
+``update(ctx, s, x, g)``           the method's step (0, ``Pause.BAD_LR``, or a
+                                   status); a method that evaluates the new
+                                   point itself (L-BFGS-B's line search) leaves
+                                   ``s.phase = 2`` and ``s.f_cur``
 ``hook(ctx, nit, f)``              the callbacks: 0 to go on, ``Status.CALLBACK`` to
                                    stop, or ``Pause.HOOK`` to have the driver call them
 ``interrupted()``, ``time_up()``   Ctrl-C and ``max_time`` (the Python loop checks
@@ -75,7 +78,11 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
                 due = k.save_every > 0 and nit % k.save_every == 0
                 if due or (k.save_timed != 0 and save_time()):  # noqa: F821
                     return CODES.SAVE
-            f = evaluate(ctx, s, x, g, order)  # noqa: F821
+            if s.phase == 2:  # the update evaluated this point (a line search)
+                s.phase = 0
+                f = s.f_cur
+            else:
+                f = evaluate(ctx, s, x, g, order)  # noqa: F821
             gnorm = grad_norm(ctx, x, g)  # noqa: F821
             if k.batched == 0:
                 s.fx = f
@@ -141,7 +148,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
         code = update(ctx, s, x, g)  # noqa: F821
         if code != 0:
             return code
-        s.fx_known = 0
+        if s.phase != 2:  # (a method with a line search leaves f at the new x known)
+            s.fx_known = 0
         s.nit = nit + 1
         s.f_prev = f
         s.batch_index += k.stride
@@ -170,11 +178,17 @@ def bind(services: dict) -> Callable:
     through the kernel generator (:func:`numopt.kernels.generate.specialise`), which
     also names the copy for Numba's cache.
     """
-    check(services)
-    return types.FunctionType(iterate.__code__, {**iterate.__globals__, **services}, "iterate")
+    return bound(iterate, services, SERVICES)
 
 
-def check(services: dict) -> None:
+def bound(template: Callable, services: dict, names: tuple[str, ...]) -> Callable:
+    """A copy of ``template`` whose global names ``names`` are ``services`` (all of them)."""
+    check(services, names)
+    globals_ = {**template.__globals__, **services}
+    return types.FunctionType(template.__code__, globals_, template.__name__)
+
+
+def check(services: dict, names: tuple[str, ...] = SERVICES) -> None:
     """Every service must be bound, and nothing else."""
-    if set(services) != set(SERVICES):
-        raise TypeError(f"the loop's services are {sorted(SERVICES)}; got {sorted(services)}")
+    if set(services) != set(names):
+        raise TypeError(f"the services are {sorted(names)}; got {sorted(services)}")

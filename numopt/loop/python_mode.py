@@ -45,32 +45,42 @@ class PythonMode:
                 return f
 
         norm = run.grad_norm
-        schedule = run.schedule
         max_time = run.config.stopping.max_time
         every_seconds = run.config.checkpointing.seconds
         clock = time.perf_counter
-
-        def update(ctx, s, x, g):
-            opt._apply(pair, box)
-            return 0
 
         def hook(ctx, nit, f):
             self.detail = run.call_back(nit, f)
             return CODES.CALLBACK if self.detail else 0
 
+        self.ctx: Any = None
+        if getattr(opt, "evaluates", False):  # L-BFGS-B: its update runs a line search
+            from numopt.quasi_newton.method import python_services
+
+            method, self.ctx = python_services(run, evaluate, interrupted)
+        else:
+
+            def update(ctx, s, x, g):
+                opt._apply(pair, box)
+                return 0
+
+            schedule = run.schedule
+            method = {
+                "update": update,
+                "rate": lambda ctx, step: opt.learning_rate_at(step + 1),
+                "observe": lambda ctx, f: schedule.update(f),
+            }
         self.iterate = iteration.bind(
             {
                 "evaluate": evaluate,
                 "grad_norm": lambda ctx, x, g: norm(g),
                 "copy": ops.copy,
                 "diff_norm": ops.diff_norm,
-                "observe": lambda ctx, f: schedule.update(f),
-                "rate": lambda ctx, step: opt.learning_rate_at(step + 1),
-                "update": update,
                 "hook": hook,
                 "interrupted": interrupted,
                 "time_up": lambda: clock() - start > max_time,
                 "save_time": lambda: clock() - run.last_save >= every_seconds,
+                **method,
             }
         )
 
@@ -86,5 +96,5 @@ class PythonMode:
             self._batches = iter(batches)
         return self.iterate(
             run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
-            run.losses, run.order, None,
+            run.losses, run.order, self.ctx,
         )  # fmt: skip

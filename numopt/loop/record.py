@@ -34,6 +34,9 @@ class Field(NamedTuple):
         What it holds.
     saved : bool
         Whether checkpoints keep it.
+    required : bool
+        Whether a checkpoint must have it (False: a field added later; checkpoints
+        written before it lack it and restore its default).
     """
 
     name: str
@@ -41,6 +44,7 @@ class Field(NamedTuple):
     default: float
     doc: str
     saved: bool = False
+    required: bool = True
 
 
 class RecordType:
@@ -99,6 +103,9 @@ class RecordType:
             if not f.saved:
                 continue
             if f.name not in data:
+                if not f.required:
+                    setattr(record, f.name, f.default)
+                    continue
                 raise ValueError(f"{where} lacks the loop's {f.name!r}")
             value = data[f.name]
             if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -28,7 +28,6 @@ from numopt.problem import placement
 from numopt.problem.batching import Batches
 from numopt.problem.objective import Objective
 from numopt.problem.structure import Structure
-from numopt.rules import Optimizer
 from numopt.transforms import Wrapper
 from numopt.transforms import options as transform_options
 from numopt.transforms.accumulate import MicroBatches
@@ -68,9 +67,13 @@ class Run:
         self.config = config
         self.args = args
         placed = config.placement
-        backend = method.backend if isinstance(method, (Optimizer, Wrapper)) else placed.backend
+        from numopt.front.config import METHOD_OBJECTS, canonical
+
+        backend = method.backend if isinstance(method, METHOD_OBJECTS) else placed.backend
         self.device = "cuda" if placement.on_gpu(x0, placed.device, backend) else "cpu"
         gpu = self.device == "cuda"
+        if gpu and method_evaluates(method):
+            raise ValueError("l-bfgs-b runs on the CPU: give x0 as a NumPy array (device='cpu')")
         if gpu:
             from numopt.problem.device import DeviceObjective, DeviceStructure
 
@@ -78,23 +81,33 @@ class Run:
         else:
             self.structure = Structure(x0)
         self.opt = _optimizer(method, config.hyperparameters, placed.backend)
-        self.method = method.lower() if isinstance(method, str) else self.opt.name
+        self.method = canonical(method) if isinstance(method, str) else self.opt.name
         self.callbacks = hooks.callbacks(callback)
         if placed.return_device and not gpu:
             raise ValueError("return_device=True needs a run on the GPU (device='cuda')")
         self.dask = _dask_data(args, config.batching.data_args)
         self.batches = self._batches()
         if self.batches is not None and self.opt.full_batch_only:
+            why = (
+                "its line search needs a deterministic objective"
+                if getattr(self.opt, "evaluates", False)
+                else "its steps follow the sign changes of the whole gradient, which "
+                "mini-batch noise would trigger"
+            )
             raise ValueError(
-                f"method {self.method!r} is full-batch only (its steps follow the sign "
-                "changes of the whole gradient, which mini-batch noise would trigger): "
-                "remove batch_size or choose another method"
+                f"method {self.method!r} is full-batch only ({why}): remove batch_size or "
+                "choose another method"
             )
         s = self.structure
         if s.kind != "array":  # a layer-wise rule (LAMB): one layer per array
             _layers_from(self.opt, s.sizes)
         # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
         # accumulate > 1 makes each update evaluate that many mini-batches
+        if getattr(self.opt, "evaluates", False) and config.transforms.wrapping:
+            raise ValueError(
+                f"method {self.method!r} takes no transforms (average, lookahead, "
+                "param_groups, accumulate): they wrap an element-wise rule's update"
+            )
         self.opt = transform_options.wrap(self.opt, config.transforms, s)
         self.accumulate = config.transforms.accumulate
         self.ops = placement.DeviceOps() if gpu else placement.HostOps
@@ -266,13 +279,26 @@ class Run:
         return self.state.fx_known != 0
 
 
-def _optimizer(method: Any, hyperparameters: dict, backend: Any) -> Any:
-    """The rule to run: ``method`` itself (an optimizer object), or built from its name."""
-    if isinstance(method, (Optimizer, Wrapper)):
-        return method
-    from numopt.front.config import rule_class
+def method_evaluates(method: Any) -> bool:
+    """Whether ``method`` (a name or an object) evaluates the objective in its update."""
+    from numopt.front.config import METHOD_OBJECTS, method_class
 
-    return rule_class(method)(**hyperparameters, backend=backend)  # checks each, by name
+    cls = type(method) if isinstance(method, METHOD_OBJECTS) else method_class(method)
+    return bool(getattr(cls, "evaluates", False))
+
+
+def _optimizer(method: Any, hyperparameters: dict, backend: Any) -> Any:
+    """The method to run: ``method`` itself (an optimizer object), or built from its name."""
+    from numopt.front.config import METHOD_OBJECTS, method_class
+
+    if isinstance(method, METHOD_OBJECTS):
+        return method
+    cls = method_class(method)
+    if getattr(cls, "evaluates", False):
+        if backend not in ("auto", "serial"):
+            raise ValueError(f"backend={backend!r}: {cls.name} runs on the CPU ('auto', 'serial')")
+        return cls(**hyperparameters)
+    return cls(**hyperparameters, backend=backend)  # checks each, by name
 
 
 def _layers_from(opt: Any, sizes: list[int]) -> None:

@@ -26,6 +26,7 @@ class Status(IntEnum):
     MAX_TIME = 6
     EPOCHS = 7
     INTERRUPTED = 8
+    LINE_SEARCH = 9
     CALLBACK = 99
 
     @property
@@ -59,6 +60,10 @@ _MESSAGES = {
     Status.EPOCHS: "Completed the requested number of epochs.",
     Status.INTERRUPTED: (
         "Interrupted (Ctrl-C or KeyboardInterrupt); returning the point reached so far."
+    ),
+    Status.LINE_SEARCH: (
+        "ABNORMAL: the line search found no point of sufficient decrease along "
+        "steepest descent; returning the last good point."
     ),
     Status.CALLBACK: "{}",
 }

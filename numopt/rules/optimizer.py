@@ -116,6 +116,11 @@ class Optimizer:
             ) from None
         return declaration.check(name, value)
 
+    @classmethod
+    def option_names(cls) -> list[str]:
+        """The ``minimize`` options this rule takes: its hyperparameters and attributes."""
+        return list(cls.declarations) + [a.name for a in cls.spec.attributes]
+
     @property
     def hyperparameters(self) -> MappingProxyType:
         """Read-only view of the hyperparameters; change one as ``opt.learning_rate = 0.01``.

@@ -1,0 +1,318 @@
+"""One iteration of L-BFGS-B in reverse communication: direction, line search, memory.
+
+The algorithm of Byrd, Lu, Nocedal & Zhu (1995) as L-BFGS-B 3.0 runs it (Zhu et
+al. 1997, with Morales & Nocedal's 2011 subspace correction), in the order of
+operations of SciPy's C translation, so that a SciPy port converges as SciPy's does:
+
+1. the accepted step of the previous iteration enters the memory unless its
+   curvature ``sᵀy`` is not positive (below ``ε · (-gᵀd) · stp``; the update is then
+   skipped) — :func:`begin`;
+2. with bounds: the generalized Cauchy point (:mod:`numopt.quasi_newton.cauchy`),
+   then the subspace minimisation over the free variables
+   (:mod:`numopt.quasi_newton.subspace`); the direction is ``d = z - x``.  Without
+   bounds: ``d = -Hg`` by the two-loop recursion, the same direction;
+3. the Moré–Thuente line search (:mod:`numopt.quasi_newton.line_search`) from
+   ``stp = 1`` (``min(1/‖d‖, 1)`` at the first iteration), capped where a bound is
+   met; every trial point is projected into the box.
+
+:func:`begin` leaves the first trial point in ``x`` and answers :data:`EVALUATE`;
+the caller evaluates ``f`` and ``g`` there and calls :func:`advance`, which answers
+:data:`EVALUATE` (a new trial in ``x``), :data:`ACCEPTED` (``x, g`` at the new
+iterate) or :data:`FAILED`.  When the line search fails — no descent direction, or
+``maxls`` evaluations without an acceptable step — the memory is emptied and the
+iteration restarts along steepest descent; when it fails with an empty memory the
+run ends: ``x`` and ``g`` are restored to the start of the search, its value is
+``floats[F.fold]``.  A trial point where ``f`` or ``gᵀd`` is not finite halves the
+step (numopt's safeguard, counted in ``maxls``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from numopt.quasi_newton import line_search
+from numopt.quasi_newton.cauchy import EPS, cauchy, free_set
+from numopt.quasi_newton.compact import add_pair, factor_k, factor_t, two_loop
+from numopt.quasi_newton.dense import dot
+from numopt.quasi_newton.subspace import reduced_gradient, subspace_step
+from numopt.quasi_newton.workspace import IV, F, I, V
+
+#: What :func:`begin` and :func:`advance` answer.
+ACCEPTED, EVALUATE, FAILED = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def initialize(w, x, lo, hi):  # pragma: no cover - compiled
+    """Classify the bounds (``nbd``: 0 none, 1 lower, 2 both, 3 upper) and project ``x``
+    into the box (L-BFGS-B's ``active``); ``lo``, ``hi`` may be empty (no bounds)."""
+    n = x.size
+    nbd = w.iv[IV.nbd]
+    iwhere = w.iv[IV.iwhere]
+    cnstnd = False
+    boxed = True
+    for i in range(n):
+        low = lo[i] > -math.inf if lo.size else False
+        high = hi[i] < math.inf if hi.size else False
+        kind = 2 if low and high else (1 if low else (3 if high else 0))
+        nbd[i] = kind
+        if low and x[i] < lo[i]:
+            x[i] = lo[i]
+        elif high and x[i] > hi[i]:
+            x[i] = hi[i]
+        if kind != 2:
+            boxed = False
+        if kind == 0:
+            iwhere[i] = -1
+        else:
+            cnstnd = True
+            iwhere[i] = 3 if kind == 2 and hi[i] - lo[i] <= 0.0 else 0
+    w.ints[I.cnstnd] = 1 if cnstnd else 0
+    w.ints[I.boxed] = 1 if boxed else 0
+    w.ints[I.nfree] = n
+
+
+@njit(cache=True, nogil=True)
+def refresh(w):  # pragma: no cover - compiled
+    """Empty the memory (``B = I``): after a failed line search or a singular factor."""
+    ints = w.ints
+    ints[I.col] = 0
+    ints[I.head] = 0
+    ints[I.iupdat] = 0
+    ints[I.updatd] = 0
+    w.floats[F.theta] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
+    """Start an iteration at ``x`` (value ``f``, gradient ``g``): the first trial point."""
+    if w.ints[I.pending] != 0:
+        w.ints[I.pending] = 0
+        if _remember(w, g) != 0:  # T not positive definite
+            refresh(w)
+    return _search_from(w, x, g, f, lo, hi)
+
+
+@njit(cache=True, nogil=True)
+def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
+    """``f``, ``g`` are the values at the trial point ``x``: the next trial, or the end."""
+    ints, floats = w.ints, w.floats
+    gd = dot(g, w.v[V.d])
+    floats[F.gd] = gd
+    if math.isfinite(f) and math.isfinite(gd):
+        task = line_search.search(ints, floats, f, gd)
+    else:
+        line_search.shorten(floats)
+        task = line_search.EVALUATE
+    if task != line_search.EVALUATE:
+        ints[I.iter] += 1
+        ints[I.pending] = 1
+        return ACCEPTED
+    ints[I.ifun] += 1
+    ints[I.iback] = ints[I.ifun] - 1
+    if ints[I.iback] >= ints[I.maxls]:
+        return _failed(w, x, g, lo, hi)
+    _trial(w, x, lo, hi)
+    return EVALUATE
+
+
+@njit(cache=True, nogil=True)
+def abandon(w, x, g):  # pragma: no cover - compiled
+    """Put ``x`` and ``g`` back at the start of the line search (an interrupted run)."""
+    x[:] = w.v[V.t]
+    g[:] = w.v[V.r]
+
+
+@njit(cache=True, nogil=True)
+def _failed(w, x, g, lo, hi):  # pragma: no cover - compiled
+    abandon(w, x, g)
+    if w.ints[I.col] == 0:
+        w.ints[I.iter] += 1
+        return FAILED
+    refresh(w)
+    w.ints[I.restarts] += 1
+    return _search_from(w, x, g, w.floats[F.fold], lo, hi)
+
+
+@njit(cache=True, nogil=True)
+def _remember(w, g):  # pragma: no cover - compiled
+    """The accepted step ``s = stp·d`` and ``y = g - g_old`` into the memory (or skipped)."""
+    ints, floats = w.ints, w.floats
+    r = w.v[V.r]
+    d = w.v[V.d]
+    n = d.size
+    for i in range(n):
+        r[i] = g[i] - r[i]
+    rr = dot(r, r)
+    stp, gd, gdold = floats[F.stp], floats[F.gd], floats[F.gdold]
+    if stp == 1.0:
+        dr = gd - gdold
+        ddum = -gdold
+    else:
+        dr = (gd - gdold) * stp
+        for i in range(n):
+            d[i] = stp * d[i]
+        ddum = -gdold * stp
+    if dr <= EPS * ddum:  # not enough curvature: skip the update
+        ints[I.nskip] += 1
+        ints[I.updatd] = 0
+        return 0
+    ints[I.updatd] = 1
+    ints[I.iupdat] += 1
+    full = ints[I.cnstnd] != 0
+    itail, col, head, theta = add_pair(
+        w.S, w.Y, w.sy, w.ss, d, r, ints[I.itail], ints[I.iupdat], ints[I.col],
+        ints[I.head], rr, dr, stp, floats[F.dtd], full,
+    )  # fmt: skip
+    ints[I.itail], ints[I.col], ints[I.head] = itail, col, head
+    floats[F.theta] = theta
+    return factor_t(w.wt, w.sy, w.ss, col, theta) if full else 0
+
+
+@njit(cache=True, nogil=True)
+def _search_from(w, x, g, f, lo, hi):  # pragma: no cover - compiled
+    """The direction at ``x`` and the line search's first trial (restarting the memory
+    while a factorisation fails or the direction is not one of descent)."""
+    ints, floats = w.ints, w.floats
+    while True:
+        if ints[I.cnstnd] != 0:
+            if _bounded_direction(w, x, g, lo, hi) != 0:
+                refresh(w)  # a singular factor: start again with B = I
+                continue
+        else:
+            two_loop(w.S, w.Y, w.sy, ints[I.col], ints[I.head], floats[F.theta], g, w.v[V.d], w.wa)
+        if _start(w, x, g, f, lo, hi):
+            return EVALUATE
+        if ints[I.col] == 0:  # steepest descent is not a descent direction
+            ints[I.iter] += 1
+            return FAILED
+        refresh(w)
+        ints[I.restarts] += 1
+
+
+@njit(cache=True, nogil=True)
+def _bounded_direction(w, x, g, lo, hi):  # pragma: no cover - compiled
+    """``d = z - x`` from the Cauchy point and the subspace step; non-zero on a
+    singular factor."""
+    ints, floats = w.ints, w.floats
+    n = x.size
+    nbd, index, iwhere, indx2 = w.iv[IV.nbd], w.iv[IV.index], w.iv[IV.iwhere], w.iv[IV.indx2]
+    z, r, d, t = w.v[V.z], w.v[V.r], w.v[V.d], w.v[V.t]
+    col, head, theta = ints[I.col], ints[I.head], floats[F.theta]
+    sbgnrm = 0.0  # the projected gradient's largest entry (L-BFGS-B's projgr)
+    for i in range(n):
+        gi = g[i]
+        if nbd[i] != 0:
+            if gi < 0.0:
+                if nbd[i] >= 2:
+                    gi = max(x[i] - hi[i], gi)
+            elif nbd[i] <= 2:
+                gi = min(x[i] - lo[i], gi)
+        sbgnrm = max(sbgnrm, abs(gi))
+    info, nseg = cauchy(
+        x, lo, hi, nbd, g, indx2, iwhere, t, d, z, w.S, w.Y, w.sy, w.wt, theta, col, head,
+        w.wa, sbgnrm,
+    )  # fmt: skip
+    if info != 0:
+        return info
+    ints[I.nseg] = nseg
+    nfree, nenter, ileave, wrk = free_set(
+        n, ints[I.nfree], index, indx2, iwhere, ints[I.updatd] != 0, True, ints[I.iter]
+    )
+    ints[I.nfree], ints[I.nenter], ints[I.ileave] = nfree, nenter, ileave
+    if nfree != 0 and col != 0:
+        if wrk:
+            info = factor_k(
+                w.S, w.Y, w.sy, w.wn, w.snd, index, nfree, indx2, nenter, ileave,
+                ints[I.iupdat], ints[I.updatd] != 0, theta, col, head,
+            )  # fmt: skip
+            if info != 0:
+                return info
+        info = reduced_gradient(
+            x, g, w.S, w.Y, w.sy, w.wt, z, r, w.wa, index, theta, col, head, nfree
+        )
+        if info == 0:
+            info = subspace_step(
+                nfree, index, lo, hi, nbd, z, r, w.v[V.xp], w.S, w.Y, theta, x, g, col, head,
+                w.wa, w.wn,
+            )  # fmt: skip
+        if info != 0:
+            return info
+    for i in range(n):
+        d[i] = z[i] - x[i]
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _start(w, x, g, f, lo, hi):  # pragma: no cover - compiled
+    """Begin the line search along ``d`` (L-BFGS-B's ``lnsrlb``, first call); False if
+    ``d`` is not a descent direction."""
+    ints, floats = w.ints, w.floats
+    nbd = w.iv[IV.nbd]
+    d, t, r = w.v[V.d], w.v[V.t], w.v[V.r]
+    n = x.size
+    dtd = dot(d, d)
+    dnorm = math.sqrt(dtd)
+    floats[F.dnorm] = dnorm
+    floats[F.dtd] = dtd
+    stpmx = 1.0e10  # the largest step that keeps every variable in its box
+    if ints[I.cnstnd] != 0:
+        if ints[I.iter] == 0:
+            stpmx = 1.0
+        else:
+            for i in range(n):
+                a1 = d[i]
+                if nbd[i] != 0:
+                    if a1 < 0.0 and nbd[i] <= 2:
+                        a2 = lo[i] - x[i]
+                        if a2 >= 0.0:
+                            stpmx = 0.0
+                        elif a1 * stpmx < a2:
+                            stpmx = a2 / a1
+                    elif a1 > 0.0 and nbd[i] >= 2:
+                        a2 = hi[i] - x[i]
+                        if a2 <= 0.0:
+                            stpmx = 0.0
+                        elif a1 * stpmx > a2:
+                            stpmx = a2 / a1
+    if ints[I.iter] == 0 and ints[I.boxed] == 0:
+        stp = min(1.0 / dnorm, stpmx)
+    else:
+        stp = 1.0
+    for i in range(n):
+        t[i] = x[i]
+        r[i] = g[i]
+    gd = dot(g, d)
+    floats[F.fold] = f
+    floats[F.gd] = gd
+    floats[F.gdold] = gd
+    ints[I.ifun] = 0
+    ints[I.iback] = 0
+    if not gd < 0.0 or not stp <= stpmx:  # not a descent direction (or a NaN)
+        return False
+    line_search.start(ints, floats, f, gd, stp, stpmx)
+    ints[I.ifun] = 1
+    _trial(w, x, lo, hi)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _trial(w, x, lo, hi):  # pragma: no cover - compiled
+    """``x = t + stp·d``, projected into the box (``z`` itself at ``stp = 1`` with bounds)."""
+    stp = w.floats[F.stp]
+    nbd = w.iv[IV.nbd]
+    d, t, z = w.v[V.d], w.v[V.t], w.v[V.z]
+    bounded = w.ints[I.cnstnd] != 0
+    if bounded and stp == 1.0:
+        for i in range(x.size):
+            x[i] = z[i]
+        return
+    for i in range(x.size):
+        v = stp * d[i] + t[i]
+        if bounded:
+            if nbd[i] == 1 or nbd[i] == 2:
+                v = max(v, lo[i])
+            if nbd[i] == 2 or nbd[i] == 3:
+                v = min(v, hi[i])
+        x[i] = v

@@ -1,0 +1,95 @@
+"""L-BFGS-B as a method of the loop: the update service, written once for both modes.
+
+The loop (:mod:`numopt.loop.iteration`) evaluates ``f`` and ``g`` at ``x``, runs its
+stopping tests and calls the method's ``update`` service.  For L-BFGS-B, :func:`update`
+runs a whole iteration (:mod:`numopt.quasi_newton.lbfgsb`): the direction, then the
+line search, which evaluates the objective through the loop's own ``evaluate``
+service (counted in ``nfev``) until a step is accepted.  It leaves ``x``, ``g`` and
+``f`` at the new iterate and sets the loop's phase to 2, so the next iteration takes
+them as evaluated instead of evaluating again.
+
+The same function is bound to Python services (:func:`python_services`: the run's
+objective, Ctrl-C) and, through the kernel generator, to compiled ones
+(:func:`numopt.loop.compiled.loop_for`): one source, the same bits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from numopt.loop.iteration import bound
+from numopt.loop.status import CODES
+from numopt.quasi_newton import cauchy, compact, dense, lbfgsb, line_search, subspace, workspace
+from numopt.quasi_newton.workspace import F
+
+#: The modules whose code the compiled loop runs (their sources name its cache entry: a
+#: change to any of them compiles the loop again).
+INLINED_MODULES = (cauchy, compact, dense, lbfgsb, line_search, subspace, workspace)
+
+
+class Context(NamedTuple):
+    """What :func:`update` reads from the loop run from Python (the compiled loop's
+    :class:`numopt.loop.compiled.Context` has the same fields)."""
+
+    work: Any  # the method's arrays (numopt.quasi_newton.workspace.Work)
+    lo: np.ndarray  # the flat bounds in x's dtype (empty without bounds)
+    hi: np.ndarray
+
+
+def update(ctx, s, x, g):  # pragma: no cover - bound to each mode's services
+    """One L-BFGS-B iteration from ``x`` (value ``s.fx``, gradient ``g``).
+
+    Returns 0 with the new iterate in ``x``, ``g``, ``s.fx``, ``s.f_cur`` and
+    ``s.phase = 2``; or a status (``LINE_SEARCH``, ``INTERRUPTED``) with ``x`` and
+    ``g`` back at the iteration's start.
+    """
+    w = ctx.work
+    f = s.fx
+    code = lbfgsb.begin(w, x, g, f, ctx.lo, ctx.hi)
+    while code == lbfgsb.EVALUATE:
+        f = evaluate(ctx, s, x, g, 0)  # noqa: F821 - a service
+        if interrupted():  # noqa: F821 - a service
+            lbfgsb.abandon(w, x, g)
+            return CODES.INTERRUPTED
+        code = lbfgsb.advance(w, x, f, g, ctx.lo, ctx.hi)
+    if code == lbfgsb.FAILED:
+        return CODES.LINE_SEARCH
+    s.fx = f
+    s.f_cur = f
+    s.phase = 2
+    return 0
+
+
+def rate(ctx, step):  # pragma: no cover - compiled too
+    """The loop's "learning rate" of L-BFGS-B: the last line search's accepted step."""
+    return ctx.work.floats[F.stp]
+
+
+def no_observe(ctx, f):  # pragma: no cover - compiled too
+    """L-BFGS-B has no schedule to feed."""
+    return None
+
+
+#: The services :func:`update` calls.
+SERVICES = ("evaluate", "interrupted")
+
+
+def python_update(evaluate: Any, interrupted: Any) -> Any:
+    """:func:`update` bound to Python services."""
+    return bound(update, {"evaluate": evaluate, "interrupted": interrupted}, SERVICES)
+
+
+def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Context]:
+    """The method's services for the loop run from Python, and its context."""
+    work = run.opt.work_for(run.x, run.box)
+    box = run.box
+    empty = run.x[:0]
+    ctx = Context(work, box.lo if box is not None else empty, box.hi if box is not None else empty)
+    services = {
+        "update": python_update(evaluate, interrupted),
+        "rate": rate,
+        "observe": no_observe,
+    }
+    return services, ctx
