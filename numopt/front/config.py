@@ -21,6 +21,10 @@ from numopt.transforms import Wrapper
 #: What ``method=`` may be besides a name: a stateful method object, used as it is.
 METHOD_OBJECTS = (Optimizer, Wrapper, LBFGS)
 
+#: ``method=None``: SciPy's choice for a deterministic objective on the host; Adam
+#: with mini-batches (a line search needs the whole objective) and, for now, on the GPU.
+DEFAULT_METHOD, DEFAULT_STOCHASTIC_METHOD = "l-bfgs-b", "adam"
+
 #: ``maxiter`` without ``epochs``, and ``gtol`` full-batch, when not given.
 DEFAULT_MAXITER = 1000
 DEFAULT_GTOL = 1e-5
@@ -119,23 +123,35 @@ class Config:
     transforms: TransformOptions
     #: The rule's hyperparameters given in ``options`` (checked by the rule itself).
     hyperparameters: dict[str, Any]
+    #: The method to run: ``method=`` as given, or the default chosen for this run.
+    method: Any = None
 
 
-def parse(options: Any, method: Any, tol: float | None) -> Config:
+def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = False) -> Config:
     """Check ``options`` for ``method`` and parse them into a :class:`Config`.
+
+    ``method=None`` chooses :data:`DEFAULT_METHOD`, or :data:`DEFAULT_STOCHASTIC_METHOD`
+    with ``batch_size`` or on the GPU (``device_arrays``: ``x0`` holds CUDA arrays).
 
     Examples
     --------
     >>> c = parse({"learning_rate": 0.1, "batch_size": 8}, "adam", None)
     >>> c.stopping.maxiter, c.stopping.gtol, c.batching.batch_size, c.hyperparameters
     (1000, None, 8, {'learning_rate': 0.1})
+    >>> parse({}, None, None).method, parse({"batch_size": 8}, None, None).method
+    ('l-bfgs-b', 'adam')
     >>> parse({"lr": 0.1}, "adam", None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: unknown option(s) ['lr'] for method 'adam'; valid options: [...]
     """
     options = _checked_dict(options)
-    hyperparameters = _split(options, method)
+    defaulted = method is None
+    if defaulted:
+        stochastic = options.get("batch_size") is not None
+        gpu = device_arrays or options.get("device") == "cuda" or options.get("backend") == "cuda"
+        method = DEFAULT_STOCHASTIC_METHOD if stochastic or gpu else DEFAULT_METHOD
+    hyperparameters = _split(options, method, defaulted)
     given = {k: v for k, v in options.items() if k in BY_NAME}
     if "maxfev" in given and "maxfun" in given:
         raise ValueError("give maxfev or maxfun (SciPy's L-BFGS-B name), not both")
@@ -189,6 +205,7 @@ def parse(options: Any, method: Any, tol: float | None) -> Config:
         ),
         transforms=_transforms(o, batched),
         hyperparameters=hyperparameters,
+        method=method,
     )
 
 
@@ -203,7 +220,7 @@ def _checked_dict(options: Any) -> dict:
     return options
 
 
-def _split(options: dict, method: Any) -> dict[str, Any]:
+def _split(options: dict, method: Any, defaulted: bool = False) -> dict[str, Any]:
     """The rule's hyperparameters among ``options``; unknown keys are errors."""
     if isinstance(method, METHOD_OBJECTS):
         extra = sorted(set(options) - set(BY_NAME))
@@ -219,9 +236,18 @@ def _split(options: dict, method: Any) -> dict[str, Any]:
     names = cls.option_names()
     unknown = sorted(set(options) - set(names) - set(BY_NAME))
     if unknown:
+        hint = ""
+        if defaulted and method == DEFAULT_METHOD:
+            ruled = sorted(u for u in unknown if any(u in r.option_names() for r in RULES.values()))
+            if ruled:
+                hint = (
+                    f" ({ruled} belong to the first-order rules: without batch_size the "
+                    f"default method is {DEFAULT_METHOD!r}, as SciPy's; pass "
+                    f"method={DEFAULT_STOCHASTIC_METHOD!r} or another rule)"
+                )
         raise ValueError(
-            f"unknown option(s) {unknown} for method {canonical(method)!r}; valid options: "
-            f"{sorted(names + list(BY_NAME))}"
+            f"unknown option(s) {unknown} for method {canonical(method)!r}{hint}; valid "
+            f"options: {sorted(names + list(BY_NAME))}"
         )
     return {k: v for k, v in options.items() if k in names}
 

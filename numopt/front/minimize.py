@@ -23,6 +23,8 @@ from numopt.front.result import result
 from numopt.loop import checkpoint, compiled
 from numopt.loop.driver import drive
 from numopt.loop.run import Run
+from numopt.problem import placement
+from numopt.quasi_newton import LBFGS
 from numopt.rules import Optimizer
 
 
@@ -30,7 +32,7 @@ def minimize(
     fun: Callable,
     x0: Any,
     args: tuple = (),
-    method: str | Optimizer = "adam",
+    method: str | Optimizer | LBFGS | None = None,
     jac: Callable | bool | str | None = None,
     callback: Callable | Sequence[Callable] | None = None,
     options: dict[str, Any] | None = None,
@@ -38,7 +40,7 @@ def minimize(
     *,
     bounds: Any = None,
 ) -> OptimizeResult:
-    """Minimise ``fun(x, *args)`` with a first-order rule, SciPy style.
+    """Minimise ``fun(x, *args)`` with L-BFGS-B or a first-order rule, SciPy style.
 
         Parameters
         ----------
@@ -53,13 +55,19 @@ def minimize(
         args : tuple
             Extra arguments of ``fun``/``jac``.  With ``batch_size`` the data arrays
             among them are sampled per batch.
-        method : str or Optimizer
+        method : str, Optimizer or LBFGS, optional
+            ``"l-bfgs-b"`` (also spelt ``"L-BFGS-B"``, ``"l-bfgs"``, ``"lbfgs"``:
+            limited-memory BFGS with a strong-Wolfe line search, and box bounds;
+            full-batch, host arrays; see ``docs/lbfgs.md``), or a first-order rule:
             ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
             ``"adamw"``, ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
             ``"radam"``, ``"rprop"`` (full-batch only: no ``batch_size``), ``"lion"``,
             ``"lamb"`` (a list/dict ``x0``'s arrays are its layers) — the keys of
             :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
-            (used as is, with its state).
+            (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``,
+            SciPy's default for a smooth problem (with or without bounds), and
+            ``"adam"`` with ``batch_size`` (mini-batch gradients are noisy: no line
+            search) or when ``x0`` is on the GPU.
         jac : callable, True, "2-point", "3-point" or None
             The gradient: ``jac(x, *args)`` returning an array (or structure) like
             ``x0``; ``True`` if ``fun`` returns ``(f, g)``; otherwise finite
@@ -71,10 +79,12 @@ def minimize(
             ``x``, ``fun``, ``nit``) or ``callback(xk)``.  Raising ``StopIteration``
             or returning ``True`` stops the run (status 99).
         options : dict
-            The rule's hyperparameters (``learning_rate`` — a float or a schedule
-            from :mod:`numopt.schedules` or any callable of the 0-based step —,
-            ``beta``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``, ``nesterov``,
-            ``eps_placement``), gradient clipping, which every method takes:
+            L-BFGS-B's ``maxcor`` (correction pairs kept, default 10) and ``maxls``
+            (evaluations per line search, default 20); a rule's hyperparameters
+            (``learning_rate`` — a float or a schedule from :mod:`numopt.schedules` or
+            any callable of the 0-based step —, ``beta``, ``beta1``, ``beta2``,
+            ``eps``, ``weight_decay``, ``nesterov``, ``eps_placement``) and gradient
+            clipping, which every rule takes:
 
             ``clip_value``
                 Clamp each gradient entry to ``[-clip_value, clip_value]`` before the
@@ -126,8 +136,8 @@ def minimize(
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     if not isinstance(args, tuple):
         args = (args,)
-    config = front_config.parse(options, method, tol)
-    run = Run(fun, x0, args, method, jac, callback, config, bounds)
+    config = front_config.parse(options, method, tol, placement.holds_device_arrays(x0))
+    run = Run(fun, x0, args, config.method, jac, callback, config, bounds)
     # the whole loop in nopython mode when fun/jac are Numba functions (numopt.loop.compiled)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)

@@ -124,6 +124,8 @@ class Run:
         self.objective = make(fun, jac, s, self.x, self.g)
         if self.accumulate > 1:  # the mean loss and gradient of each group of micro-batches
             self.objective = MicroBatches(self.objective, self.opt.backend)
+        if getattr(self.opt, "evaluates", False):  # L-BFGS-B differences with its eps
+            self.objective.step = self.opt.hyperparameters["eps"]
         # the stopping test's gradient measure: max|g|, or the projected one under bounds
         self.grad_norm = self.ops.norm
         if self.box is not None:

@@ -10,7 +10,9 @@ The steps and schemes are SciPy's (``scipy.optimize.minimize`` with ``jac=None``
   reversed or shortened where ``x + h`` would leave the bounds;
 * 3-point: the central difference ``(f(x + h_i e_i) - f(x - h_i e_i)) / dx_i``, or,
   next to a bound, the one-sided ``(-3 f(x) + 4 f(x + h e_i) - f(x + 2 h e_i)) / dx_i``;
-* ``dx_i`` is the step as taken, ``(x_i + h_i) - x_i`` (or between the two points).
+* ``dx_i`` is the step as taken, ``(x_i + h_i) - x_i`` (or between the two points);
+* L-BFGS-B takes an absolute step instead (its ``eps``, default ``1e-8``), as
+  SciPy's L-BFGS-B does, falling back to the relative step where ``x_i + eps == x_i``.
 
 Each difference costs one evaluation of ``fun`` (2-point) or two (3-point) per
 element of ``x``; the caller counts them.  The tests check every gradient against
@@ -28,18 +30,25 @@ import numpy as np
 METHODS = ("2-point", "3-point")
 
 
-def absolute_steps(x: np.ndarray, method: str) -> np.ndarray:
+def absolute_steps(x: np.ndarray, method: str, step: float | None = None) -> np.ndarray:
     """``h_i = rel · s_i · max(1, |x_i|)`` in float64 (see the module docstring).
+
+    ``step`` given (L-BFGS-B's ``eps``), ``h_i = step`` wherever ``x_i + step != x_i``.
 
     Examples
     --------
     >>> absolute_steps(np.array([0.0, -4.0]), "2-point") / np.sqrt(np.finfo(float).eps)
     array([ 1., -4.])
+    >>> absolute_steps(np.array([0.0, 1e10]), "2-point", 1e-8) / np.sqrt(np.finfo(float).eps)
+    array([6.71088640e-01, 1.00000000e+10])
     """
     eps = np.finfo(x.dtype).eps  # a scalar of x's dtype: the root is taken in it
     rel = eps**0.5 if method == "2-point" else eps ** (1 / 3)
     sign = (x >= 0).astype(float) * 2 - 1
-    return rel * sign * np.maximum(1.0, np.abs(x))
+    relative = rel * sign * np.maximum(1.0, np.abs(x))
+    if step is None:
+        return relative
+    return np.where((x + step) - x == 0, relative, float(step))
 
 
 def fitted_to_bounds(
@@ -91,6 +100,7 @@ def gradient(
     f0: float,
     method: str = "2-point",
     bounds: tuple[Any, Any] = (-np.inf, np.inf),
+    step: float | None = None,
 ) -> np.ndarray:
     """The finite-difference gradient of ``fun`` at the flat ``x`` (float64).
 
@@ -106,6 +116,8 @@ def gradient(
         The scheme.
     bounds : (lo, hi)
         Scalars or flat float64 arrays; the differences stay inside.
+    step : float, optional
+        An absolute step (L-BFGS-B's ``eps``) instead of SciPy's relative one.
 
     Examples
     --------
@@ -113,7 +125,7 @@ def gradient(
     >>> np.round(g, 6)
     array([ 2., -4.])
     """
-    h, one_sided = fitted_to_bounds(x, absolute_steps(x, method), method, *bounds)
+    h, one_sided = fitted_to_bounds(x, absolute_steps(x, method, step), method, *bounds)
     out = np.empty(x.size)
     for i in range(x.size):
         if method == "2-point":

@@ -54,6 +54,8 @@ class Objective:
     #: Box bounds (flat float64 ``(lo, hi)``) that finite differences stay inside
     #: (:func:`numopt.problem.differences.gradient`); ``minimize(bounds=...)`` sets them.
     bounds: tuple[Any, Any] = (-np.inf, np.inf)
+    #: The finite differences' absolute step (L-BFGS-B's ``eps``); None: SciPy's relative.
+    step: float | None = None
 
     def __init__(
         self, fun: Callable, jac: Any, structure: Structure, x: np.ndarray, g: np.ndarray
@@ -126,5 +128,5 @@ class Objective:
             self.nfev += 1
             return scalar(self.fun(structure.views(z.astype(self.x.dtype, copy=False)), *args))
 
-        g = differences.gradient(flat_fun, self.x.copy(), f0, self.mode, self.bounds)
+        g = differences.gradient(flat_fun, self.x.copy(), f0, self.mode, self.bounds, self.step)
         np.copyto(self.g, g, casting="unsafe")

@@ -38,6 +38,24 @@ DEVICES = ("auto", "cpu", "cuda")
 CPU_BACKENDS = ("serial", "parallel", "numpy")
 
 
+def holds_device_arrays(x0: Any) -> bool:
+    """Whether ``x0`` (an array or a list/tuple/dict of arrays) holds CUDA device arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> holds_device_arrays(np.zeros(3)), holds_device_arrays({"w": np.zeros(2)})
+    (False, False)
+    """
+    if isinstance(x0, dict):
+        leaves = list(x0.values())
+    elif isinstance(x0, (list, tuple)):
+        leaves = list(x0)
+    else:
+        leaves = [x0]
+    return any(on_device(v) for v in leaves)
+
+
 def on_gpu(x0: Any, device: str, backend: str) -> bool:
     """Whether this run keeps its arrays on the GPU (``device`` already checked).
 
@@ -50,13 +68,7 @@ def on_gpu(x0: Any, device: str, backend: str) -> bool:
     >>> on_gpu(np.zeros(3), "auto", "auto"), on_gpu(np.zeros(3), "cpu", "auto")
     (False, False)
     """
-    if isinstance(x0, dict):
-        leaves = list(x0.values())
-    elif isinstance(x0, (list, tuple)):
-        leaves = list(x0)
-    else:
-        leaves = [x0]
-    given = any(on_device(v) for v in leaves)
+    given = holds_device_arrays(x0)
     if device == "cpu":
         if given:
             raise TypeError(

@@ -44,6 +44,15 @@ HYPERPARAMETERS = (
         "Evaluations per line search at most; past them the memory is emptied and "
         "the iteration restarts along steepest descent.",
     ),
+    Hyper(
+        "eps",
+        1e-8,
+        _checks.positive,
+        "float",
+        "The absolute step of ``minimize``'s finite-difference gradient (``jac=None``, "
+        "``'2-point'``, ``'3-point'``), as SciPy's L-BFGS-B ``eps``; unused when the "
+        "gradient is given.",
+    ),
 )
 
 #: The loop's options whose default differs for this method (SciPy's L-BFGS-B).
@@ -86,13 +95,16 @@ class LBFGS:
     declarations = MappingProxyType({h.name: h for h in HYPERPARAMETERS})
     loop_defaults = LOOP_DEFAULTS
 
-    def __init__(self, *, maxcor: int = 10, maxls: int = 20, backend: str = "auto") -> None:
+    def __init__(
+        self, *, maxcor: int = 10, maxls: int = 20, eps: float = 1e-8, backend: str = "auto"
+    ) -> None:
         if backend not in ("auto", "serial"):
             raise ValueError(f"backend must be 'auto' or 'serial' for L-BFGS-B, got {backend!r}")
         self.backend = backend
         self._hyperparameters = {
             "maxcor": self.check("maxcor", maxcor),
             "maxls": self.check("maxls", maxls),
+            "eps": self.check("eps", eps),
         }
         self._bounds: tuple[Any, Any] | None = None
         self.reset()

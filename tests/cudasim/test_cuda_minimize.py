@@ -106,7 +106,9 @@ def test_backend_cuda_means_a_device_run():
         seen.append(_arrays.on_device(x))
         return quadratic(x)
 
-    numopt.minimize(fg, np.zeros(4), jac=True, options={"backend": "cuda", "maxiter": 2})
+    numopt.minimize(
+        fg, np.zeros(4), method="adam", jac=True, options={"backend": "cuda", "maxiter": 2}
+    )
     assert seen and all(seen)
 
 
@@ -135,12 +137,17 @@ def test_gradient_kinds_give_the_same_run(kind):
             return f
 
         res = numopt.minimize(
-            f_inplace, x0, jac="inplace", options={**HP["adam"], "maxiter": 10, "device": "cuda"}
+            f_inplace,
+            x0,
+            method="adam",
+            jac="inplace",
+            options={**HP["adam"], "maxiter": 10, "device": "cuda"},
         )
     else:
         res = numopt.minimize(
             lambda x: quadratic(x)[0],
             x0,
+            method="adam",
             jac=lambda x: quadratic(x)[1],
             options={**HP["adam"], "maxiter": 10, "device": "cuda"},
         )
@@ -228,7 +235,12 @@ def test_callbacks_get_device_copies():
         got.append(intermediate_result.x)
 
     res = numopt.minimize(
-        quadratic, np.zeros(4), jac=True, callback=cb, options={"maxiter": 4, "device": "cuda"}
+        quadratic,
+        np.zeros(4),
+        method="adam",
+        jac=True,
+        callback=cb,
+        options={"maxiter": 4, "device": "cuda"},
     )
     assert len(got) == 4 and all(_arrays.on_device(x) for x in got)
     np.testing.assert_array_equal(got[-1].copy_to_host(), res.x)
@@ -245,7 +257,7 @@ def test_structured_x0_with_device_and_host_leaves():
         g = host(g)
         return f, {"w": cuda.to_device(g[:2].reshape(2, 1)), "b": g[2:]}  # mixed is fine
 
-    res = numopt.minimize(fg, x0, jac=True, options={**HP["adam"], "maxiter": 10})
+    res = numopt.minimize(fg, x0, method="adam", jac=True, options={**HP["adam"], "maxiter": 10})
     ref = run(np.zeros(4), False)
     close(np.concatenate([res.x["w"].ravel(), res.x["b"]]), ref.x)
     assert res.x["w"].shape == (2, 1) and type(res.x["b"]) is np.ndarray
@@ -260,11 +272,17 @@ def test_checkpoint_and_resume_across_devices(tmp_path, first, then):
     def options(device, maxiter):
         return {**opts, "maxiter": maxiter, "device": device}
 
-    numopt.minimize(quadratic, np.zeros(4), jac=True, options=options(first, 5))
+    numopt.minimize(quadratic, np.zeros(4), method="adam", jac=True, options=options(first, 5))
     later = numopt.minimize(
-        quadratic, np.zeros(4), jac=True, options={**options(then, 10), "resume": str(path)}
+        quadratic,
+        np.zeros(4),
+        method="adam",
+        jac=True,
+        options={**options(then, 10), "resume": str(path)},
     )
-    whole = numopt.minimize(quadratic, np.zeros(4), jac=True, options=options(then, 10))
+    whole = numopt.minimize(
+        quadratic, np.zeros(4), method="adam", jac=True, options=options(then, 10)
+    )
     assert later.nit == whole.nit == 10
     if first == then:
         np.testing.assert_array_equal(later.x, whole.x)  # bit for bit
@@ -343,7 +361,9 @@ def _device_x0():
             "backend='cuda' runs on the GPU but options\\['device'\\] is 'cpu'",
         ),
         (
-            lambda: numopt.minimize(lambda x: 0.0, np.zeros(4), options={"device": "cuda"}),
+            lambda: numopt.minimize(
+                lambda x: 0.0, np.zeros(4), method="adam", options={"device": "cuda"}
+            ),
             ValueError,
             "jac=None means finite differences",
         ),
@@ -424,7 +444,7 @@ def test_cupy_and_torch_x0_and_objective(name):  # pragma: no cover - real GPU
         r = x - b
         return 0.5 * (a * r * r).sum(), a * r  # a 0-d device loss, a device gradient
 
-    res = numopt.minimize(fg, x0, jac=True, options={**HP["adam"], "maxiter": 10})
+    res = numopt.minimize(fg, x0, method="adam", jac=True, options={**HP["adam"], "maxiter": 10})
     assert seen and all(issubclass(t, kind) for t in seen)
     close(res.x, run(np.zeros(4), False).x)
 
@@ -443,8 +463,15 @@ def test_shuffled_minibatches_of_cupy_and_torch_data(name):  # pragma: no cover 
         return linear_loss(w, Xh, yh)
 
     opts = {"learning_rate": 0.1, "batch_size": 5, "epochs": 2, "seed": 3, "maxiter": None}
-    ref = numopt.minimize(linear_loss, np.zeros(3), args=(X, y), jac=True, options=opts)
+    ref = numopt.minimize(
+        linear_loss, np.zeros(3), method="adam", args=(X, y), jac=True, options=opts
+    )
     res = numopt.minimize(
-        loss, np.zeros(3), args=(to(X), to(y)), jac=True, options={**opts, "device": "cuda"}
+        loss,
+        np.zeros(3),
+        method="adam",
+        args=(to(X), to(y)),
+        jac=True,
+        options={**opts, "device": "cuda"},
     )
     close(res.x, ref.x)

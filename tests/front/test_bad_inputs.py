@@ -36,11 +36,13 @@ X, Y = np.ones((10, 3)), np.ones(10)
 
 
 def mini(**options):
-    return lambda: numopt.minimize(f, np.ones(3), args=(X, Y), jac=g, options=options)
+    return lambda: numopt.minimize(
+        f, np.ones(3), method="adam", args=(X, Y), jac=g, options=options
+    )
 
 
 def call(**kwargs):
-    base = {"fun": f, "x0": np.ones(3), "jac": g}
+    base = {"fun": f, "x0": np.ones(3), "jac": g, "method": "adam"}
     return lambda: numopt.minimize(**{**base, **kwargs})
 
 
@@ -65,7 +67,9 @@ def dask_args(*arrays):
 
 
 def on_dask(*arrays, **options):
-    return lambda: numopt.minimize(f, np.ones(3), args=dask_args(*arrays), jac=g, options=options)
+    return lambda: numopt.minimize(
+        f, np.ones(3), method="adam", args=dask_args(*arrays), jac=g, options=options
+    )
 
 
 def _with_bounds(lo, hi, cls=numopt.Adam):
@@ -105,7 +109,9 @@ CATALOGUE = [
     ("jac is an unknown string", call(jac="forward"), ValueError, "jac must be a callable, True"),
     (
         "jac returns a list for a dict x0",
-        lambda: numopt.minimize(lambda p: 0.0, {"a": np.ones(2)}, jac=lambda p: [np.ones(2)]),
+        lambda: numopt.minimize(
+            lambda p: 0.0, {"a": np.ones(2)}, method="adam", jac=lambda p: [np.ones(2)]
+        ),
         ValueError,
         "jac must be a dict with keys",
     ),
@@ -139,7 +145,7 @@ CATALOGUE = [
     ),
     # -- method and options
     ("unknown method", call(method="bfgs"), ValueError, r"unknown method 'bfgs'; valid methods"),
-    ("method of a wrong type", call(method=None), TypeError, "method must be a name"),
+    ("method of a wrong type", call(method=3), TypeError, "method must be a name"),
     ("unknown option", call(options={"lr": 0.1}), ValueError, r"unknown option\(s\) \['lr'\]"),
     ("options is not a dict", call(options=["maxiter"]), TypeError, "options must be a dict"),
     (
@@ -257,14 +263,16 @@ CATALOGUE = [
     ("batch_size is a float", mini(batch_size=4.0), TypeError, "batch_size must be an integer"),
     (
         "data arrays of different lengths",
-        lambda: numopt.minimize(f, np.ones(3), args=(X, Y[:9]), jac=g, options={"batch_size": 2}),
+        lambda: numopt.minimize(
+            f, np.ones(3), method="adam", args=(X, Y[:9]), jac=g, options={"batch_size": 2}
+        ),
         ValueError,
         r"args\[0\] has 10, args\[1\] has 9",
     ),
     (
         "empty data arrays",
         lambda: numopt.minimize(
-            f, np.ones(3), args=(X[:0], Y[:0]), jac=g, options={"batch_size": 1}
+            f, np.ones(3), method="adam", args=(X[:0], Y[:0]), jac=g, options={"batch_size": 1}
         ),
         ValueError,
         "empty",
@@ -292,6 +300,7 @@ CATALOGUE = [
         lambda: numopt.minimize(
             lambda x, X, y: float(np.sum(X @ x)),
             np.ones(3),
+            method="adam",
             args=(np.full((10, 3), np.nan), Y),
             jac=lambda x, X, y: X.sum(0),
             options={"batch_size": 5},

@@ -71,7 +71,11 @@ def test_dtype_is_kept_throughout(dtype):
         return float(np.sum((x - 1.0) ** 2))
 
     res = numopt.minimize(
-        fun, np.zeros((2, 3), dtype), jac=lambda x: 2 * (x - 1.0), options={"learning_rate": 0.1}
+        fun,
+        np.zeros((2, 3), dtype),
+        method="adam",
+        jac=lambda x: 2 * (x - 1.0),
+        options={"learning_rate": 0.1},
     )
     assert seen == {np.dtype(dtype)}
     assert res.x.dtype == dtype and res.x.shape == (2, 3) and res.jac.shape == (2, 3)
@@ -79,7 +83,7 @@ def test_dtype_is_kept_throughout(dtype):
 
 
 def test_integer_x0_is_converted_to_float64():
-    res = numopt.minimize(quad, [0, 0, 0], jac=quad_grad, options={"maxiter": 5})
+    res = numopt.minimize(quad, [0, 0, 0], method="adam", jac=quad_grad, options={"maxiter": 5})
     assert res.x.dtype == np.float64
 
 
@@ -124,7 +128,7 @@ def test_x0_and_args_are_not_modified_and_fun_sees_read_only_views():
             x[0] = 5.0
         return quad(x)
 
-    numopt.minimize(fun, x0, jac=quad_grad, options={"maxiter": 3})
+    numopt.minimize(fun, x0, method="adam", jac=quad_grad, options={"maxiter": 3})
     np.testing.assert_array_equal(x0, keep)
 
 
@@ -149,7 +153,11 @@ def test_finite_differences_converge_and_are_counted(jac):
 
 def test_jac_true_counts_one_evaluation_for_both():
     res = numopt.minimize(
-        lambda x: (quad(x), quad_grad(x)), np.zeros(3), jac=True, options={"maxiter": 10, "gtol": 0}
+        lambda x: (quad(x), quad_grad(x)),
+        np.zeros(3),
+        method="adam",
+        jac=True,
+        options={"maxiter": 10, "gtol": 0},
     )
     assert res.nfev == res.njev == 11
 
@@ -339,7 +347,8 @@ def _bad_fun(w, *args):
 
 @pytest.mark.parametrize(("kwargs", "exc", "match"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_input_raises_a_clear_error(kwargs, exc, match):
-    call = {"fun": _bad_fun, "x0": np.zeros(3), "jac": lambda x, *a: quad_grad(x), **kwargs}
+    call = {"fun": _bad_fun, "x0": np.zeros(3), "jac": lambda x, *a: quad_grad(x), "method": "adam"}
+    call.update(kwargs)
     with pytest.raises(exc, match=match):
         numopt.minimize(**call)
 
@@ -376,6 +385,7 @@ def test_nested_lists_are_one_array_as_in_scipy():
     res = numopt.minimize(
         lambda x: float(np.sum((x - 1.0) ** 2)),
         [[0.0, 0.0], [0.0, 0.0]],
+        method="adam",
         jac=lambda x: 2 * (x - 1.0),
         options={"learning_rate": 0.1},
     )

@@ -153,6 +153,7 @@ def test_x0_outside_is_clipped_with_scipys_warning():
         res = numopt.minimize(
             fg,
             np.array([5.0, -5.0, 0.0, 0.5]),
+            method="adam",
             jac=True,
             bounds=pairs(),
             callback=lambda xk: seen.append(xk.copy()),
@@ -161,7 +162,9 @@ def test_x0_outside_is_clipped_with_scipys_warning():
     assert all(inside(x, LO, HI) for x in seen) and inside(res.x_best, LO, HI)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # inside (bounds included): no warning
-        numopt.minimize(fg, HI.copy(), jac=True, bounds=pairs(), options={"maxiter": 2})
+        numopt.minimize(
+            fg, HI.copy(), method="adam", jac=True, bounds=pairs(), options={"maxiter": 2}
+        )
 
 
 def test_clipped_x0_is_clipped_like_np_clip():
@@ -207,7 +210,7 @@ def test_non_finite_gradient_is_still_detected():
     def f(x):
         return float(np.sum(x)), np.array([np.nan, -1.0])
 
-    res = numopt.minimize(f, np.zeros(2), jac=True, bounds=[(0, 1), (0, 1)])
+    res = numopt.minimize(f, np.zeros(2), method="adam", jac=True, bounds=[(0, 1), (0, 1)])
     assert res.status == 3 and "gradient" in res.message
 
 
@@ -216,7 +219,9 @@ def test_scipy_custom_method_passes_bounds_on():
     res = scipy.optimize.minimize(
         fg, np.zeros(4), jac=True, method=numopt.methods.adam, bounds=pairs(), options=options
     )
-    want = numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options=options)
+    want = numopt.minimize(
+        fg, np.zeros(4), method="adam", jac=True, bounds=pairs(), options=options
+    )
     np.testing.assert_array_equal(res.x, want.x)
     res = scipy.optimize.minimize(
         fg, np.zeros(4), jac=True, method=numopt.methods.gd, bounds=Bounds(LO, HI)
@@ -238,7 +243,9 @@ def test_the_compiled_loop_takes_bounds():
     def g(x):
         return x - 2.0
 
-    res = numopt.minimize(f, np.zeros(3), jac=g, bounds=Bounds(-1, 1), options={"maxiter": 5})
+    res = numopt.minimize(
+        f, np.zeros(3), method="adam", jac=g, bounds=Bounds(-1, 1), options={"maxiter": 5}
+    )
     assert res.compiled and inside(res.x, -np.ones(3), np.ones(3))
 
 

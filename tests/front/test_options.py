@@ -31,7 +31,9 @@ def test_every_option_is_accepted_and_nothing_else():
     names = {o.name for o in options.OPTIONS}
     assert len(names) == len(options.OPTIONS)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['no_such_option'\]"):
-        numopt.minimize(lambda x: float(x @ x), np.ones(2), options={"no_such_option": 1})
+        numopt.minimize(
+            lambda x: float(x @ x), np.ones(2), method="adam", options={"no_such_option": 1}
+        )
 
 
 def test_every_rule_documents_every_hyperparameter():

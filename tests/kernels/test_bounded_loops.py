@@ -138,7 +138,7 @@ def test_unbounded_path_is_unchanged(monkeypatch):
     for g in grads:
         opt.step(x, g)
     np.testing.assert_array_equal(x, want)
-    res = numopt.minimize(fg, np.zeros(4), jac=True, options={"maxiter": 5})
+    res = numopt.minimize(fg, np.zeros(4), method="adam", jac=True, options={"maxiter": 5})
     assert res.nit == 5
 
 

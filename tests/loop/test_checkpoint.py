@@ -224,6 +224,7 @@ def test_resuming_with_other_hyperparameters_is_an_error(tmp_path):
         numopt.minimize(
             loss,
             np.zeros(3),
+            method="adam",
             args=(X, Y),
             jac=True,
             options={"learning_rate": 0.001, "resume": path},
@@ -234,7 +235,12 @@ def test_resuming_with_other_hyperparameters_is_an_error(tmp_path):
 
 def test_ctrl_c_stops_before_the_next_update_without_evaluating_again():
     res = numopt.minimize(
-        _interrupting_loss(3, "sigint"), np.zeros(3), args=(X, Y), jac=True, options={"maxiter": 50}
+        _interrupting_loss(3, "sigint"),
+        np.zeros(3),
+        method="adam",
+        args=(X, Y),
+        jac=True,
+        options={"maxiter": 50},
     )
     assert res.status == 8 and res.nit == 2 and res.nfev == 3  # the 3rd evaluation is x_2's
     assert np.isfinite(res.fun)  # full-batch: x_2's loss is known
@@ -248,7 +254,7 @@ def test_a_stopping_callback_runs_once_per_update():
         if intermediate_result.nit == 4:
             raise StopIteration
 
-    res = numopt.minimize(loss, np.zeros(3), args=(X, Y), jac=True, callback=cb)
+    res = numopt.minimize(loss, np.zeros(3), method="adam", args=(X, Y), jac=True, callback=cb)
     assert seen == [1, 2, 3, 4] and res.nit == 4 and res.nfev == 5
 
 
@@ -256,18 +262,26 @@ def test_a_stopping_callback_runs_once_per_update():
 def test_resume_with_bounds_matches_an_uninterrupted_run(tmp_path):
     path = tmp_path / "run.npz"
     opts = {"learning_rate": 0.02, "checkpoint": str(path), "gtol": 0.0}
-    numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options={**opts, "maxiter": 40})
+    numopt.minimize(
+        fg, np.zeros(4), method="adam", jac=True, bounds=pairs(), options={**opts, "maxiter": 40}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # x0 only gives the shape on resume: no clip warning
         later = numopt.minimize(
             fg,
             np.full(4, 9.0),
+            method="adam",
             jac=True,
             bounds=pairs(),
             options={**opts, "maxiter": 100, "resume": str(path)},
         )
     whole = numopt.minimize(
-        fg, np.zeros(4), jac=True, bounds=pairs(), options={"learning_rate": 0.02, "maxiter": 100}
+        fg,
+        np.zeros(4),
+        method="adam",
+        jac=True,
+        bounds=pairs(),
+        options={"learning_rate": 0.02, "maxiter": 100},
     )
     np.testing.assert_array_equal(later.x, whole.x)
     assert later.nit == 100
@@ -276,15 +290,19 @@ def test_resume_with_bounds_matches_an_uninterrupted_run(tmp_path):
 def test_resume_with_other_bounds_is_an_error(tmp_path):
     path = tmp_path / "run.npz"
     opts = {"checkpoint": str(path), "maxiter": 5}
-    numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options=opts)
+    numopt.minimize(fg, np.zeros(4), method="adam", jac=True, bounds=pairs(), options=opts)
     resume = {"resume": str(path), "maxiter": 10}
     with pytest.raises(ValueError, match="resume: the checkpoint was made with other bounds"):
-        numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(hi=HI * 2), options=resume)
+        numopt.minimize(
+            fg, np.zeros(4), method="adam", jac=True, bounds=pairs(hi=HI * 2), options=resume
+        )
     with pytest.raises(ValueError, match="this run has no bounds"):
-        numopt.minimize(fg, np.zeros(4), jac=True, options=resume)
-    numopt.minimize(fg, np.zeros(4), jac=True, options={**opts, "checkpoint": str(path)})
+        numopt.minimize(fg, np.zeros(4), method="adam", jac=True, options=resume)
+    numopt.minimize(
+        fg, np.zeros(4), method="adam", jac=True, options={**opts, "checkpoint": str(path)}
+    )
     with pytest.raises(ValueError, match="made without bounds, this run has bounds"):
-        numopt.minimize(fg, np.zeros(4), jac=True, bounds=pairs(), options=resume)
+        numopt.minimize(fg, np.zeros(4), method="adam", jac=True, bounds=pairs(), options=resume)
 
 
 # -- checkpoints of the first format (numopt-checkpoint-1) still resume ------------------
@@ -347,4 +365,4 @@ def test_an_unknown_format_is_refused(tmp_path):
     path = tmp_path / "other.npz"
     np.savez(path, meta=np.array('{"format": "numopt-checkpoint-9"}'))
     with pytest.raises(ValueError, match="has format 'numopt-checkpoint-9', expected"):
-        numopt.minimize(lambda x: float(x @ x), np.ones(2), options={"resume": path})
+        numopt.minimize(lambda x: float(x @ x), np.ones(2), method="adam", options={"resume": path})

@@ -92,6 +92,7 @@ SCALARS = ("fun", "fun_best", "nit", "nfev", "njev", "status", "success", "messa
 def both(fun, x0, *, callback_every=None, **kw):
     """The same call compiled and in Python: (results, what the callbacks saw)."""
     out = []
+    kw.setdefault("method", "adam")
     for compiled in (True, False):
         seen = []
 
@@ -171,7 +172,12 @@ def test_callbacks_every_iteration_and_stopping():
 
     for compiled in (True, False):
         res = numopt.minimize(
-            rosen, X0, jac=rosen_der, callback=stop_at_50, options={"compiled": compiled}
+            rosen,
+            X0,
+            method="adam",
+            jac=rosen_der,
+            callback=stop_at_50,
+            options={"compiled": compiled},
         )
         assert (res.status, res.nit) == (99, 50)
     assert seen == list(range(1, 51)) * 2
@@ -214,6 +220,7 @@ def test_the_plateau_schedule_object_ends_in_the_same_state():
         numopt.minimize(
             rosen,
             X0,
+            method="adam",
             jac=rosen_der,
             options={"learning_rate": plateau, "maxiter": 120, "compiled": compiled},
         )
@@ -344,7 +351,9 @@ def test_keyboard_interrupt_from_a_callback_stops_with_status_8():
         if intermediate_result.nit == 20:
             raise KeyboardInterrupt
 
-    res = numopt.minimize(rosen, X0, jac=rosen_der, callback=interrupt, options={"compiled": True})
+    res = numopt.minimize(
+        rosen, X0, method="adam", jac=rosen_der, callback=interrupt, options={"compiled": True}
+    )
     assert (res.status, res.nit) == (8, 20)
 
 
@@ -352,6 +361,7 @@ def test_max_time_stops_a_compiled_run():
     res = numopt.minimize(
         rosen,
         X0,
+        method="adam",
         jac=rosen_der,
         options={"compiled": True, "maxiter": 10**9, "gtol": 0.0, "max_time": 0.2},
     )
@@ -418,7 +428,7 @@ def python_rosen(x):
     ids=["python-fun", "python-jac", "finite-differences", "list-x0", "callable-lr"],
 )
 def test_uncompilable_runs_fall_back_or_say_why(kw, reason):
-    call = {"fun": rosen, "x0": X0, "jac": rosen_der, "options": {}, **kw}
+    call = {"fun": rosen, "x0": X0, "jac": rosen_der, "method": "adam", "options": {}, **kw}
     options = {"maxiter": 5, **call.pop("options")}
     if isinstance(call["x0"], tuple):
         call["fun"], call["jac"] = list_rosen, list_rosen_der
@@ -441,9 +451,9 @@ def list_rosen_der(xs):
 
 def test_bad_compiled_and_callback_every_options():
     with pytest.raises(ValueError, match="compiled must be 'auto', True or False"):
-        numopt.minimize(rosen, X0, jac=rosen_der, options={"compiled": "yes"})
+        numopt.minimize(rosen, X0, method="adam", jac=rosen_der, options={"compiled": "yes"})
     with pytest.raises(ValueError, match="callback_every"):
-        numopt.minimize(rosen, X0, jac=rosen_der, options={"callback_every": 0})
+        numopt.minimize(rosen, X0, method="adam", jac=rosen_der, options={"callback_every": 0})
 
 
 def test_inplace_jac_in_the_python_loop_with_a_structure():

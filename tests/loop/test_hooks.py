@@ -19,7 +19,12 @@ def test_new_style_callback_gets_intermediate_results():
         seen.append((intermediate_result.nit, intermediate_result.fun, intermediate_result.x))
 
     res = numopt.minimize(
-        quad, np.zeros(3), jac=quad_grad, callback=cb, options={"maxiter": 5, "gtol": 0}
+        quad,
+        np.zeros(3),
+        method="adam",
+        jac=quad_grad,
+        callback=cb,
+        options={"maxiter": 5, "gtol": 0},
     )
     assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
     for _, f, x in seen:
@@ -32,6 +37,7 @@ def test_legacy_callback_gets_copies_and_lists_of_callbacks_all_run():
     res = numopt.minimize(
         quad,
         np.zeros(3),
+        method="adam",
         jac=quad_grad,
         callback=[xs.append, lambda xk: calls.append(1)],
         options={"maxiter": 4, "gtol": 0},
@@ -50,14 +56,16 @@ def _raise_stop(intermediate_result):
     [(lambda xk: True, "returned True"), (_raise_stop, "raised `StopIteration`")],
 )
 def test_callback_stops_the_run(callback, message):
-    res = numopt.minimize(quad, np.zeros(3), jac=quad_grad, callback=callback)
+    res = numopt.minimize(quad, np.zeros(3), method="adam", jac=quad_grad, callback=callback)
     assert res.status == 99 and not res.success and res.nit == 1
     assert message in res.message
 
 
 # -- display, progress, history ----------------------------------------------------
 def test_disp_prints_a_table_and_the_message(capsys):
-    numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"disp": True, "maxiter": 20})
+    numopt.minimize(
+        quad, np.zeros(3), method="adam", jac=quad_grad, options={"disp": True, "maxiter": 20}
+    )
     out = capsys.readouterr().out
     assert "iter" in out and "max|g|" in out and "Maximum number of iterations" in out
     assert out.count("\n") < 25
@@ -68,10 +76,16 @@ def test_progress_bar_uses_tqdm_or_says_what_is_missing():
         import tqdm  # noqa: F401
     except ImportError:
         with pytest.raises(ImportError, match="tqdm"):
-            numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"progress": True})
+            numopt.minimize(
+                quad, np.zeros(3), method="adam", jac=quad_grad, options={"progress": True}
+            )
     else:
         res = numopt.minimize(
-            quad, np.zeros(3), jac=quad_grad, options={"progress": True, "maxiter": 10}
+            quad,
+            np.zeros(3),
+            method="adam",
+            jac=quad_grad,
+            options={"progress": True, "maxiter": 10},
         )
         assert res.nit == 10
 
@@ -80,6 +94,7 @@ def test_history_records_every_update():
     res = numopt.minimize(
         quad,
         np.zeros(3),
+        method="adam",
         jac=quad_grad,
         options={
             "history": True,

@@ -70,7 +70,11 @@ def test_non_finite_loss_returns_the_best_finite_point():
 
 def test_non_finite_gradient_is_named():
     res = numopt.minimize(
-        quad, np.zeros(3), jac=lambda x: np.array([np.nan, 0, 0]), options={"maxiter": 3}
+        quad,
+        np.zeros(3),
+        method="adam",
+        jac=lambda x: np.array([np.nan, 0, 0]),
+        options={"maxiter": 3},
     )
     assert res.status == 3 and "non-finite gradient" in res.message and "iteration 0" in res.message
 

@@ -101,6 +101,7 @@ def test_batches_reach_fun_and_non_data_args_pass_through():
     numopt.minimize(
         fun,
         np.zeros(4),
+        method="adam",
         args=(X, y, 2.0, "tag"),
         jac=jac,
         options={"batch_size": 8, "epochs": 1, "seed": 0},
@@ -121,6 +122,7 @@ def test_data_args_selects_which_arrays_are_sampled():
     res = numopt.minimize(
         fun,
         np.zeros(4),
+        method="adam",
         args=(X, y, weights),
         options={"batch_size": 10, "epochs": 2, "data_args": [0, 1]},
     )
@@ -133,6 +135,7 @@ def test_plateau_schedule_is_driven_by_the_epoch_mean_loss_with_batches():
     res = numopt.minimize(
         lambda w, X, y: 1.0,
         np.zeros(4),
+        method="adam",
         args=(X, y),
         jac=lambda w, X, y: np.zeros(4),
         options={"learning_rate": plateau, "batch_size": 10, "epochs": 3, "history": True},
@@ -149,6 +152,7 @@ def test_callbacks_see_every_update_with_minibatches_too():
     res = numopt.minimize(
         ls_loss,
         np.zeros(4),
+        method="adam",
         args=(X, y),
         jac=ls_grad,
         callback=lambda intermediate_result: seen.append(intermediate_result.nit),
@@ -170,6 +174,7 @@ def test_a_non_finite_batch_stops_the_run_by_default():
     res = numopt.minimize(
         ls_loss,
         np.zeros(4),
+        method="adam",
         args=(X, y),
         jac=ls_grad,
         options={"batch_size": 8, "epochs": 3, "seed": 0},
@@ -183,6 +188,7 @@ def test_on_nonfinite_skip_drops_the_batch_and_goes_on():
     res = numopt.minimize(
         ls_loss,
         np.zeros(4),
+        method="adam",
         args=(X, y),
         jac=ls_grad,
         options={
@@ -197,9 +203,13 @@ def test_on_nonfinite_skip_drops_the_batch_and_goes_on():
     assert np.all(np.isfinite(res.x))
     assert res.status == 3  # the final loss on all the data includes the NaN row: best point
     with pytest.raises(ValueError, match="on_nonfinite='skip' needs batch_size"):
-        numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "skip"})
+        numopt.minimize(
+            quad, np.zeros(3), method="adam", jac=quad_grad, options={"on_nonfinite": "skip"}
+        )
     with pytest.raises(ValueError, match="on_nonfinite must be one of 'stop', 'skip'"):
-        numopt.minimize(quad, np.zeros(3), jac=quad_grad, options={"on_nonfinite": "ignore"})
+        numopt.minimize(
+            quad, np.zeros(3), method="adam", jac=quad_grad, options={"on_nonfinite": "ignore"}
+        )
 
 
 def test_same_bits_whatever_the_backend_and_thread_count():

@@ -154,19 +154,21 @@ def test_bounds_are_cast_to_x_dtype():
 )
 def test_minimize_bad_bounds(bounds, error, pattern):
     with pytest.raises(error, match=pattern):
-        numopt.minimize(fg, np.zeros(4), jac=True, bounds=bounds)
+        numopt.minimize(fg, np.zeros(4), method="adam", jac=True, bounds=bounds)
 
 
 def test_dict_x0_bad_bounds():
     x0 = {"w": np.zeros(3), "b": np.zeros(1)}
     with pytest.raises(ValueError, match=r"bounds has keys \['v'\] that x0 lacks"):
-        numopt.minimize(fg, x0, jac=True, bounds={"v": (0, 1)})
+        numopt.minimize(fg, x0, method="adam", jac=True, bounds={"v": (0, 1)})
     with pytest.raises(ValueError, match=r"x0\['w'\]'s shape \(3,\)"):
-        numopt.minimize(fg, x0, jac=True, bounds={"w": (np.zeros(2), 1)})
+        numopt.minimize(fg, x0, method="adam", jac=True, bounds={"w": (np.zeros(2), 1)})
     with pytest.raises(TypeError, match=r"bounds\['b'\] must be a pair"):
-        numopt.minimize(fg, x0, jac=True, bounds={"b": 1.0})
+        numopt.minimize(fg, x0, method="adam", jac=True, bounds={"b": 1.0})
 
 
 def test_float32_overflowing_bound_is_an_error():
     with pytest.raises(ValueError, match="the upper bound 1e\\+40 overflows float32"):
-        numopt.minimize(fg, np.zeros(4, np.float32), jac=True, bounds=Bounds(0, 1e40))
+        numopt.minimize(
+            fg, np.zeros(4, np.float32), method="adam", jac=True, bounds=Bounds(0, 1e40)
+        )

@@ -28,8 +28,11 @@ def _counted(fun):
 @given(
     x=st.lists(st.floats(-5, 5), min_size=2, max_size=6),
     bound=st.sampled_from([None, 0.5, 1e-9, 0.0]),
+    step=st.sampled_from([None, 1e-8, 1e-3, 1e-30]),
 )
-def test_the_gradient_is_scipys_bit_for_bit(method, dtype, x, bound):
+def test_the_gradient_is_scipys_bit_for_bit(method, dtype, x, bound, step):
+    """Relative steps (SciPy's default) and absolute ones (L-BFGS-B's ``eps``; 1e-30
+    is lost in ``x + h`` and falls back to the relative step)."""
     x = np.array(x, dtype)
     if bound is None:
         lo, hi = -np.inf, np.inf
@@ -42,10 +45,10 @@ def test_the_gradient_is_scipys_bit_for_bit(method, dtype, x, bound):
 
     f0 = fun(x)
     ours, calls = _counted(fun)
-    got = differences.gradient(ours, x.copy(), f0, method, (lo, hi))
+    got = differences.gradient(ours, x.copy(), f0, method, (lo, hi), step)
     want = approx_derivative(
         lambda z: fun(z.astype(dtype, copy=False)), x.copy(), method=method, f0=f0,
-        bounds=(lo, hi),
+        bounds=(lo, hi), abs_step=step,
     )  # fmt: skip
     np.testing.assert_array_equal(got, want)
     assert len(calls) == x.size * (1 if method == "2-point" else 2)

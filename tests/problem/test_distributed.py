@@ -296,10 +296,12 @@ def test_a_worker_killed_mid_run_is_survived(client):
 def test_errors_of_fun_on_the_workers_reach_the_caller(client):
     X, y = data()
     with pytest.raises(TypeError, match="fun must return a real scalar"):
-        numopt.minimize(lambda w, X, y: X @ w, np.zeros(D), args=chunked(X, y, 150), jac=ls_grad)
+        numopt.minimize(
+            lambda w, X, y: X @ w, np.zeros(D), method="adam", args=chunked(X, y, 150), jac=ls_grad
+        )
     with pytest.raises(ValueError, match=r"jac returned shape \(3,\) but x0 has shape \(4,\)"):
-        numopt.minimize(ls_loss, np.zeros(D), args=chunked(X, y, 150), jac=lambda w, X, y: w[:3],
-                        options={"batch_size": 10})  # fmt: skip
+        numopt.minimize(ls_loss, np.zeros(D), method="adam", args=chunked(X, y, 150),
+                        jac=lambda w, X, y: w[:3], options={"batch_size": 10})  # fmt: skip
 
 
 def test_unpicklable_fun_is_named(client):
@@ -311,7 +313,7 @@ def test_unpicklable_fun_is_named(client):
             return ls(w, X, y)
 
     with pytest.raises(TypeError, match="must be picklable to run on the Dask workers"):
-        numopt.minimize(loss, np.zeros(D), args=chunked(X, y, 150), jac=True)
+        numopt.minimize(loss, np.zeros(D), method="adam", args=chunked(X, y, 150), jac=True)
 
 
 def test_large_closures_warn(client):
@@ -322,7 +324,7 @@ def test_large_closures_warn(client):
         return ls(w, X, y)[0] + big[0], ls(w, X, y)[1]
 
     with pytest.warns(UserWarning, match="sent with every task"):
-        numopt.minimize(loss, np.zeros(D), args=chunked(X, y, 300), jac=True,
+        numopt.minimize(loss, np.zeros(D), method="adam", args=chunked(X, y, 300), jac=True,
                         options={"maxiter": 1})  # fmt: skip
 
 
@@ -377,24 +379,26 @@ def test_large_closures_warn(client):
 def test_bad_dask_inputs(client, make_args, options, exc, match):
     X, y = data()
     with pytest.raises(exc, match=match):
-        numopt.minimize(ls, np.zeros(D), args=make_args(X, y), jac=True, options=options)
+        numopt.minimize(
+            ls, np.zeros(D), method="adam", args=make_args(X, y), jac=True, options=options
+        )
 
 
 def test_unknown_chunk_sizes_and_other_collections_are_named(client):
     X, y = data()
     dX, dy = chunked(X, y, 150)
     with pytest.raises(ValueError, match="unknown chunk sizes; compute them first"):
-        numopt.minimize(ls, np.zeros(D), args=(dX[dy > 0], dy[dy > 0]), jac=True)
+        numopt.minimize(ls, np.zeros(D), method="adam", args=(dX[dy > 0], dy[dy > 0]), jac=True)
     import dask
 
     with pytest.raises(TypeError, match=r"args\[0\] is a Dask Delayed\w*, not a Dask array"):
-        numopt.minimize(ls, np.zeros(D), args=(dask.delayed(X), dy), jac=True)
+        numopt.minimize(ls, np.zeros(D), method="adam", args=(dask.delayed(X), dy), jac=True)
 
 
 def test_no_client_is_a_clear_error():
     X, y = data()
     with pytest.raises(RuntimeError, match=r"no dask\.distributed Client is running"):
-        numopt.minimize(ls, np.zeros(D), args=chunked(X, y, 150), jac=True)
+        numopt.minimize(ls, np.zeros(D), method="adam", args=chunked(X, y, 150), jac=True)
 
 
 def test_numopt_imports_dask_only_for_dask_data():

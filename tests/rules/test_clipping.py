@@ -208,7 +208,7 @@ def test_bad_values(name, value, error, pattern):
     with pytest.raises(error, match=f"{name} {pattern}"):
         setattr(opt, name, value)
     with pytest.raises(error, match=f"{name} {pattern}"):
-        numopt.minimize(lambda x: float(x @ x), np.ones(2), options={name: value})
+        numopt.minimize(lambda x: float(x @ x), np.ones(2), method="adam", options={name: value})
 
 
 def test_switching_clip_value_on_between_steps():
@@ -322,10 +322,12 @@ def _sphere_grad(x):  # pragma: no cover - compiled
 @pytest.mark.parametrize("clip", SETTINGS, ids=lambda c: "+".join(c))
 def test_the_compiled_loop_steps_aside(clip):
     opts = {"learning_rate": 0.1, "maxiter": 50, **clip}
-    res = numopt.minimize(_sphere, np.ones(5), jac=_sphere_grad, options=opts)
+    res = numopt.minimize(_sphere, np.ones(5), method="adam", jac=_sphere_grad, options=opts)
     assert not res.compiled
     with pytest.raises(ValueError, match=r"compiled=True, but .*clip_"):
-        numopt.minimize(_sphere, np.ones(5), jac=_sphere_grad, options={**opts, "compiled": True})
+        numopt.minimize(
+            _sphere, np.ones(5), method="adam", jac=_sphere_grad, options={**opts, "compiled": True}
+        )
 
 
 def test_checkpoint_resume_keeps_clipping_bit_for_bit(tmp_path):

@@ -308,7 +308,9 @@ def test_skip_drops_the_whole_group():
 def test_bad_options(options, error, pattern):
     X, y = np.ones((8, 2)), np.ones(8)
     with pytest.raises(error, match=pattern):
-        numopt.minimize(least_squares, np.zeros(2), args=(X, y), jac=True, options=options)
+        numopt.minimize(
+            least_squares, np.zeros(2), method="adam", args=(X, y), jac=True, options=options
+        )
 
 
 def test_a_multisteps_object_is_refused_as_method():

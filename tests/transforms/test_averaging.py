@@ -284,14 +284,20 @@ def test_x_average_is_structured_like_x0_and_is_x_before_any_point():
         return 0.5 * float(p["w"] @ p["w"] + p["b"] @ p["b"]), {"w": p["w"], "b": p["b"]}
 
     x0 = {"w": np.ones(2), "b": np.ones(1)}
-    res = numopt.minimize(fun, x0, jac=True, options={"maxiter": 3, "average": "ema"})
+    res = numopt.minimize(
+        fun, x0, method="adam", jac=True, options={"maxiter": 3, "average": "ema"}
+    )
     assert set(res.x_average) == {"w", "b"} and res.x_average["b"].shape == (1,)
     late = numopt.minimize(
-        fun, x0, jac=True, options={"maxiter": 3, "average": "polyak", "average_start": 10}
+        fun,
+        x0,
+        method="adam",
+        jac=True,
+        options={"maxiter": 3, "average": "polyak", "average_start": 10},
     )
     np.testing.assert_array_equal(late.x_average["w"], late.x["w"])
     assert late.x_average["w"] is not late.x["w"]
-    plain = numopt.minimize(fun, x0, jac=True, options={"maxiter": 3})
+    plain = numopt.minimize(fun, x0, method="adam", jac=True, options={"maxiter": 3})
     assert "x_average" not in plain
 
 
@@ -307,7 +313,7 @@ def test_x_average_is_structured_like_x0_and_is_x_before_any_point():
 )
 def test_bad_options(options, error, pattern):
     with pytest.raises(error, match=pattern):
-        numopt.minimize(quad, np.ones(3), jac=True, options=options)
+        numopt.minimize(quad, np.ones(3), method="adam", jac=True, options=options)
 
 
 @pytest.mark.parametrize("kind", ["ema", "polyak"])

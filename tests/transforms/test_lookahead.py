@@ -225,7 +225,7 @@ def test_minimize_lookahead_is_the_wrapper():
 )
 def test_bad_options(options, error, pattern):
     with pytest.raises(error, match=pattern):
-        numopt.minimize(quad, np.ones(3), jac=True, options=options)
+        numopt.minimize(quad, np.ones(3), method="adam", jac=True, options=options)
 
 
 @pytest.mark.parametrize("batched", [False, True])

@@ -338,7 +338,7 @@ def test_bad_minimize_options(x0, groups, error, pattern):
         return 0.0, {k: np.zeros_like(v) for k, v in x.items()} if isinstance(x, dict) else x
 
     with pytest.raises(error, match=pattern):
-        numopt.minimize(fun, x0, jac=True, options={"param_groups": groups})
+        numopt.minimize(fun, x0, method="adam", jac=True, options={"param_groups": groups})
 
 
 @pytest.mark.parametrize("method", RULES)
