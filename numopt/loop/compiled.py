@@ -24,16 +24,14 @@ import sys
 from typing import Any, NamedTuple
 
 import numpy as np
-from llvmlite import ir as llvm_ir
-from numba import njit, types
-from numba.core import cgutils
+from numba import njit
 from numba.core.registry import CPUDispatcher
-from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
 from numopt.kernels import cpu, norms
 from numopt.kernels.generate import clamp, element, source_digest, specialise
-from numopt.loop import iteration
+from numopt.loop import intrinsics, iteration
+from numopt.loop.intrinsics import borrowed, on_stack, registers, store
 from numopt.loop.state import SETTINGS, STATE
 from numopt.loop.status import CODES
 from numopt.schedules import program
@@ -230,33 +228,13 @@ def _update(ctx, s, x, g):  # pragma: no cover - compiled
     return 0
 
 
-@intrinsic
-def _registers(typingctx, array, n):  # pragma: no cover - compiled
-    """The first ``n`` (a constant) values of ``array`` as a tuple, loaded one by one.
-
-    (Numba's ``to_fixed_tuple`` builds the tuple in a loop through a stack slot, which
-    LLVM does not unroll: measured 5 ns per step on the 2-D Rosenbrock.)
-    """
-    if not isinstance(array, types.Array) or not isinstance(n, types.IntegerLiteral):
-        return None
-    count = n.literal_value
-    tuple_type = types.UniTuple(array.dtype, count)
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(array)(context, builder, value=args[0]).data
-        values = [builder.load(cgutils.gep(builder, data, i)) for i in range(count)]
-        return context.make_tuple(builder, tuple_type, values)
-
-    return tuple_type(array, n), codegen
-
-
 def _serial(x, g, state, c, lo, hi):  # pragma: no cover - compiled
     # the factors in registers: a tuple of the array's values, into the inlined loop
-    loop(x, g, state, _registers(c, N_FACTORS))  # noqa: F821
+    loop(x, g, state, registers(c, N_FACTORS))  # noqa: F821
 
 
 def _serial_bounded(x, g, state, c, lo, hi):  # pragma: no cover - compiled
-    loop(x, g, state, _registers(c, N_FACTORS), lo, hi)  # noqa: F821
+    loop(x, g, state, registers(c, N_FACTORS), lo, hi)  # noqa: F821
 
 
 def _parallel(x, g, state, c, lo, hi):  # pragma: no cover - compiled
@@ -329,78 +307,34 @@ def _observe(ctx, f):  # pragma: no cover - compiled
     program.observe(f, ctx.s_ints, ctx.s_floats, ctx.s_state)
 
 
-# -- the entry: the loop over borrowed views ---------------------------------------------
-# The loop's arrays are alive in Python for the whole call, so the loop works on views of
-# them that Numba does not count references to (no meminfo): an inlined service with
-# loops or branches would otherwise count references to every array it is given, at
-# every iteration (tens of atomic operations per iteration: measured 3x slower on the
-# 2-D Rosenbrock).
-@intrinsic
-def _borrowed(typingctx, array):  # pragma: no cover - compiled
-    """``array`` viewed without a reference count: the same data, shape and strides, no
-    meminfo (the caller keeps the array alive)."""
-    if not isinstance(array, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        make = context.make_array(array)
-        src = make(context, builder, value=args[0])
-        view = make(context, builder)
-        view.meminfo = cgutils.get_null_value(view.meminfo.type)
-        view.parent = cgutils.get_null_value(view.parent.type)
-        for field in ("nitems", "itemsize", "data", "shape", "strides"):
-            setattr(view, field, getattr(src, field))
-        return view._getvalue()
-
-    return array(array), codegen
-
-
-@intrinsic
-def _on_stack(typingctx, record):  # pragma: no cover - compiled
-    """A copy of ``record`` in the caller's stack frame (its fields can live in registers:
-    the copy cannot alias the arrays the loop writes)."""
-
-    def codegen(context, builder, signature, args):
-        with builder.goto_entry_block():
-            slot = builder.alloca(llvm_ir.ArrayType(llvm_ir.IntType(8), record.size))
-            slot.align = 16
-        one = context.get_constant(types.intp, 1)
-        cgutils.raw_memcpy(builder, slot, args[0], one, record.size)
-        return slot
-
-    return record(record), codegen
-
-
-@intrinsic
-def _store(typingctx, dst, src):  # pragma: no cover - compiled
-    """Copy the record ``src`` over ``dst`` (the same record type)."""
-
-    def codegen(context, builder, signature, args):
-        one = context.get_constant(types.intp, 1)
-        cgutils.raw_memcpy(builder, args[0], args[1], one, dst.size)
-        return context.get_dummy_value()
-
-    return types.none(dst, src), codegen
-
-
+# -- the entry: the loop over borrowed views (why: intrinsics.borrowed) -------------------
 def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragma: no cover
     views = Context(
-        ctx.args, ctx.shape, _borrowed(ctx.xs), _borrowed(ctx.gs), ctx.batch_size,
-        ctx.n_samples, _borrowed(ctx.opt_state), _borrowed(ctx.c), _borrowed(ctx.h), ctx.lr,
-        _borrowed(ctx.lo), _borrowed(ctx.hi), ctx.sign, _borrowed(ctx.s_ints),
-        _borrowed(ctx.s_floats), _borrowed(ctx.s_state), ctx.work,
+        ctx.args, ctx.shape, borrowed(ctx.xs), borrowed(ctx.gs), ctx.batch_size,
+        ctx.n_samples, borrowed(ctx.opt_state), borrowed(ctx.c), borrowed(ctx.h), ctx.lr,
+        borrowed(ctx.lo), borrowed(ctx.hi), ctx.sign, borrowed(ctx.s_ints),
+        borrowed(ctx.s_floats), borrowed(ctx.s_state), ctx.work,
     )  # fmt: skip
-    local = _on_stack(s)
+    local = on_stack(s)
     code = loop(  # noqa: F821 - the iteration, bound by loop_for()
-        local, _on_stack(k), _borrowed(x), _borrowed(g), _borrowed(best_x),
-        _borrowed(x_prev), _borrowed(hist), _borrowed(rows), _borrowed(losses),
-        _borrowed(order), views,
+        local, on_stack(k), borrowed(x), borrowed(g), borrowed(best_x),
+        borrowed(x_prev), borrowed(hist), borrowed(rows), borrowed(losses),
+        borrowed(order), views,
     )  # fmt: skip
-    _store(s, local)
+    store(s, local)
     return code
 
 
 _LOOPS: dict[tuple, Any] = {}
+
+
+class Bound(NamedTuple):
+    """The iteration bound to one run's compiled services (see :func:`bind_services`)."""
+
+    loop: Any  # the iteration, @njit(inline="always"): (s, k, x, g, ..., ctx) -> code
+    evaluate: Any  # the objective's service, @njit(inline="always")
+    kind: str  # the variant's name (for the cache)
+    cache: bool  # whether the user's functions (so a loop around them) cache to disk
 
 
 def loop_for(
@@ -420,6 +354,25 @@ def loop_for(
     loop = _LOOPS.get(key)
     if loop is not None:
         return loop
+    bound = bind_services(fun, jac, mode, body, factors, n_args, data, n_factors, needs)
+    fn = specialise(_entry, bound.kind, loop=bound.loop)
+    loop = njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
+    _LOOPS[key] = loop
+    return loop
+
+
+def bind_services(
+    fun: Any,
+    jac: Any,
+    mode: str,
+    body: Any,
+    factors: Any,
+    n_args: int,
+    data: tuple[int, ...],
+    n_factors: int,
+    needs: Needs,
+) -> Bound:
+    """The iteration (:func:`numopt.loop.iteration.iterate`) with this run's services."""
     arguments = _batch_arguments(n_args, data) if data else _all_arguments
     bound = {"fun": fun, "arguments": arguments}
     if mode == "jac":
@@ -462,20 +415,18 @@ def loop_for(
     }
     iteration.check(services)
     kind = f"compiled_{mode}_{''.join('1' if n else '0' for n in needs)}"
-    inlined = (source_digest(m) for m in (cpu, norms, iteration, sys.modules[__name__]))
+    inlined = (source_digest(m) for m in (cpu, norms, intrinsics, iteration, sys.modules[__name__]))
     # the user's functions by where they live too: two of the same source in two
     # modules are two loops (a cached loop refers to its objective's module)
     where = tuple(_where(f) for f in (fun, jac if mode == "jac" else None) if f is not None)
     fn = specialise(iteration.iterate, kind, tags=(*tags, *inlined, *where), body=body, **services)
-    fn = specialise(_entry, kind, loop=njit(inline="always", error_model="numpy")(fn))
     if needs.parallel:
         # Loaded from the cache, nothing would start Numba's threading layer before
         # the loop calls the parallel kernel (a segfault): start it here.
         _launch_threads()
     cache = _cached(fun) and (mode != "jac" or _cached(jac))
-    loop = njit(cache=cache, nogil=True, error_model="numpy")(fn)
-    _LOOPS[key] = loop
-    return loop
+    loop = njit(inline="always", error_model="numpy")(fn)
+    return Bound(loop, evaluate, kind, cache)
 
 
 def _where(dispatcher: Any) -> str:
