@@ -68,11 +68,14 @@ def minimize(
             SciPy's default for a smooth problem (with or without bounds), and
             ``"adam"`` with ``batch_size`` (mini-batch gradients are noisy: no line
             search) or when ``x0`` is on the GPU.
-        jac : callable, True, "2-point", "3-point" or None
+        jac : callable, True, "inplace", "2-point", "3-point" or None
             The gradient: ``jac(x, *args)`` returning an array (or structure) like
-            ``x0``; ``True`` if ``fun`` returns ``(f, g)``; otherwise finite
-            differences with SciPy's steps (``None`` means ``"2-point"``; see
-            :mod:`numopt.problem.differences`), each evaluation counted in ``nfev``.
+            ``x0``; ``True`` if ``fun`` returns ``(f, g)``; ``"inplace"`` if
+            ``fun(x, g, *args)`` writes the gradient into ``g`` and returns ``f`` (no
+            copy); otherwise finite differences (see
+            :mod:`numopt.problem.differences`), each evaluation counted in ``nfev``:
+            ``None`` means ``"2-point"`` with SciPy's relative steps, except for
+            L-BFGS(-B), whose ``None`` takes SciPy L-BFGS-B's absolute step ``eps``.
         callback : callable or list of callables
             Called after each update: ``callback(intermediate_result)`` (SciPy ≥ 1.11
             style, chosen when the parameter is named ``intermediate_result``; it gets

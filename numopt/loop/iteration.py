@@ -147,9 +147,15 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             s.hist_lr_len += 1
         code = update(ctx, s, x, g)  # noqa: F821
         if code != 0:
+            if k.record != 0:  # no update was made: no learning rate to record
+                s.hist_lr_len -= 1
+                if code == CODES.INTERRUPTED:  # (a resumed run evaluates this point again)
+                    s.hist_len -= 1
             return code
         if s.phase != 2:  # (a method with a line search leaves f at the new x known)
             s.fx_known = 0
+        elif k.record != 0:  # the line search chose this update's step: record it
+            hist[2, s.hist_lr_len - 1] = rate(ctx, nit)  # noqa: F821
         s.nit = nit + 1
         s.f_prev = f
         s.batch_index += k.stride

@@ -124,7 +124,9 @@ class Run:
         self.objective = make(fun, jac, s, self.x, self.g)
         if self.accumulate > 1:  # the mean loss and gradient of each group of micro-batches
             self.objective = MicroBatches(self.objective, self.opt.backend)
-        if getattr(self.opt, "evaluates", False):  # L-BFGS-B differences with its eps
+        if getattr(self.opt, "evaluates", False) and jac is None:
+            # L-BFGS-B's default differences take its absolute eps; "2-point" and
+            # "3-point" SciPy's relative steps, as SciPy's L-BFGS-B does
             self.objective.step = self.opt.hyperparameters["eps"]
         # the stopping test's gradient measure: max|g|, or the projected one under bounds
         self.grad_norm = self.ops.norm

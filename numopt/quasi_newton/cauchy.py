@@ -23,7 +23,7 @@ from numopt.quasi_newton.compact import middle_times
 EPS = 2.220446049250313e-16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cauchy(
     x, lo, hi, nbd, g, iorder, iwhere, t, d, xcp, S, Y, sy, wt, theta, col, head, wa, sbgnrm
 ):  # pragma: no cover - compiled
@@ -199,7 +199,7 @@ def cauchy(
     return 0, nseg
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dot(a, b, k):  # pragma: no cover - compiled
     s = 0.0
     for i in range(k):
@@ -207,13 +207,13 @@ def _dot(a, b, k):  # pragma: no cover - compiled
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _axpy(a, x, y, k):  # pragma: no cover - compiled
     for i in range(k):
         y[i] += a * x[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def heap_next(n, t, iorder, iheap):  # pragma: no cover - compiled
     """Move the least of ``t[0:n+1]`` to ``t[n]`` (``iorder`` alongside); ``iheap == 0``
     first arranges ``t[0:n]`` as a heap (L-BFGS-B's ``hpsolb``, 1-based inside)."""
@@ -257,7 +257,7 @@ def heap_next(n, t, iorder, iheap):  # pragma: no cover - compiled
         iorder[n] = indxout
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def free_set(n, nfree, index, indx2, iwhere, updatd, cnstnd, it):  # pragma: no cover
     """The free (``index[:nfree]``) and active variables at the Cauchy point, and those
     that entered (``indx2[:nenter]``) or left (``indx2[ileave:]``) the free set since

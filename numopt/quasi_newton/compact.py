@@ -28,7 +28,7 @@ from numba import njit
 from numopt.quasi_newton.dense import cholesky, dot, solve
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def add_pair(
     S, Y, sy, ss, d, r, itail, iupdat, col, head, rr, dr, stp, dtd, full
 ):  # pragma: no cover
@@ -64,7 +64,7 @@ def add_pair(
     return itail, col, head, theta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def factor_t(wt, sy, ss, col, theta):  # pragma: no cover - compiled
     """``wt`` ← the upper Cholesky factor ``Jᵀ`` of ``T = θSᵀS + LD⁻¹Lᵀ``; 0 or -3."""
     for j in range(col):
@@ -78,7 +78,7 @@ def factor_t(wt, sy, ss, col, theta):  # pragma: no cover - compiled
     return -3 if cholesky(wt[:col, :col]) != 0 else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def middle_times(sy, wt, col, v, p):  # pragma: no cover - compiled
     """``p[:2col] = M v[:2col]``, the middle matrix times ``v``; 0 or LAPACK's info."""
     if col == 0:
@@ -107,7 +107,7 @@ def middle_times(sy, wt, col, v, p):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def factor_k(
     S, Y, sy, wn, snd, ind, nsub, indx2, nenter, ileave, iupdat, updatd, theta, col, head
 ):  # pragma: no cover - compiled
@@ -235,7 +235,7 @@ def factor_k(
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def two_loop(S, Y, sy, col, head, theta, g, d, alpha):  # pragma: no cover - compiled
     """``d = -H g``: the L-BFGS direction by the two-loop recursion, ``H0 = I/θ``."""
     m = S.shape[0]

@@ -13,7 +13,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cholesky(a):  # pragma: no cover - compiled
     """Factor the symmetric ``a`` (its upper triangle read) as ``UᵀU``, ``U`` in place.
 
@@ -37,7 +37,7 @@ def cholesky(a):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def solve(u, b, transposed):  # pragma: no cover - compiled
     """Solve ``U x = b`` (or ``Uᵀ x = b`` when ``transposed``) in place of ``b``.
 
@@ -62,7 +62,7 @@ def solve(u, b, transposed):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def dot(a, b):  # pragma: no cover - compiled
     """``aᵀb`` over four interleaved partial sums, added as ``(s0 + s1) + (s2 + s3)``.
 

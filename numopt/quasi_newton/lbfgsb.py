@@ -43,7 +43,7 @@ from numopt.quasi_newton.workspace import IV, F, I, V
 ACCEPTED, EVALUATE, FAILED = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def initialize(w, x, lo, hi):  # pragma: no cover - compiled
     """Classify the bounds (``nbd``: 0 none, 1 lower, 2 both, 3 upper) and project ``x``
     into the box (L-BFGS-B's ``active``); ``lo``, ``hi`` may be empty (no bounds)."""
@@ -73,7 +73,7 @@ def initialize(w, x, lo, hi):  # pragma: no cover - compiled
     w.ints[I.nfree] = n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def refresh(w):  # pragma: no cover - compiled
     """Empty the memory (``B = I``): after a failed line search or a singular factor."""
     ints = w.ints
@@ -84,9 +84,20 @@ def refresh(w):  # pragma: no cover - compiled
     w.floats[F.theta] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
-    """Start an iteration at ``x`` (value ``f``, gradient ``g``): the first trial point."""
+    """Start an iteration at ``x`` (value ``f``, gradient ``g``): the first trial point.
+
+    After a search was abandoned (:func:`abandon`: Ctrl-C, a ``KeyboardInterrupt``)
+    and the run resumed at its start, the search goes on: its trial is asked for
+    again, as a run never stopped evaluates it (computing the direction again would
+    not repeat it: the subspace step's factors are updated in place).
+    """
+    if w.ints[I.searching] != 0:
+        if _at_start(w, x):
+            _trial(w, x, lo, hi)
+            return EVALUATE
+        w.ints[I.searching] = 0  # another point: start afresh from it
     if w.ints[I.pending] != 0:
         w.ints[I.pending] = 0
         if _remember(w, g) != 0:  # T not positive definite
@@ -94,7 +105,7 @@ def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     return _search_from(w, x, g, f, lo, hi)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
     """``f``, ``g`` are the values at the trial point ``x``: the next trial, or the end."""
     ints, floats = w.ints, w.floats
@@ -108,6 +119,7 @@ def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
     if task != line_search.EVALUATE:
         ints[I.iter] += 1
         ints[I.pending] = 1
+        ints[I.searching] = 0
         return ACCEPTED
     ints[I.ifun] += 1
     ints[I.iback] = ints[I.ifun] - 1
@@ -117,25 +129,37 @@ def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
     return EVALUATE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def abandon(w, x, g):  # pragma: no cover - compiled
-    """Put ``x`` and ``g`` back at the start of the line search (an interrupted run)."""
+    """Put ``x`` and ``g`` back at the start of the line search (an interrupted run;
+    :func:`begin` at that point goes on with the search)."""
     x[:] = w.v[V.t]
     g[:] = w.v[V.r]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _at_start(w, x):  # pragma: no cover - compiled
+    """Whether ``x`` is the start of the line search, bit for bit."""
+    t = w.v[V.t]
+    for i in range(x.size):
+        if x[i] != t[i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _failed(w, x, g, lo, hi):  # pragma: no cover - compiled
     abandon(w, x, g)
     if w.ints[I.col] == 0:
         w.ints[I.iter] += 1
+        w.ints[I.searching] = 0
         return FAILED
     refresh(w)
     w.ints[I.restarts] += 1
     return _search_from(w, x, g, w.floats[F.fold], lo, hi)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _remember(w, g):  # pragma: no cover - compiled
     """The accepted step ``s = stp·d`` and ``y = g - g_old`` into the memory (or skipped)."""
     ints, floats = w.ints, w.floats
@@ -170,7 +194,7 @@ def _remember(w, g):  # pragma: no cover - compiled
     return factor_t(w.wt, w.sy, w.ss, col, theta) if full else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _search_from(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     """The direction at ``x`` and the line search's first trial (restarting the memory
     while a factorisation fails or the direction is not one of descent)."""
@@ -186,12 +210,13 @@ def _search_from(w, x, g, f, lo, hi):  # pragma: no cover - compiled
             return EVALUATE
         if ints[I.col] == 0:  # steepest descent is not a descent direction
             ints[I.iter] += 1
+            ints[I.searching] = 0
             return FAILED
         refresh(w)
         ints[I.restarts] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _bounded_direction(w, x, g, lo, hi):  # pragma: no cover - compiled
     """``d = z - x`` from the Cauchy point and the subspace step; non-zero on a
     singular factor."""
@@ -244,7 +269,7 @@ def _bounded_direction(w, x, g, lo, hi):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _start(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     """Begin the line search along ``d`` (L-BFGS-B's ``lnsrlb``, first call); False if
     ``d`` is not a descent direction."""
@@ -293,11 +318,12 @@ def _start(w, x, g, f, lo, hi):  # pragma: no cover - compiled
         return False
     line_search.start(ints, floats, f, gd, stp, stpmx)
     ints[I.ifun] = 1
+    ints[I.searching] = 1
     _trial(w, x, lo, hi)
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _trial(w, x, lo, hi):  # pragma: no cover - compiled
     """``x = t + stp·d``, projected into the box (``z`` itself at ``stp = 1`` with bounds)."""
     stp = w.floats[F.stp]

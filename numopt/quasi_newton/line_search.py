@@ -38,7 +38,7 @@ XTRAPL, XTRAPU = 1.1, 4.0
 EVALUATE, CONVERGED, WARNING = 1, 0, 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def start(ints, floats, f0, g0, stp, stpmax):  # pragma: no cover - compiled
     """Begin a search at ``f(0) = f0``, ``f'(0) = g0 < 0`` with the first step ``stp``."""
     ints[I.brackt] = 0
@@ -60,7 +60,7 @@ def start(ints, floats, f0, g0, stp, stpmax):  # pragma: no cover - compiled
     floats[F.stpmx] = stpmax
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def search(ints, floats, f, g):  # pragma: no cover - compiled
     """One step of the search with ``f = f(stp)``, ``g = f'(stp)`` at ``floats[F.stp]``.
 
@@ -137,7 +137,7 @@ def search(ints, floats, f, g):  # pragma: no cover - compiled
     return EVALUATE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def shorten(floats):  # pragma: no cover - compiled
     """The step gave a non-finite value: halve its distance to the best step so far.
 
@@ -150,7 +150,7 @@ def shorten(floats):  # pragma: no cover - compiled
     floats[F.stpmx] = max(stp, stx)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):  # pragma: no cover
     """A safeguarded step of the interval ``[stx, sty]`` towards a minimiser (``dcstep``).
 

@@ -15,6 +15,7 @@ objective, Ctrl-C) and, through the kernel generator, to compiled ones
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -76,9 +77,38 @@ def no_observe(ctx, f):  # pragma: no cover - compiled too
 SERVICES = ("evaluate", "interrupted")
 
 
-def python_update(evaluate: Any, interrupted: Any) -> Any:
-    """:func:`update` bound to Python services."""
-    return bound(update, {"evaluate": evaluate, "interrupted": interrupted}, SERVICES)
+def python_update(evaluate: Any, interrupted: Any, catch_interrupt: bool = False) -> Any:
+    """:func:`update` bound to Python services.
+
+    An exception from the objective in the line search puts ``x`` and ``g`` back at
+    the search's start (:func:`numopt.quasi_newton.lbfgsb.abandon`), as Ctrl-C does,
+    so that the point is a consistent iterate with its value: a ``KeyboardInterrupt``
+    then ends the update as Ctrl-C does (``INTERRUPTED``) with ``catch_interrupt``
+    (``minimize``'s loop), and any other exception — or that one without
+    ``catch_interrupt`` (the stateful optimizer) — propagates.
+    """
+    raised = [False]
+
+    def guarded(ctx, s, x, g, order):
+        try:
+            return evaluate(ctx, s, x, g, order)
+        except KeyboardInterrupt:
+            if not catch_interrupt:
+                lbfgsb.abandon(ctx.work, x, g)
+                raise
+            raised[0] = True  # update() abandons the search at its next check
+            return math.nan
+        except BaseException:
+            lbfgsb.abandon(ctx.work, x, g)
+            raise
+
+    def stop():
+        if raised[0]:
+            raised[0] = False
+            return True
+        return interrupted()
+
+    return bound(update, {"evaluate": guarded, "interrupted": stop}, SERVICES)
 
 
 def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Context]:
@@ -88,7 +118,7 @@ def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Co
     empty = run.x[:0]
     ctx = Context(work, box.lo if box is not None else empty, box.hi if box is not None else empty)
     services = {
-        "update": python_update(evaluate, interrupted),
+        "update": python_update(evaluate, interrupted, catch_interrupt=True),
         "rate": rate,
         "observe": no_observe,
     }

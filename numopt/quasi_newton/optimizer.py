@@ -49,9 +49,9 @@ HYPERPARAMETERS = (
         1e-8,
         _checks.positive,
         "float",
-        "The absolute step of ``minimize``'s finite-difference gradient (``jac=None``, "
-        "``'2-point'``, ``'3-point'``), as SciPy's L-BFGS-B ``eps``; unused when the "
-        "gradient is given.",
+        "The absolute step of ``minimize``'s finite-difference gradient with ``jac=None``, "
+        "as SciPy's L-BFGS-B ``eps`` (``jac='2-point'``, ``'3-point'`` take SciPy's "
+        "relative steps, as SciPy does); unused when the gradient is given.",
     ),
 )
 

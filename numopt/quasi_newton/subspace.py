@@ -17,7 +17,7 @@ from numopt.quasi_newton.compact import middle_times
 from numopt.quasi_newton.dense import solve
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reduced_gradient(
     x, g, S, Y, sy, wt, z, r, wa, index, theta, col, head, nfree
 ):  # pragma: no cover
@@ -40,7 +40,7 @@ def reduced_gradient(
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def subspace_step(
     nsub, ind, lo, hi, nbd, z, d, xp, S, Y, theta, x, g, col, head, wv, wn
 ):  # pragma: no cover - compiled

@@ -62,6 +62,7 @@ I = slots(  # noqa: E741 - the record's name, as F
     "brackt",  # the line search has bracketed a minimiser
     "stage",  # its stage (1 or 2)
     "restarts",  # times the memory was emptied after a failed search
+    "searching",  # a line search is under way (its trial is being evaluated)
 )
 #: The float record's entries.
 F = slots(
