@@ -7,7 +7,7 @@ smallest.  A ``setup`` that raises ``NotImplementedError`` (asv's "skip this
 combination", e.g. CUDA without a GPU) skips the case.  ``timeraw_`` benchmarks
 must return code that compiles and runs.  Then ``asv check`` imports the suite as
 asv does.  The scripts outside the suite have their own smoke tests (here
-``benchmarks/bounds.py``; ``test_loop_peers_benchmark.py``).
+``benchmarks/bounds.py`` and ``benchmarks/lbfgs.py``; ``test_loop_peers_benchmark.py``).
 """
 
 from __future__ import annotations
@@ -157,3 +157,23 @@ def test_bounds_script_runs(capsys):
     runpy.run_path(str(script), run_name="bench")["main"](1000, 2)
     out = capsys.readouterr().out
     assert "Adam parallel bounded (fused)" in out and "projected_grad_norm" in out
+
+
+def test_lbfgs_script_runs(tmp_path, capsys):
+    """``benchmarks/lbfgs.py --smoke``: the table, the own-cost lines, the results file."""
+    from benchmarks import lbfgs
+
+    out = tmp_path / "lbfgs.txt"
+    only = ["numopt compiled", "numopt python", "scipy"]  # the peers: seconds of compiling
+    record = lbfgs.main(["--smoke", "--out", str(out), "--only", *only])
+    rows = record["results"][0]["rows"]
+    assert set(rows) == set(only), record["results"][0]
+    # the same iterations as SciPy's L-BFGS-B (36 iterations, 44 evaluations in 2-D)
+    assert rows["numopt compiled"]["nit"] == rows["numopt python"]["nit"] == rows["scipy"]["nit"]
+    assert rows["numopt compiled"]["nfev"] == rows["scipy"]["nfev"]
+    assert all(r["fun"] < 1e-10 for r in rows.values())
+    assert "own_per_iter_s" in rows["numopt python"] and "own_per_iter_s" in rows["scipy"]
+    text = out.read_text()
+    assert text.startswith("# benchmarks/lbfgs.py, ") and "| numopt compiled |" in text
+    assert "### Targets" in text and "Python loop's own cost" in text
+    assert "| scipy |" in capsys.readouterr().out

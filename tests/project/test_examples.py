@@ -26,6 +26,7 @@ SCRIPTS = {
     "adam_l2_vs_adamw.py": (["decay.png"], ["matplotlib"]),
     "schedules.py": (["schedules.png"], ["matplotlib"]),
     "custom_loop.py": (["training.png", "checkpoint.npz"], ["matplotlib"]),
+    "curve_fit_port.py": (["convergence.png"], ["matplotlib"]),
 }
 INSTALL = {"matplotlib": "pip install 'numopt[plot]'", "sklearn": "pip install scikit-learn"}
 
@@ -60,7 +61,10 @@ def test_example_runs_in_smoke_mode(script, tmp_path):
 def test_quickstart_runs(tmp_path):
     proc = _run([str(EXAMPLES / "quickstart.py")], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "full batch" in proc.stdout and "mini-batch" in proc.stdout
+    lines = proc.stdout.splitlines()
+    heads = [line.split(":")[0].strip() for line in lines if line[:1] not in (" ", "")]
+    assert heads[:3] == ["L-BFGS-B", "Adam", "mini-batch"], proc.stdout
+    assert "terminated successfully" in lines[0], proc.stdout
 
 
 def test_logistic_regression_without_sklearn_skips_cleanly(tmp_path):
