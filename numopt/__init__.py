@@ -20,6 +20,7 @@ compiled loops), :mod:`numopt.schedules` and :mod:`numopt.transforms`.
 
 from numopt import methods, schedules, transforms
 from numopt.front.minimize import minimize
+from numopt.many import minimize_many
 from numopt.quasi_newton import LBFGS
 from numopt.rules import (
     GD,
@@ -69,6 +70,7 @@ __all__ = [
     "Rprop",
     "methods",
     "minimize",
+    "minimize_many",
     "schedules",
     "transforms",
 ]

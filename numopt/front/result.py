@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from numopt.loop.status import Status
+from numopt.loop.status import Status, best_point_detail, final_nonfinite_detail
 from numopt.transforms import options as transform_options
 
 
@@ -60,14 +60,11 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
     if not finite:
         if status not in (Status.NONFINITE, Status.INTERRUPTED):
             status = Status.NONFINITE
-            detail = f"non-finite loss ({fun}) at the final point (iteration {nit})"
+            detail = final_nonfinite_detail(fun, nit)
         x, fun = run.best_x, state.best_f if found else math.nan
         jac = np.full(s.size, np.nan, s.dtype)
         if found:
-            detail += (
-                f"; returning the best point seen (iteration {state.best_nit}, "
-                f"f = {state.best_f:.6g})"
-            )
+            detail += best_point_detail(state.best_nit, state.best_f)
     message = status.message(detail)
     # the run is over: its buffers become the result (no copies of N-sized arrays)
     x_device = x

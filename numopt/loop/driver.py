@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from numopt.loop import checkpoint, hooks
-from numopt.loop.status import Pause, Status
+from numopt.loop.status import Pause, Status, nonfinite_detail
 
 #: Seconds of iterations between two visits to the driver (Ctrl-C, max_time, progress).
 CHUNK_SECONDS = 0.02
@@ -86,8 +86,7 @@ def _chunks(
         if code >= 0:
             status = Status(code)
             if status is Status.NONFINITE:  # the Python loop's message, word for word
-                what = f"loss ({s.f_cur})" if s.what == 0 else "gradient (NaN or inf entries)"
-                return status, f"non-finite {what} at iteration {s.nit}"
+                return status, nonfinite_detail(s.what, s.f_cur, s.nit)
             if status is Status.CALLBACK:
                 return status, mode.detail
             return status, ""

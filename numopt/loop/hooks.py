@@ -38,12 +38,16 @@ def callbacks(callback: Any) -> list[tuple[Callable, bool]]:
     return out
 
 
-def call(items: list[tuple[Callable, bool]], x: Any, f: float, nit: int) -> str | None:
-    """Call each callback at ``x`` (structured like x0); the reason to stop, or None."""
+def call(items: list[tuple[Callable, bool]], x: Any, f: Any, nit: int, **more: Any) -> str | None:
+    """Call each callback at ``x`` (structured like x0); the reason to stop, or None.
+
+    ``more``: further fields of the ``intermediate_result`` (``minimize_many``'s
+    ``problems``).
+    """
     for cb, new_style in items:
         try:
             if new_style:
-                out = cb(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit))
+                out = cb(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit, **more))
             else:
                 out = cb(x)
         except StopIteration:

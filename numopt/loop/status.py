@@ -69,6 +69,22 @@ _MESSAGES = {
 }
 
 
+def nonfinite_detail(what: int, f: float, nit: int) -> str:
+    """Status 3's detail when the loop meets a non-finite loss (``what`` 0) or gradient (1)."""
+    thing = f"loss ({f})" if what == 0 else "gradient (NaN or inf entries)"
+    return f"non-finite {thing} at iteration {nit}"
+
+
+def final_nonfinite_detail(f: float, nit: int) -> str:
+    """Status 3's detail when the loss at the final point is not finite."""
+    return f"non-finite loss ({f}) at the final point (iteration {nit})"
+
+
+def best_point_detail(best_nit: int, best_f: float) -> str:
+    """What status 3's message adds when the best point seen is returned instead."""
+    return f"; returning the best point seen (iteration {best_nit}, f = {best_f:.6g})"
+
+
 class Pause(IntEnum):
     """Why the iteration returned to the driver before the run ended."""
 

@@ -1,0 +1,218 @@
+"""``numopt.minimize_many``: many independent problems of the same form in one call.
+
+The options are ``minimize``'s, parsed by the same door (:func:`numopt.front.config.parse`).
+Problem 0 is assembled as ``minimize`` would assemble it (:class:`numopt.loop.run.Run`):
+that template decides the method, the objective's form and whether the loop can be
+compiled (:func:`numopt.loop.compiled.plan`).  Compiled, every problem runs in one
+call (:mod:`numopt.many.compiled`, :mod:`numopt.many.driver`); otherwise
+``minimize`` runs on each problem in turn.  Either way problem ``i``'s result is
+``minimize``'s on that problem alone.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from scipy.optimize import OptimizeResult, OptimizeWarning
+
+from numopt.front import config as front_config
+from numopt.front import options as front_options
+from numopt.loop import compiled, hooks
+from numopt.loop.run import Run
+from numopt.loop.status import Status
+from numopt.many import result as many_result
+from numopt.many.problems import Problems
+
+#: Options of ``minimize`` that ``minimize_many`` does not take (yet), and why.
+UNSUPPORTED = {
+    "batch_size": "mini-batches",
+    "epochs": "mini-batches",
+    "history": "per-iteration history",
+    "disp": "printed progress",
+    "progress": "a progress bar",
+    "checkpoint": "checkpoints",
+    "resume": "checkpoints",
+    "device": "the GPU",
+    "return_device": "the GPU",
+    "accumulate": "transforms",
+    "average": "transforms",
+    "lookahead": "transforms",
+    "param_groups": "transforms",
+}
+
+
+def minimize_many(
+    fun: Callable,
+    x0: Any,
+    args: tuple = (),
+    method: str | None = None,
+    jac: Callable | bool | str | None = None,
+    bounds: Any = None,
+    callback: Callable | Sequence[Callable] | None = None,
+    options: dict | None = None,
+    tol: float | None = None,
+    *,
+    problem_args: Sequence[int] | None = None,
+) -> OptimizeResult:
+    """Minimize ``M`` independent problems ``fun(x_i, *args_i)``, ``i = 0 … M-1``, in one call.
+
+    Each problem is what :func:`numopt.minimize` would solve given row ``i`` of
+    ``x0``, its rows of the split arguments and its bounds, and its result is
+    ``minimize``'s on that problem alone — bit for bit.  With a Numba ``@njit``
+    objective every problem runs in one compiled call, the problems spread over the
+    cores (``numba.set_num_threads`` sets how many); otherwise ``minimize`` runs on
+    each in turn.
+
+    Parameters
+    ----------
+    fun : callable
+        One problem's objective, ``fun(x_i, *args_i) -> float`` (with ``jac=True``
+        ``-> (float, gradient)``; with ``jac="inplace"`` ``fun(x_i, g_i, *args_i)``
+        fills ``g_i``), as for :func:`numopt.minimize`.
+    x0 : array_like, shape (M, n) or (M, ...)
+        One starting point per row.
+    args : tuple, optional
+        Extra arguments.  An array whose first axis has length ``M`` is split: problem
+        ``i`` gets its row ``i`` (``problem_args`` names the split ones when that is
+        ambiguous); the other arguments are shared by every problem.
+    method : str, optional
+        Any method of ``minimize`` by name (default ``"l-bfgs-b"``), with its options.
+    jac : callable, True, "inplace", "2-point", "3-point" or None
+        As for :func:`numopt.minimize`.
+    bounds : optional
+        Shared by every problem: anything ``minimize`` takes.  One box per problem: a
+        ``scipy.optimize.Bounds`` whose ``lb``/``ub`` have ``x0``'s dimensions (each
+        broadcast to ``x0``'s shape).
+    callback : callable or list of callables, optional
+        Called every ``options["callback_every"]`` iterations (default 1) with the
+        problems still running: ``callback(intermediate_result)`` gets ``x`` (one row
+        per running problem), ``fun``, ``nit`` and ``problems`` (their indices);
+        ``callback(xk)`` gets ``x``.  Returning True or raising ``StopIteration``
+        stops them all (status 99).  Compiled runs only.
+    options : dict, optional
+        ``minimize``'s options (the stopping tests apply to each problem on its own;
+        ``max_time`` to the call), except those of mini-batches, history, ``disp``,
+        ``progress``, checkpoints, the GPU and the transforms.
+    tol : float, optional
+        Sets ``gtol`` unless options give it.
+    problem_args : sequence of int, optional
+        The positions in ``args`` of the arrays split one row per problem (default:
+        every array whose first axis has length ``M``).
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        Arrays over the problems: ``x`` and ``jac`` shaped like ``x0``, ``fun``,
+        ``nit``, ``nfev``, ``njev``, ``status``, ``success`` (shape ``(M,)``),
+        ``x_best``, ``fun_best``; ``message``, a list of ``M`` strings; ``method``,
+        ``compiled``.  A problem whose loss or gradient stops being finite gets
+        status 3 and its best point while the others go on; Ctrl-C stops every
+        problem at the end of its current iteration (status 8).
+
+    Examples
+    --------
+    >>> import numpy as np, numopt
+    >>> def loss(p, t, y):  # one exponential decay a * exp(-k t) fitted to y
+    ...     r = p[0] * np.exp(-p[1] * t) - y
+    ...     return 0.5 * r @ r
+    >>> t = np.linspace(0.0, 4.0, 30)
+    >>> k = np.array([0.5, 1.0, 2.0])
+    >>> Y = 2.0 * np.exp(-k[:, None] * t)  # three data sets: one per problem
+    >>> res = numopt.minimize_many(loss, np.ones((3, 2)), args=(t, Y))
+    >>> res.x.shape, bool(res.success.all()), np.round(res.x[:, 1], 3)
+    ((3, 2), True, array([0.5, 1. , 2. ]))
+    """
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    if method is not None and not isinstance(method, str):
+        raise TypeError(
+            f"method must be a method's name (one optimizer state per problem is built "
+            f"from it), got {type(method).__name__}"
+        )
+    _refuse_unsupported(options)
+    config = front_config.parse(options, method, tol)
+    problems = Problems(x0, args, bounds, problem_args)
+    callbacks = hooks.callbacks(callback)
+    with warnings.catch_warnings():  # problem 0 clipped into its box: warned for all below
+        warnings.simplefilter("ignore", OptimizeWarning)
+        run = Run(
+            fun, problems.x0_of(0), problems.args_of(0), config.method, jac, None, config,
+            problems.bounds_of(0),
+        )  # fmt: skip
+    problems.clip()
+    choice = config.placement.compiled
+    reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
+    if choice is True and reason is not None:
+        raise ValueError(f"compiled=True, but these problems cannot be compiled: {reason}")
+    if reason is None:
+        from numopt.many.compiled import ManyCompiled
+        from numopt.many.driver import drive
+
+        mode = ManyCompiled(run, problems)
+        status, details = drive(mode, callbacks, config)
+        return many_result.compiled_result(mode, status, details)
+    if callbacks:
+        raise ValueError(
+            f"callback needs the compiled loop, and these problems run one by one in "
+            f"Python ({reason}): give Numba @njit functions, or no callback"
+        )
+    return _one_by_one(fun, problems, config, jac, options, tol, run.method)
+
+
+def _refuse_unsupported(options: Any) -> None:
+    for name, what in UNSUPPORTED.items():
+        if isinstance(options, dict) and name in options:
+            value = options[name]
+            default = front_options.BY_NAME[name].default
+            if value is not None and value != default and not (name == "device" and value == "cpu"):
+                raise ValueError(
+                    f"minimize_many does not take options[{name!r}] ({what}): run "
+                    f"numopt.minimize on each problem for that"
+                )
+
+
+def _one_by_one(
+    fun: Callable, problems: Problems, config: Any, jac: Any, options: Any, tol: Any, name: str
+) -> OptimizeResult:
+    """``minimize`` on each problem in turn (a Python objective); Ctrl-C stops them all."""
+    from numopt.front.minimize import minimize
+
+    options = dict(options or {})
+    max_time = config.stopping.max_time
+    deadline = None if max_time is None else time.perf_counter() + max_time
+    results = []
+    stop: Status | None = None
+    for i in range(problems.M):
+        x0 = problems.X[i].reshape(problems.shape)
+        if stop is None and deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                stop = Status.MAX_TIME
+            options["max_time"] = max(left, 0.0)
+        if stop is not None:  # not started: its starting point, unevaluated
+            results.append(_not_run(x0, stop, name))
+            continue
+        res = minimize(
+            fun, x0, problems.args_of(i), config.method, jac, bounds=problems.bounds_of(i),
+            options=options, tol=tol,
+        )  # fmt: skip
+        results.append(res)
+        if res.status == Status.INTERRUPTED:
+            stop = Status.INTERRUPTED
+    return many_result.stacked(results, name)
+
+
+def _not_run(x0: Any, status: Status, method: str) -> OptimizeResult:
+    import numpy as np
+
+    nan = float("nan")
+    return OptimizeResult(
+        x=x0.copy(), fun=nan, jac=np.full_like(x0, nan), nit=0, nfev=0, njev=0,
+        status=int(status), success=False, message=status.message(), x_best=x0.copy(),
+        fun_best=nan, method=method,
+    )  # fmt: skip
