@@ -126,6 +126,10 @@ def minimize(
             whole data at the end.  A run stopped by a non-finite loss or gradient
             returns its best point as ``x`` (never NaNs).
 
+        See Also
+        --------
+        numopt.minimize_many : many independent problems of one form in one call.
+
         Examples
         --------
         >>> import numpy as np, numopt

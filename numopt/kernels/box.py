@@ -71,7 +71,7 @@ def check_order(lo: Any, hi: Any, where: str) -> None:
             f"{np.shape(hi)}) do not broadcast together"
         ) from None
     if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
+        i = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), bad.shape))
         lo_i = float(np.broadcast_to(lo, bad.shape)[i])
         hi_i = float(np.broadcast_to(hi, bad.shape)[i])
         at = f" at index {i[0] if len(i) == 1 else i}" if i else ""

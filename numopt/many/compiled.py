@@ -90,10 +90,12 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
             ctx.sign, ctx.s_ints, ctx.s_floats, borrowed(SST[i]), work_at(W, i),  # noqa: F821
         )  # fmt: skip
         local = on_stack(states[i])
-        code = loop(  # noqa: F821 - the iteration, bound by entry_for()
-            local, on_stack(settings[0]), x, g, borrowed(BEST[i]), borrowed(XPREV[i]), hist,
-            rows, losses, order, view,
-        )  # fmt: skip
+        code = codes[i]
+        if code < 0:  # running; a status is the driver's stop (only the final loss is due)
+            code = loop(  # noqa: F821 - the iteration, bound by entry_for()
+                local, on_stack(settings[0]), x, g, borrowed(BEST[i]), borrowed(XPREV[i]),
+                hist, rows, losses, order, view,
+            )  # fmt: skip
         if code >= 0 and local.fx_known == 0:
             if code != CODES.NONFINITE and code != CODES.INTERRUPTED:
                 # the loss at the final point, as minimize's result() evaluates it
@@ -162,7 +164,11 @@ class ManyCompiled:
             self.h = np.zeros(0)
             hp = opt.hyperparameters
             one = workspace.new(n, hp["maxcor"], hp["maxls"])
-            self.W = workspace.Work(*(np.repeat(a[None], M, axis=0) for a in one))
+            # zeros, as each problem's are, but for the scalar records (np.zeros maps
+            # pages lazily: a problem's memory is first written by its own thread)
+            self.W = workspace.Work(*(np.zeros((M, *a.shape), a.dtype) for a in one))
+            self.W.ints[:] = one.ints
+            self.W.floats[:] = one.floats
             _initialize_all(self.W, problems.X, problems.LO, problems.HI)
         else:
             body, factor_fn = opt._element(), opt.spec.factor_fn
@@ -222,6 +228,11 @@ class ManyCompiled:
         self.rows = np.zeros((1, 4))
         self.losses = np.zeros(1)
         self.order = np.zeros(0, np.int64)
+
+    def stop(self, active: np.ndarray, status: int) -> None:
+        """End the problems ``active`` with ``status``: each gets its final loss if unknown."""
+        self.codes[active] = status
+        self.chunk(active, 0)
 
     def chunk(self, active: np.ndarray, limit: int) -> None:
         """Run the problems ``active`` until each stops or pauses (at ``limit`` at the latest)."""

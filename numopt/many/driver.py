@@ -59,6 +59,7 @@ def drive(mode: Any, callbacks: list, config: Any) -> tuple[np.ndarray, dict[int
                 f = mode.states["f_cur"][active].copy()
                 reason = hooks.call(callbacks, x, f, nit, problems=active.copy())
                 if reason:
+                    mode.stop(active, Status.CALLBACK)
                     status[active] = Status.CALLBACK
                     details.update(dict.fromkeys(active.tolist(), reason))
                     break
@@ -68,6 +69,7 @@ def drive(mode: Any, callbacks: list, config: Any) -> tuple[np.ndarray, dict[int
                 status[active] = Status.INTERRUPTED
                 break
             if max_time is not None and time.perf_counter() - start > max_time:
+                mode.stop(active, Status.MAX_TIME)  # the final losses: seconds at most
                 status[active] = Status.MAX_TIME
                 break
     return status, details

@@ -11,6 +11,7 @@ call (:mod:`numopt.many.compiled`, :mod:`numopt.many.driver`); otherwise
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -197,9 +198,11 @@ def _one_by_one(
         if stop is not None:  # not started: its starting point, unevaluated
             results.append(_not_run(x0, stop, name))
             continue
+        # each problem gets the options as given: a stateful schedule (a plateau) is
+        # copied, so problem i does not start where problem i - 1's schedule ended
         res = minimize(
             fun, x0, problems.args_of(i), config.method, jac, bounds=problems.bounds_of(i),
-            options=options, tol=tol,
+            options=copy.deepcopy(options), tol=tol,
         )  # fmt: skip
         results.append(res)
         if res.status == Status.INTERRUPTED:

@@ -174,6 +174,13 @@ class ReduceLROnPlateau(Schedule):
             )
         object.__setattr__(self, name, value)
 
+    def __setstate__(self, state: Any) -> None:
+        # copy and pickle restore the slots through setattr, which the guard above
+        # refuses for the parameters: restore them directly
+        _, slots = state if isinstance(state, tuple) else (None, state)
+        for name, value in (slots or {}).items():
+            object.__setattr__(self, name, value)
+
     def __repr__(self) -> str:
         return (
             f"ReduceLROnPlateau(initial={self.initial!r}, factor={self.factor!r}, "

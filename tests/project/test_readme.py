@@ -16,7 +16,8 @@ def test_python_blocks_run_in_order(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert len(blocks) >= 4
     script = tmp_path / "readme.py"
-    script.write_text("\n".join([*blocks, "assert res.x.shape == (5,)\n"]))
+    checks = "assert res.x.shape == (5,)\nassert many.compiled and many.success.all()\n"
+    script.write_text("\n".join([*blocks, checks]))
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]

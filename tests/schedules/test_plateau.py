@@ -5,8 +5,10 @@ losses refused without a change; its state through ``state_dict``; composites
 forwarding losses and state; a property over random losses.
 """
 
+import copy
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -196,6 +198,23 @@ def test_plateau_parameters_are_fixed_and_reset():
     lr.update(1.0)
     lr.reset()
     assert lr.state_dict() == plateau().state_dict()
+
+
+@pytest.mark.parametrize(
+    "copy_of",
+    [copy.copy, copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+def test_plateau_copies_and_pickles_with_its_state(copy_of):
+    lr = S.ReduceLROnPlateau(1.0, factor=0.5, patience=0)
+    for loss in [3.0, 4.0, 5.0]:
+        lr.update(loss)
+    twin = copy_of(lr)
+    assert repr(twin) == repr(lr) and twin.state_dict() == lr.state_dict()
+    twin.update(6.0)  # the copy goes on alone
+    assert twin.lr == lr.lr / 2 and lr.state_dict()["num_updates"] == 3
+    with pytest.raises(AttributeError, match="fixed when it is built"):
+        twin.factor = 0.9
 
 
 def test_composites_forward_losses_and_state():
