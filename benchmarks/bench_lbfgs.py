@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numopt
 
-from .lbfgs import MAXITER, blas_limit, build, xrosen_x0
+from .lbfgs import MAXITER, build, xrosen_x0
+from .machine import blas_limit
 
 CONTENDERS = ["numopt compiled", "numopt python", "scipy"]
 

@@ -83,31 +83,27 @@ reported and skipped.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import math
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-import numba
 import numpy as np
-import scipy
 
 import numopt
 
 if __package__:
     from ._numba_objectives import xrosen_fg, xrosen_fg_inplace
+    from .machine import RESULTS, blas_limit, header
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._numba_objectives import xrosen_fg, xrosen_fg_inplace
+    from benchmarks.machine import RESULTS, blas_limit, header
 
 #: Stopping test of every contender: max|g| <= GTOL.
 GTOL = 1e-5
@@ -125,7 +121,6 @@ PYTHON_LOOPS = {"numopt python": "inplace", "scipy": "fg"}
 REPEAT_S = 0.2
 #: ...at most this many times.
 MAX_REPEATS = 200
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class Unavailable(Exception):
@@ -326,18 +321,6 @@ def objective_calls(kind: str, x0: np.ndarray) -> Callable[[int], None]:
 
 
 # -- measurement ---------------------------------------------------------------------
-def blas_limit(threads: int | None):
-    """A context limiting BLAS to ``threads`` (threadpoolctl), or doing nothing."""
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("threadpoolctl is not installed: BLAS threads not limited", file=sys.stderr)
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
-
-
 def measure(
     n: int, rounds: int, names, repeat_s: float = REPEAT_S, interleave: str = "blocks"
 ) -> dict:
@@ -527,62 +510,6 @@ def targets(results: list[dict]) -> list[str]:
     return lines
 
 
-def _git_commit() -> str:
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return f"{head}{' + working tree changes' if dirty else ''}" if head else "unknown"
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def header(blas_threads: int | None, command: str) -> list[str]:
-    load = (
-        ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()) if os.name == "posix" else ""
-    )
-    peers = []
-    try:
-        import torch
-
-        peers.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    except ImportError:
-        peers.append("no torch")
-    try:
-        import jax
-        import optax
-
-        peers.append(f"jax {jax.__version__}, optax {optax.__version__}")
-    except ImportError:
-        peers.append("no jax/optax")
-    blas = "not limited" if blas_threads is None else f"limited to {blas_threads} (threadpoolctl)"
-    return [
-        f"# benchmarks/lbfgs.py, {datetime.date.today()}, {platform.machine()} {_cpu()}, "
-        f"{os.cpu_count()} CPUs{load}",
-        f"# python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"numba {numba.__version__}, numopt {_git_commit()}, {', '.join(peers)}",
-        f"# BLAS threads {blas}; command: {command}",
-    ]
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", type=int, nargs="+", default=list(DIMS), help="n (2 100 1000)")
@@ -607,7 +534,8 @@ def main(argv: list[str] | None = None) -> dict:
     blas_threads = args.blas_threads or None
     names = args.only or CONTENDERS
     args_given = sys.argv[1:] if argv is None else argv
-    lines = header(blas_threads, shlex.join(["python", "benchmarks/lbfgs.py", *args_given]))
+    command = shlex.join(["python", "benchmarks/lbfgs.py", *args_given])
+    lines = header("benchmarks/lbfgs.py", blas_threads, command)
     print("\n".join(lines), flush=True)
     results = []
     with blas_limit(blas_threads):

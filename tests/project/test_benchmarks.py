@@ -20,6 +20,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +178,23 @@ def test_lbfgs_script_runs(tmp_path, capsys):
     assert text.startswith("# benchmarks/lbfgs.py, ") and "| numopt compiled |" in text
     assert "### Targets" in text and "Python loop's own cost" in text
     assert "| scipy |" in capsys.readouterr().out
+
+
+def test_many_script_runs(tmp_path, capsys):
+    """``benchmarks/many.py --smoke``: both tables, the scaling table, the results file."""
+    from benchmarks import many
+
+    out = tmp_path / "many.txt"
+    only = ["numopt many", "numopt many, 1 thread", "scipy loop"]  # the peers: compiling
+    record = many.main(["--smoke", "--out", str(out), "--only", *only])
+    adam, lbfgs = record["adam"]["rows"], record["lbfgs"]["rows"]
+    assert set(adam) == {"numopt many", "numopt many, 1 thread"}
+    assert set(lbfgs) == set(only)
+    # the threads change nothing; SciPy's L-BFGS-B makes the same iterations
+    np.testing.assert_array_equal(adam["numopt many"]["X"], adam["numopt many, 1 thread"]["X"])
+    np.testing.assert_array_equal(lbfgs["numopt many"]["nit"][:8], lbfgs["scipy loop"]["nit"])
+    assert lbfgs["numopt many"]["gtol_met"] > 0.9
+    assert set(record["scaling"]) == {16, 64}
+    text = out.read_text()
+    assert text.startswith("# benchmarks/many.py, ") and "| numopt many |" in text
+    assert "### The issue's targets" in text and "| scipy loop | 8 |" in capsys.readouterr().out
