@@ -132,7 +132,8 @@ OPTIONS: tuple[Option, ...] = (
         _checks.nonnegative,
         STOPPING,
         "Stop when ``|f_k - f_{k-1}| <= ftol * max(|f_k|, |f_{k-1}|, 1)`` (default 0: off; "
-        "2.220446049250313e-09 for ``l-bfgs-b``, as SciPy).",
+        "2.220446049250313e-09 for ``l-bfgs-b``, as SciPy, whose ``ftol=0`` still stops "
+        "when f did not change at all).",
     ),
     Option(
         "xtol",

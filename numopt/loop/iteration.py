@@ -130,7 +130,7 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
         if k.gtol >= 0.0 and gnorm <= k.gtol:
             return CODES.GTOL
         f_prev = s.f_prev
-        if k.ftol > 0.0 and not math.isnan(f_prev):
+        if k.ftol >= 0.0 and not math.isnan(f_prev):
             if abs(f_prev - f) <= k.ftol * max(abs(f_prev), abs(f), 1.0):
                 return CODES.FTOL
         if k.xtol_on != 0:

@@ -185,7 +185,9 @@ class Run:
             maxiter=-1 if stop.maxiter is None else stop.maxiter,
             maxfev=-1 if stop.maxfev is None else stop.maxfev,
             gtol=-1.0 if stop.gtol is None else stop.gtol,
-            ftol=stop.ftol,
+            # ftol = 0 turns the test off, but for L-BFGS(-B), where it stops, as in
+            # SciPy, when f did not decrease at all (a run stalled by rounding)
+            ftol=stop.ftol if stop.ftol > 0 or getattr(self.opt, "evaluates", False) else -1.0,
             xtol=stop.xtol,
             xtol_on=self.x_prev is not None,
             hook_every=out.callback_every if self.callbacks else 0,

@@ -65,7 +65,7 @@ SETTINGS = RecordType(
         Field("maxiter", int, -1, "updates (plus skipped batches) at most; -1: none"),
         Field("maxfev", int, -1, "evaluations of fun at most; -1: none"),
         Field("gtol", float, -1.0, "stop when the gradient measure <= gtol; < 0: never"),
-        Field("ftol", float, 0.0, "stop on a relative change of f <= ftol; 0: never"),
+        Field("ftol", float, -1.0, "stop on a relative change of f <= ftol; < 0: never"),
         Field("xtol", float, 0.0, "stop on a step max|Δx| <= xtol"),
         Field("xtol_on", int, 0, "whether the xtol test runs (x_prev is kept)"),
         Field("hook_every", int, 0, "callbacks every that many updates; 0: no callbacks"),

@@ -242,11 +242,14 @@ class ManyCompiled:
             self.problems.LO, self.problems.HI, self.OS, self.C, self.SST, self.W, self.codes,
             self.evaluated, self.hist, self.rows, self.losses, self.order, self.ctx,
         )  # fmt: skip
-        threads = min(numba.get_num_threads(), active.size)
+        threads = numba.get_num_threads()
+        # about 8 blocks per thread (problems that stop early leave no thread idle), of
+        # MIN_BLOCK problems at least (each block is a dispatch of tens of µs)
+        size = max(MIN_BLOCK, min(BLOCK, -(-active.size // (8 * threads))))
+        threads = min(threads, -(-active.size // size))
         if threads <= 1:
             self.entry(active, *arrays)
             return
-        size = max(1, min(BLOCK, -(-active.size // (8 * threads))))
         blocks = iter([active[k : k + size] for k in range(0, active.size, size)])
         lock = threading.Lock()
 
@@ -266,8 +269,10 @@ class ManyCompiled:
                 future.result()
 
 
-#: Problems per block at most (a block is one compiled call, tens of µs of dispatch).
+#: Problems per block at most and at least (a block is one compiled call, tens of µs of
+#: dispatch: Numba checks the types of its twenty arguments).
 BLOCK = 256
+MIN_BLOCK = 32
 
 
 @functools.cache
