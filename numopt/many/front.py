@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from numba.core.errors import TypingError
 from scipy.optimize import OptimizeResult, OptimizeWarning
 
 from numopt.front import config as front_config
@@ -138,6 +139,22 @@ def minimize_many(
     _refuse_unsupported(options)
     config = front_config.parse(options, method, tol)
     problems = Problems(x0, args, bounds, problem_args)
+    try:
+        return _minimize_many(fun, problems, config, jac, callback, options, tol)
+    except TypingError as exc:  # the likeliest cause: arguments split by the wrong rule
+        raise TypeError(
+            f"fun does not compile for one problem's arguments ({problems.layout()}). An "
+            f"array whose first axis happens to have M = {problems.M} entries is split; "
+            "one with the problems on another axis is not: name the per-problem arguments "
+            "with problem_args=[positions in args], each with one row per problem on its "
+            f"first axis. Numba's error follows.\n{exc}"
+        ) from exc
+
+
+def _minimize_many(
+    fun: Callable, problems: Problems, config: Any, jac: Any, callback: Any, options: Any,
+    tol: Any,
+) -> OptimizeResult:  # fmt: skip
     callbacks = hooks.callbacks(callback)
     with warnings.catch_warnings():  # problem 0 clipped into its box: warned for all below
         warnings.simplefilter("ignore", OptimizeWarning)

@@ -116,6 +116,16 @@ class Problems:
         """Problem ``i``'s arguments: its row of each split array, the others shared."""
         return tuple(a[i] if j in self.split else a for j, a in enumerate(self.args))
 
+    def layout(self) -> str:
+        """How ``args`` are laid out per problem, for error messages."""
+        parts = []
+        for j, a in enumerate(self.args):
+            if j in self.split:
+                parts.append(f"args[{j}] {np.shape(a)}: split, problem i gets args[{j}][i]")
+            else:
+                parts.append(f"args[{j}] {np.shape(a)}: shared")
+        return "; ".join(parts) or "no args"
+
     def bounds_of(self, i: int) -> Any:
         """Problem ``i``'s bounds, as ``minimize`` takes them."""
         if self.per_problem_bounds:

@@ -287,3 +287,16 @@ def test_result_of_one_problem():
     _check_layout(res, (1, 3), np.float64, 1)
     refs = reference(decay_inplace, X0[:1], split_args((T, Y[:1], W[:1]), (1, 2)), jac="inplace")
     assert_rows_equal(res, refs)
+
+
+def test_an_argument_split_by_mistake_gets_an_error_naming_problem_args():
+    """With M = 50 problems, the 50 sample times are split too (each problem one time):
+    Numba's typing error comes with the layout of the arguments and the way out."""
+    x0, y, w = decay_data(T.size, seed=4)
+    with pytest.raises(TypeError, match=r"args\[0\] \(50,\): split.*problem_args=") as info:
+        numopt.minimize_many(decay_inplace, x0, args=(T, y, w), jac="inplace")
+    assert "args[1] (50, 50): split" in str(info.value)
+    res = numopt.minimize_many(
+        decay_inplace, x0, args=(T, y, w), jac="inplace", problem_args=[1, 2]
+    )  # fmt: skip
+    assert res.compiled and res.success.all()

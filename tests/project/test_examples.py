@@ -27,6 +27,7 @@ SCRIPTS = {
     "schedules.py": (["schedules.png"], ["matplotlib"]),
     "custom_loop.py": (["training.png", "checkpoint.npz"], ["matplotlib"]),
     "curve_fit_port.py": (["convergence.png"], ["matplotlib"]),
+    "pixel_fit.py": (["maps.png"], ["matplotlib"]),
 }
 INSTALL = {"matplotlib": "pip install 'numopt[plot]'", "sklearn": "pip install scikit-learn"}
 
