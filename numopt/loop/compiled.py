@@ -313,7 +313,7 @@ def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragm
         ctx.args, ctx.shape, borrowed(ctx.xs), borrowed(ctx.gs), ctx.batch_size,
         ctx.n_samples, borrowed(ctx.opt_state), borrowed(ctx.c), borrowed(ctx.h), ctx.lr,
         borrowed(ctx.lo), borrowed(ctx.hi), ctx.sign, borrowed(ctx.s_ints),
-        borrowed(ctx.s_floats), borrowed(ctx.s_state), ctx.work,
+        borrowed(ctx.s_floats), borrowed(ctx.s_state), borrowed(ctx.work),
     )  # fmt: skip
     local = on_stack(s)
     code = loop(  # noqa: F821 - the iteration, bound by loop_for()

@@ -39,23 +39,36 @@ def registers(typingctx, array, n):  # pragma: no cover - compiled
 # every iteration (tens of atomic operations per iteration: measured 3x slower on the
 # 2-D Rosenbrock).
 @intrinsic
-def borrowed(typingctx, array):  # pragma: no cover - compiled
-    """``array`` viewed without a reference count: the same data, shape and strides, no
-    meminfo (the caller keeps the array alive)."""
-    if not isinstance(array, types.Array):
+def borrowed(typingctx, value):  # pragma: no cover - compiled
+    """``value`` viewed without reference counts: an array with the same data, shape and
+    strides and no meminfo (the caller keeps the array alive); a tuple (a named tuple
+    too) with each of its arrays so viewed, its other items as they are."""
+    if not isinstance(value, (types.Array, types.BaseTuple)):
         return None
 
     def codegen(context, builder, signature, args):
-        make = context.make_array(array)
-        src = make(context, builder, value=args[0])
-        view = make(context, builder)
-        view.meminfo = cgutils.get_null_value(view.meminfo.type)
-        view.parent = cgutils.get_null_value(view.parent.type)
-        for field in ("nitems", "itemsize", "data", "shape", "strides"):
-            setattr(view, field, getattr(src, field))
-        return view._getvalue()
+        if isinstance(value, types.Array):
+            return _borrow_array(context, builder, value, args[0])
+        items = [
+            _borrow_array(context, builder, t, builder.extract_value(args[0], j))
+            if isinstance(t, types.Array)
+            else builder.extract_value(args[0], j)
+            for j, t in enumerate(value.types)
+        ]
+        return context.make_tuple(builder, value, items)
 
-    return array(array), codegen
+    return value(value), codegen
+
+
+def _borrow_array(context, builder, array_type, value):
+    make = context.make_array(array_type)
+    src = make(context, builder, value=value)
+    view = make(context, builder)
+    view.meminfo = cgutils.get_null_value(view.meminfo.type)
+    view.parent = cgutils.get_null_value(view.parent.type)
+    for field in ("nitems", "itemsize", "data", "shape", "strides"):
+        setattr(view, field, getattr(src, field))
+    return view._getvalue()
 
 
 @intrinsic

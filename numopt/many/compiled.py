@@ -71,9 +71,11 @@ def _no_work(W, i):  # pragma: no cover - compiled
 
 @njit(inline="always")
 def _work_row(W, i):  # pragma: no cover - compiled
-    return workspace.Work(
-        W.S[i], W.Y[i], W.v[i], W.iv[i], W.sy[i], W.ss[i], W.wt[i], W.wn[i], W.snd[i],
-        W.wa[i], W.ints[i], W.floats[i],
+    return borrowed(
+        workspace.Work(
+            W.S[i], W.Y[i], W.v[i], W.iv[i], W.sy[i], W.ss[i], W.wt[i], W.wn[i], W.snd[i],
+            W.wa[i], W.ints[i], W.floats[i],
+        )
     )  # fmt: skip
 
 
