@@ -364,15 +364,18 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """Plain data (host copies) that :meth:`load_state_dict` restores exactly.
 
-        A learning-rate schedule is not data; its own ``state_dict()`` (if any) is
-        stored under ``"schedule"`` and the schedule object itself is kept by
-        :meth:`load_state_dict`.
+        A learning-rate schedule is not data: its description is stored under
+        ``"learning_rate_schedule"`` and its own ``state_dict()`` (if any) under
+        ``"schedule"``; :meth:`load_state_dict` keeps the loading optimizer's schedule
+        object, and refuses to load into an optimizer without one.
         """
         hp = {k: v for k, v in self.hyperparameters.items() if not callable(v)}
         lr = self.hyperparameters["learning_rate"]
         out: dict[str, Any] = {"rule": self.name, "step": self._t, "hyperparameters": hp}
-        if callable(lr) and hasattr(lr, "state_dict"):
-            out["schedule"] = lr.state_dict()
+        if callable(lr):
+            out["learning_rate_schedule"] = _describe_schedule(lr)
+            if hasattr(lr, "state_dict"):
+                out["schedule"] = lr.state_dict()
         if self._state is not None:
             layout = self._layout
             host = self._state.copy_to_host() if layout.device else self._state.copy()
@@ -405,6 +408,8 @@ class Optimizer:
         if rows is None and step > 0 and names:
             raise ValueError("state_dict has step > 0 but no 'state'")
         schedule = hp["learning_rate"]
+        if "learning_rate" not in state_dict["hyperparameters"]:
+            _check_schedule(state_dict.get("learning_rate_schedule"), schedule, self)
         if "schedule" in state_dict and hasattr(schedule, "load_state_dict"):
             schedule.load_state_dict(state_dict["schedule"])
         self._hyperparameters = hp
@@ -538,3 +543,29 @@ def _with_parameters(doc: str, declarations: Any) -> str:
         if line.strip() in _SECTIONS and k + 1 < len(lines) and set(lines[k + 1].strip()) == {"-"}:
             return "\n".join([*lines[:k], *section.splitlines(), "", *lines[k:]])
     return f"{text}\n\n{section}"
+
+
+def _describe_schedule(lr: Any) -> str:
+    """A learning-rate schedule in words: a numopt schedule's repr (its parameters)."""
+    from numopt.schedules.base import Schedule
+
+    return repr(lr) if isinstance(lr, Schedule) else f"a {type(lr).__name__} callable"
+
+
+def _check_schedule(saved: Any, current: Any, opt: Any) -> None:
+    """A state dict saved with a schedule loads only into an optimizer with one (the same)."""
+    if saved is None:
+        return
+    name = type(opt).__name__
+    if not callable(current):
+        raise ValueError(
+            f"state_dict was saved with learning_rate = {saved}, a schedule, which a state "
+            f"dict does not hold: build {name}(learning_rate=<that schedule>) and load into "
+            f"it (this optimizer's learning_rate is {current!r})"
+        )
+    described = _describe_schedule(current)
+    if not saved.startswith("a ") and described != saved:
+        raise ValueError(
+            f"state_dict was saved with learning_rate = {saved}; this {name}'s is "
+            f"{described}: build it with the same schedule"
+        )

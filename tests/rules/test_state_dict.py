@@ -318,3 +318,34 @@ def test_schedule_with_state_is_saved_and_restored():
     b.load_state_dict(sd)
     assert b.hyperparameters["learning_rate"].lr == 0.4
     assert b.learning_rate_at(2) == pytest.approx(0.2)
+
+
+def test_a_schedule_saved_in_a_state_dict_is_never_silently_dropped():
+    """Issue: loading a state dict saved with a schedule into ``Adam()`` ran at the default
+    1e-3 without a word.  The schedule is described in the dict; loading needs an
+    optimizer built with the same schedule."""
+    from numopt import schedules
+
+    a = numopt.Adam(schedules.CosineAnnealing(0.1, 100))
+    x = np.ones(3)
+    a.step(x, x.copy())
+    sd = a.state_dict()
+    assert sd["learning_rate_schedule"] == repr(schedules.CosineAnnealing(0.1, 100))
+    with pytest.raises(ValueError, match=r"saved with learning_rate = CosineAnnealing\(.*Adam\("):
+        numopt.Adam().load_state_dict(sd)
+    with pytest.raises(ValueError, match=r"this Adam's is CosineAnnealing\(initial=0\.2"):
+        numopt.Adam(schedules.CosineAnnealing(0.2, 100)).load_state_dict(sd)
+    b = numopt.Adam(schedules.CosineAnnealing(0.1, 100))
+    b.load_state_dict(sd)  # the same schedule: loads, and goes on as a would
+    y = x.copy()
+    a.step(x, np.full(3, 0.5))
+    b.step(y, np.full(3, 0.5))
+    np.testing.assert_array_equal(x, y)
+    # a Python callable is described by its type; any callable takes it
+    c = numopt.GD(lambda k: 0.1)
+    c.step(x, x.copy())
+    sd = c.state_dict()
+    assert sd["learning_rate_schedule"] == "a function callable"
+    with pytest.raises(ValueError, match="a function callable, a schedule"):
+        numopt.GD(0.1).load_state_dict(sd)
+    numopt.GD(lambda k: 0.2).load_state_dict(sd)
