@@ -304,19 +304,60 @@ class Optimizer:
 
         Parameters
         ----------
-        x : numpy.ndarray or CUDA device array
+        x : numpy.ndarray, CUDA device array, or list/tuple/dict of numpy.ndarray
             float32 or float64 parameters of any shape, C- or Fortran-contiguous
-            and writeable; updated in place (viewed flat, never copied).
+            and writeable; updated in place (viewed flat, never copied).  A list,
+            tuple or dict of arrays (torch's list of parameters) is one set of
+            parameters: its arrays are gathered into one flat buffer, stepped, and
+            written back in place (LAMB takes each array as a layer).
         g : same kind as x
-            The gradient, same shape and dtype as ``x``.
+            The gradient, same shape and dtype as ``x`` (the same keys or length).
 
         Returns
         -------
         x
             The same object, updated.
         """
+        if isinstance(x, (list, tuple, dict)):
+            return self._step_structured(x, g)
         pair = flat_pair(x, g)
         self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
+        return x
+
+    def _step_structured(self, x: Any, g: Any) -> Any:
+        """:meth:`step` on a list/tuple/dict of arrays, through one flat buffer."""
+        from numopt.problem.structure import Structure
+
+        keys = list(x) if isinstance(x, dict) else range(len(x))
+        for key in keys:
+            leaf = x[key]
+            if not (isinstance(leaf, np.ndarray) and leaf.dtype in FLOAT_DTYPES):
+                raise TypeError(
+                    f"x[{key!r}] must be a float32 or float64 numpy.ndarray (updated in "
+                    f"place), got {type(leaf).__name__}"
+                    + (f" of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else "")
+                )
+            if not leaf.flags.writeable:
+                raise ValueError(f"x[{key!r}] is read-only; step updates it in place")
+        cached = getattr(self, "_structured", None)
+        s = Structure(x)
+        key_of = lambda s: (s.kind, s.keys, s.shapes, s.dtype)  # noqa: E731
+        if cached is None or key_of(cached[0]) != key_of(s):  # buffers kept between steps
+            cached = (s, np.empty(s.size, s.dtype), np.empty(s.size, s.dtype))
+            self._structured = cached
+        s, flat_x, flat_g = cached
+        s.flatten(x, flat_x, name="x")
+        s.flatten(g, flat_g, name="g")
+        layered = "layers" in self._attributes and self.layers is None
+        if layered:  # LAMB: each array is a layer, as in minimize
+            self.layers = list(s.sizes)
+        try:
+            self.step(flat_x, flat_g)
+        finally:
+            if layered:
+                self.layers = None
+        for key, view in zip(keys, s._leaves(s.views(flat_x), "x"), strict=True):
+            np.copyto(x[key], view)
         return x
 
     def _apply(self, pair: FlatPair, box: Any = None) -> None:

@@ -354,10 +354,16 @@ CATALOGUE = [
     ),
     # -- the stateful optimizers
     (
-        "step: x is a list",
+        "step: x is a list of numbers (a list is of arrays)",
         step(numopt.Adam(), [1.0, 2.0], np.ones(2)),
         TypeError,
-        "x must be a numpy.ndarray",
+        r"x\[0\] must be a float32 or float64 numpy.ndarray \(updated in place\), got float",
+    ),
+    (
+        "step: a dict of arrays, the gradients under other keys",
+        step(numopt.Adam(), {"w": np.ones(2)}, {"v": np.ones(2)}),
+        ValueError,
+        r"g must be a dict with keys \['w'\]",
     ),
     (
         "step: x is an integer array",

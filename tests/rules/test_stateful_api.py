@@ -565,3 +565,51 @@ def test_hyperparameters_change_through_checked_attributes():
         opt.hyperparameters["learning_rate"] = 5.0  # a read-only view
     with pytest.raises(ValueError, match="backend must be one of"):
         opt.backend = "gpu"
+
+
+# -- structured parameters: torch's list of parameters, a dict of arrays -----------------
+@pytest.mark.parametrize("kind", ["list", "tuple", "dict"])
+@pytest.mark.parametrize("rule", ["adam", "momentum", "lamb"])
+def test_step_takes_a_list_tuple_or_dict_of_arrays_as_one_flat_array(kind, rule):
+    """The arrays are one set of parameters: the same steps as on their concatenation
+    (LAMB: each array a layer, as ``layers=`` their sizes on the flat array)."""
+    rng = np.random.default_rng(0)
+    shapes = [(2, 3), (4,), (1, 2)]
+    values = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
+
+    def structured(arrays):
+        if kind == "dict":
+            return {f"p{i}": a for i, a in enumerate(arrays)}
+        return tuple(arrays) if kind == "tuple" else list(arrays)
+
+    x = structured([v.copy() for v in values])
+    leaves = list(x.values()) if kind == "dict" else list(x)
+    flat = np.concatenate([v.ravel() for v in values])
+    opt, ref = numopt.RULES[rule](0.05), numopt.RULES[rule](0.05)
+    if rule == "lamb":
+        ref.layers = [int(np.prod(s)) for s in shapes]
+    for g in grads:
+        assert opt.step(x, structured(g)) is x
+        ref.step(flat, np.concatenate([a.ravel() for a in g]))
+    np.testing.assert_array_equal(np.concatenate([a.ravel() for a in leaves]), flat)
+    after = list(x.values()) if kind == "dict" else list(x)
+    assert all(a is b for a, b in zip(leaves, after, strict=True))  # updated in place
+    assert opt.step_count == 3 and (rule != "lamb" or opt.layers is None)
+
+
+def test_structured_step_errors_name_the_array():
+    opt = numopt.Adam(0.1)
+    with pytest.raises(TypeError, match=r"x\[1\] must be a float32 or float64 numpy.ndarray"):
+        opt.step([np.ones(2), np.ones(2, int)], [np.ones(2), np.ones(2)])
+    with pytest.raises(TypeError, match=r"x\['b'\] must be .* got list"):
+        opt.step({"a": np.ones(2), "b": [1.0]}, {"a": np.ones(2), "b": np.ones(1)})
+    ro = np.ones(2)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match=r"x\[0\] is read-only"):
+        opt.step([ro], [np.ones(2)])
+    with pytest.raises(ValueError, match=r"g must be a dict with keys \['a'\]"):
+        opt.step({"a": np.ones(2)}, {"b": np.ones(2)})
+    with pytest.raises(ValueError, match=r"g\[0\] has shape \(3,\) but x0 has shape \(2,\)"):
+        opt.step([np.ones(2)], [np.ones(3)])
+    assert opt.step_count == 0  # nothing was stepped
