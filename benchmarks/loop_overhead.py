@@ -11,18 +11,29 @@ interleaved in one process, median of rounds:
 
 The difference per iteration is the front end's overhead.
 
-Usage: ``python benchmarks/loop_overhead.py [iterations] [rounds]``
+Usage: ``python benchmarks/loop_overhead.py [iterations] [rounds]``; it prints the
+table and writes it, after the date, machine and versions, to
+``benchmarks/results/loop-overhead-<date>.txt``.
 """
 
 from __future__ import annotations
 
+import datetime
+import shlex
 import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 
 import numopt
+
+if __package__:
+    from .machine import RESULTS, header
+else:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.machine import RESULTS, header
 
 
 @numba.njit(cache=True)
@@ -56,9 +67,14 @@ def front_end(method: str, iterations: int) -> None:
     )
 
 
-def main(iterations: int = 20000, rounds: int = 7) -> None:
-    print(f"# 2-D Rosenbrock, Numba fun/jac, {iterations} iterations, median of {rounds} rounds")
-    print(f"{'method':>9} {'bare µs/it':>11} {'minimize µs/it':>15} {'overhead µs/it':>15}")
+def main(iterations: int = 20000, rounds: int = 7, out: Path | None = None) -> list[str]:
+    command = shlex.join(["python", "benchmarks/loop_overhead.py", str(iterations), str(rounds)])
+    lines = [
+        *header("benchmarks/loop_overhead.py", None, command),
+        f"# 2-D Rosenbrock, Numba fun/jac, {iterations} iterations, median of {rounds} rounds",
+        f"{'method':>9} {'bare µs/it':>11} {'minimize µs/it':>15} {'overhead µs/it':>15}",
+    ]
+    print("\n".join(lines), flush=True)
     for method in ("gd", "momentum", "rmsprop", "adam", "adamw"):
         bare(method, 10)
         front_end(method, 10)
@@ -69,7 +85,13 @@ def main(iterations: int = 20000, rounds: int = 7) -> None:
                 fn(method, iterations)
                 times[name].append((time.perf_counter() - start) / iterations * 1e6)
         b, m = np.median(times["bare"]), np.median(times["minimize"])
-        print(f"{method:>9} {b:>11.2f} {m:>15.2f} {m - b:>15.2f}")
+        lines.append(f"{method:>9} {b:>11.2f} {m:>15.2f} {m - b:>15.2f}")
+        print(lines[-1], flush=True)
+    out = out or RESULTS / f"loop-overhead-{datetime.date.today()}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+    return lines
 
 
 if __name__ == "__main__":

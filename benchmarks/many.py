@@ -50,7 +50,8 @@ thread and with all of them: µs per fit (linear in M means constant), and the
 speed-up of the threads.
 
 Each contender runs once first (Numba's cache load or compilation, JAX's trace and
-compile: "first call").  Then ``--rounds`` rounds run every job once each, in turn;
+compile: "first call").  Then ``--rounds`` rounds run every job once each, in turn,
+each after a pause of ``PAUSE_S`` (XLA's threads spin for a while after a call);
 the table gives the median.  SciPy's BLAS is limited to one thread (threadpoolctl).
 The issue's targets are reported against the tables, not asserted.
 
@@ -107,6 +108,10 @@ LBFGS_OPTIONS = {"gtol": GTOL, "ftol": 0.0, "maxiter": MAXITER}
 ADAM = ("numopt many", "numopt many, 1 thread", "jax vmap")
 LBFGS = ("numopt many", "numopt many, 1 thread", "scipy loop", "numopt minimize loop", "optax vmap")
 SCALING = (100, 1000, 10_000, 100_000)
+#: A pause before each timed run: XLA's threads spin for a while after a JAX call, and
+#: took a core from the next contender (numopt's two threads measured 1.5x one thread
+#: right after optax's call, 1.9x in the scaling table, which runs no JAX).
+PAUSE_S = 0.2
 
 
 class Unavailable(Exception):
@@ -291,6 +296,7 @@ def measure(job: str, names, X0, Y, rounds: int, subset: int, steps: int = STEPS
     times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
+            time.sleep(PAUSE_S)
             start = time.perf_counter()
             outcomes[name] = run()
             times[name].append(time.perf_counter() - start)

@@ -198,3 +198,15 @@ def test_many_script_runs(tmp_path, capsys):
     text = out.read_text()
     assert text.startswith("# benchmarks/many.py, ") and "| numopt many |" in text
     assert "### The issue's targets" in text and "| scipy loop | 8 |" in capsys.readouterr().out
+
+
+def test_startup_script_runs(tmp_path):
+    """``benchmarks/startup.py --smoke``: every snippet timed in a fresh interpreter."""
+    from benchmarks import startup
+
+    out = tmp_path / "startup.txt"
+    times = startup.main(["--smoke", "--out", str(out)])
+    assert set(times) == set(startup.SNIPPETS)
+    assert all(len(ts) == 1 and 0 < ts[0] < 60 for ts in times.values())
+    text = out.read_text()
+    assert text.startswith("# benchmarks/startup.py, ") and "| import numopt |" in text
