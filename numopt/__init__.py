@@ -20,6 +20,7 @@ compiled loops), :mod:`numopt.schedules` and :mod:`numopt.transforms`.
 
 from numopt import methods, schedules, transforms
 from numopt.front.minimize import minimize
+from numopt.loop.loop_cache import RecompileWarning
 from numopt.many import minimize_many
 from numopt.quasi_newton import LBFGS
 from numopt.rules import (
@@ -67,6 +68,7 @@ __all__ = [
     "Polyak",
     "RAdam",
     "RMSprop",
+    "RecompileWarning",
     "Rprop",
     "methods",
     "minimize",

@@ -32,6 +32,7 @@ from numopt.kernels import cpu, norms
 from numopt.kernels.generate import clamp, element, source_digest, specialise
 from numopt.loop import intrinsics, iteration
 from numopt.loop.intrinsics import borrowed, on_stack, registers, store
+from numopt.loop.loop_cache import LoopCache
 from numopt.loop.state import SETTINGS, STATE
 from numopt.loop.status import CODES
 from numopt.schedules import program
@@ -325,7 +326,7 @@ def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragm
     return code
 
 
-_LOOPS: dict[tuple, Any] = {}
+_LOOPS = LoopCache("compiled loop")
 
 
 class Bound(NamedTuple):
@@ -351,14 +352,13 @@ def loop_for(
     """The compiled loop for this objective, rule body, batching and needs (built once)."""
     key = (fun, jac if mode == "jac" else None, mode, body, factors, n_args, data, n_factors)
     key += tuple(needs)
-    loop = _LOOPS.get(key)
-    if loop is not None:
-        return loop
-    bound = bind_services(fun, jac, mode, body, factors, n_args, data, n_factors, needs)
-    fn = specialise(_entry, bound.kind, loop=bound.loop)
-    loop = njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
-    _LOOPS[key] = loop
-    return loop
+
+    def build() -> Any:
+        bound = bind_services(fun, jac, mode, body, factors, n_args, data, n_factors, needs)
+        fn = specialise(_entry, bound.kind, loop=bound.loop)
+        return njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
+
+    return _LOOPS.get(key, build, fun)
 
 
 def bind_services(

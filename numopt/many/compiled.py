@@ -37,6 +37,7 @@ from numopt.kernels.generate import source_digest, specialise
 from numopt.loop import compiled as single
 from numopt.loop import intrinsics, iteration
 from numopt.loop.intrinsics import borrowed, on_stack, store
+from numopt.loop.loop_cache import LoopCache
 from numopt.loop.state import SETTINGS, STATE
 from numopt.loop.status import CODES
 from numopt.quasi_newton import lbfgsb, workspace
@@ -108,7 +109,7 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
         codes[i] = code
 
 
-_ENTRIES: dict[tuple, Any] = {}
+_ENTRIES = LoopCache("compiled loop over many problems")
 
 
 def entry_for(
@@ -125,23 +126,22 @@ def entry_for(
     """The compiled entry for this objective, rule body, argument split and needs."""
     key = (fun, jac if mode == "jac" else None, mode, body, factors, n_args, split, n_factors)
     key += tuple(needs)
-    entry = _ENTRIES.get(key)
-    if entry is not None:
-        return entry
-    bound = single.bind_services(fun, jac, mode, body, factors, n_args, (), n_factors, needs)
-    inlined = (cpu, norms, intrinsics, iteration, single, sys.modules[__name__])
-    fn = specialise(
-        _entry,
-        f"many_{bound.kind}",
-        tags=tuple(source_digest(m) for m in inlined),
-        loop=bound.loop,
-        evaluate=bound.evaluate,
-        arguments=problem_arguments(n_args, split),
-        work_at=_work_row if needs.quasi_newton else _no_work,
-    )
-    entry = njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
-    _ENTRIES[key] = entry
-    return entry
+
+    def build() -> Any:
+        bound = single.bind_services(fun, jac, mode, body, factors, n_args, (), n_factors, needs)
+        inlined = (cpu, norms, intrinsics, iteration, single, sys.modules[__name__])
+        fn = specialise(
+            _entry,
+            f"many_{bound.kind}",
+            tags=tuple(source_digest(m) for m in inlined),
+            loop=bound.loop,
+            evaluate=bound.evaluate,
+            arguments=problem_arguments(n_args, split),
+            work_at=_work_row if needs.quasi_newton else _no_work,
+        )
+        return njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
+
+    return _ENTRIES.get(key, build, fun)
 
 
 class ManyCompiled:
