@@ -2,10 +2,11 @@
 
 SciPy accepts a callable as ``method`` and calls it as ``method(fun, x0,
 args=..., jac=..., hess=..., hessp=..., bounds=..., constraints=...,
-callback=..., **options)``.  These callables run :func:`numopt.minimize`;
-``bounds`` are passed on (every rule projects onto the box, see
-``docs/bounds.md``); Hessians and constraints are not used by first-order rules,
-so passing any is an error rather than silently ignored.
+callback=..., **options)``.  These callables run :func:`numopt.minimize`, which
+takes all of them: ``bounds`` are used (every rule projects onto the box, see
+``docs/bounds.md``); a Hessian is ignored with a ``RuntimeWarning``, as SciPy's
+gradient methods do, and constraints are a ``ValueError`` (SciPy does not check
+them for a callable method).
 
 Examples
 --------
@@ -44,21 +45,19 @@ def _scipy_method(name: str) -> Callable[..., OptimizeResult]:
         tol: float | None = None,
         **options: Any,
     ) -> OptimizeResult:
-        for arg, value in (("hess", hess), ("hessp", hessp)):
-            if value is not None:
-                raise ValueError(f"numopt's {name!r} method uses gradients only: {arg} is not used")
-        if constraints:
-            raise ValueError(f"numopt's {name!r} method does not take constraints")
         return minimize(
             fun,
             x0,
             args,
             method=name,
             jac=jac,
+            hess=hess,
+            hessp=hessp,
+            bounds=bounds,
+            constraints=constraints,
+            tol=tol,
             callback=callback,
             options=options,
-            tol=tol,
-            bounds=bounds,
         )
 
     method.__name__ = method.__qualname__ = name

@@ -11,8 +11,10 @@ made where the run is assembled (:mod:`numopt.loop.run`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
+from numopt import _spelling
 from numopt.front.options import BY_NAME, OPTIONS
 from numopt.quasi_newton import ALIASES, LBFGS, METHODS
 from numopt.rules import RULES, Optimizer
@@ -49,7 +51,9 @@ class Output:
     """What the run shows and records."""
 
     disp: bool
-    progress: bool
+    #: The progress bar's tqdm keywords given in ``options["progress"]`` (``{}`` for
+    #: True), or None: no bar.
+    progress: dict | None
     history: bool
     callback_every: int
 
@@ -85,6 +89,8 @@ class Checkpointing:
     every: int | None
     seconds: float | None
     resume: Any
+    #: ``checkpoint_every="epoch"``: a checkpoint at the end of each epoch (``every`` None).
+    every_epoch: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +149,7 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
     >>> parse({"lr": 0.1}, "adam", None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown option(s) ['lr'] for method 'adam'; valid options: [...]
+    ValueError: unknown option(s) ['lr'] for method 'adam' (did you mean 'learning_rate'?); ...
     """
     options = _checked_dict(options)
     defaulted = method is None
@@ -180,6 +186,12 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
         o["gtol"] = DEFAULT_GTOL
     if o["checkpoint"] is None and (o["checkpoint_every"] or o["checkpoint_seconds"]):
         raise ValueError("checkpoint_every and checkpoint_seconds need options['checkpoint']")
+    every_epoch = o["checkpoint_every"] == "epoch"
+    if every_epoch and not batched:
+        raise ValueError(
+            "checkpoint_every='epoch' needs batch_size (an epoch is one pass over the "
+            "mini-batches); give a number of updates instead"
+        )
     skip = o["on_nonfinite"] == "skip"
     if skip and not batched:
         raise ValueError(
@@ -189,7 +201,7 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
         stopping=Stopping(
             o["maxiter"], o["maxfev"], o["gtol"], o["ftol"], o["xtol"], o["max_time"]
         ),
-        output=Output(o["disp"], o["progress"], o["history"], o["callback_every"]),
+        output=Output(o["disp"], _progress(o["progress"]), o["history"], o["callback_every"]),
         batching=Batching(
             o["batch_size"],
             o["epochs"],
@@ -201,12 +213,23 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
         ),
         placement=Placement(o["device"], o["backend"], o["return_device"], o["compiled"]),
         checkpointing=Checkpointing(
-            o["checkpoint"], o["checkpoint_every"], o["checkpoint_seconds"], o["resume"]
+            o["checkpoint"],
+            None if every_epoch else o["checkpoint_every"],
+            o["checkpoint_seconds"],
+            o["resume"],
+            every_epoch,
         ),
         transforms=_transforms(o, batched),
         hyperparameters=hyperparameters,
         method=method,
     )
+
+
+def _progress(value: bool | dict) -> dict | None:
+    """``options["progress"]`` as the bar's tqdm keywords (None: no bar)."""
+    if value is False:
+        return None
+    return {} if value is True else value
 
 
 def _checked_dict(options: Any) -> dict:
@@ -227,7 +250,8 @@ def _split(options: dict, method: Any, defaulted: bool = False) -> dict[str, Any
         if extra:
             raise ValueError(
                 f"unknown option(s) {extra} for an optimizer object (set hyperparameters on "
-                f"the object itself); valid options: {sorted(BY_NAME)}"
+                f"the object itself){_did_you_mean(options, extra, BY_NAME)}; valid options: "
+                f"{sorted(BY_NAME)}"
             )
         if "backend" in options:
             raise ValueError("backend is set on the optimizer object, not in options")
@@ -245,15 +269,56 @@ def _split(options: dict, method: Any, defaulted: bool = False) -> dict[str, Any
                     f"default method is {DEFAULT_METHOD!r}, as SciPy's; pass "
                     f"method={DEFAULT_STOCHASTIC_METHOD!r} or another rule)"
                 )
+        valid = names + list(BY_NAME)
         raise ValueError(
-            f"unknown option(s) {unknown} for method {canonical(method)!r}{hint}; valid "
-            f"options: {sorted(names + list(BY_NAME))}"
+            f"unknown option(s) {unknown} for method {canonical(method)!r}"
+            f"{_did_you_mean(options, unknown, valid)}{hint}; valid options: {sorted(valid)}"
         )
     return {k: v for k, v in options.items() if k in names}
 
 
+def _did_you_mean(options: dict, unknown: list[str], valid: Any) -> str:
+    return _spelling.did_you_mean({k: options[k] for k in unknown}, valid)
+
+
 #: Every ``method=`` name: the rules and the quasi-Newton methods.
 NAMES = (*RULES, *METHODS)
+
+#: SciPy's methods for general constraints, named when ``constraints=`` is given.
+CONSTRAINED_METHODS = ("trust-constr", "SLSQP")
+
+
+def scipy_only_arguments(method: Any, hess: Any, hessp: Any, constraints: Any) -> None:
+    """Answer SciPy's ``hess``, ``hessp`` and ``constraints`` as SciPy does for a method
+    that cannot use them: a ``RuntimeWarning`` for a Hessian (ignored), SciPy's own
+    words; for constraints an error (SciPy warns and drops them), naming what to use.
+
+    ``method`` is the method to run (``Config.method``).  Empty constraints (``()``,
+    ``[]``, ``{}``, ``None``) are no constraints.
+
+    Examples
+    --------
+    >>> scipy_only_arguments("adam", None, None, [])
+    >>> scipy_only_arguments("adam", None, None, {"type": "eq", "fun": sum})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Method adam cannot handle constraints: numopt's methods take box bounds ...
+    """
+    name = canonical(method) if isinstance(method, str) else type(method).__name__
+    for given, what in ((hess, "Hessian information (hess)"),
+                        (hessp, "Hessian-vector product information (hessp)")):  # fmt: skip
+        if given is not None:  # SciPy's RuntimeWarning, word for word
+            warnings.warn(f"Method {name} does not use {what}.", RuntimeWarning, stacklevel=3)
+    empty = constraints is None or (
+        isinstance(constraints, (list, tuple, dict)) and len(constraints) == 0
+    )
+    if not empty:
+        raise ValueError(
+            f"Method {name} cannot handle constraints: numopt's methods take box bounds "
+            "only, lo <= x <= hi, given as bounds= (a scipy.optimize.Bounds or (lo, hi) "
+            "pairs); for general constraints use scipy.optimize.minimize with method="
+            f"{CONSTRAINED_METHODS[0]!r} or {CONSTRAINED_METHODS[1]!r}"
+        )
 
 
 def canonical(method: str) -> str:
@@ -277,10 +342,12 @@ def method_class(method: Any) -> Any:
         )
     name = canonical(method)
     cls = RULES.get(name) or METHODS.get(name)
-    if cls is None:
+    if cls is None:  # SciPy lower-cases the name but strips nothing: neither do we
+        close = _spelling.closest(method, (*NAMES, *ALIASES))
+        hint = "" if close is None else f" (did you mean {canonical(close)!r}?)"
         raise ValueError(
-            f"unknown method {method!r}; valid methods: {sorted(NAMES)} (and the spellings "
-            f"{sorted(ALIASES)})"
+            f"unknown method {method!r}{hint}; valid methods: {sorted(NAMES)} (and the "
+            f"spellings {sorted(ALIASES)})"
         )
     return cls
 

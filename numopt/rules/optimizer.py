@@ -24,6 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from numopt import _spelling
 from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
 from numopt.kernels.cpu import cpu_loops
 from numopt.kernels.launch import BACKENDS, launch, resolve, typed_factors
@@ -168,8 +169,8 @@ class Optimizer:
             self._attributes[name] = declaration.check(name, value)
         else:
             raise AttributeError(
-                f"{type(self).__name__} has no hyperparameter {name!r}; its hyperparameters "
-                f"are {sorted(hp)}"
+                f"{type(self).__name__} has no hyperparameter {name!r}"
+                f"{_spelling.did_you_mean([name], hp)}; its hyperparameters are {sorted(hp)}"
             )
 
     # -- what the spec decides ----------------------------------------------------------
@@ -529,8 +530,10 @@ def _constructor(cls: type[Optimizer]) -> Callable[..., None]:
     """``__init__`` for a rule class: its hyperparameters as keyword arguments, checked.
 
     ``learning_rate`` (the first) may also be given by position, as torch.optim allows.
-    The signature is real (``inspect.signature`` shows every name and default), so an
-    unknown keyword is Python's own ``TypeError``.
+    The signature is real (``inspect.signature`` shows every name and default); an
+    unknown keyword is a ``TypeError`` in Python's words that names the class, suggests
+    the name meant (torch's ``lr=0.1``: ``learning_rate=0.1``, see
+    :data:`numopt._spelling.ALIASES`) and lists the valid ones.
     """
     declarations = list(cls.declarations.values())
     first, *rest = declarations
@@ -547,8 +550,22 @@ def _constructor(cls: type[Optimizer]) -> Callable[..., None]:
     params.append(inspect.Parameter("backend", inspect.Parameter.KEYWORD_ONLY, default="auto"))
     signature = inspect.Signature(params, return_annotation=None)
     attributes = [a.name for a in cls.spec.attributes]  # kept as attributes, not state
+    keywords = [p.name for p in params[1:]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        unknown = {k: v for k, v in kwargs.items() if k not in keywords}
+        if unknown:
+            names = list(unknown)
+            which = (
+                f"an unexpected keyword argument {names[0]!r}"
+                if len(names) == 1
+                else f"unexpected keyword arguments {names}"
+            )
+            raise TypeError(
+                f"{cls.__name__}() got {which}"
+                f"{_spelling.did_you_mean(unknown, keywords, keyword=True)}; its keywords are "
+                f"{keywords}"
+            )
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)
