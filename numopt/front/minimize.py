@@ -34,11 +34,13 @@ def minimize(
     args: tuple = (),
     method: str | Optimizer | LBFGS | None = None,
     jac: Callable | bool | str | None = None,
+    hess: Any = None,
+    hessp: Callable | None = None,
+    bounds: Any = None,
+    constraints: Any = (),
+    tol: float | None = None,
     callback: Callable | Sequence[Callable] | None = None,
     options: dict[str, Any] | None = None,
-    tol: float | None = None,
-    *,
-    bounds: Any = None,
 ) -> OptimizeResult:
     """Minimise ``fun(x, *args)`` with L-BFGS-B or a first-order rule, SciPy style.
 
@@ -76,14 +78,37 @@ def minimize(
             :mod:`numopt.problem.differences`), each evaluation counted in ``nfev``:
             ``None`` means ``"2-point"`` with SciPy's relative steps, except for
             L-BFGS(-B), whose ``None`` takes SciPy L-BFGS-B's absolute step ``eps``.
+        hess, hessp : callable, optional
+            SciPy's Hessian and Hessian-vector product.  No numopt method uses them: given,
+            they are ignored with SciPy's ``RuntimeWarning`` ("Method adam does not use
+            Hessian information (hess)."), as SciPy's gradient methods do.
+        bounds : scipy.optimize.Bounds, sequence of (lo, hi) pairs, or dict, optional
+            Box bounds ``lo <= x <= hi``, as SciPy's: a ``Bounds`` whose
+            ``lb``/``ub`` are scalars or arrays with one entry per element of the
+            flattened ``x0``, or one ``(lo, hi)`` pair per element (``None``:
+            unbounded); for a dict ``x0`` also ``{key: (lo, hi)}`` per array (each side
+            broadcast to that array; missing keys unbounded).  Every method projects
+            ``x`` onto the box after each update, inside its kernel; an ``x0`` outside
+            is clipped with an ``OptimizeWarning``; ``gtol`` then tests the projected
+            gradient ``max|P(x - g) - x|``.  See ``docs/bounds.md``.
+        constraints : dict, constraint object or sequence of them, optional
+            SciPy's general constraints, which no numopt method takes: given (not empty),
+            they are a ``ValueError`` naming the alternatives (box constraints as
+            ``bounds=``; ``scipy.optimize.minimize`` with ``method="trust-constr"`` or
+            ``"SLSQP"``), where SciPy would warn and drop them.  ``()``, ``[]`` and
+            ``None`` are no constraints.
+        tol : float, optional
+            Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
         callback : callable or list of callables
             Called after each update: ``callback(intermediate_result)`` (SciPy ≥ 1.11
             style, chosen when the parameter is named ``intermediate_result``; it gets
             ``x``, ``fun``, ``nit``) or ``callback(xk)``.  Raising ``StopIteration``
             or returning ``True`` stops the run (status 99).
         options : dict
-            L-BFGS-B's ``maxcor`` (correction pairs kept, default 10) and ``maxls``
-            (evaluations per line search, default 20); a rule's hyperparameters
+            An unknown key is an error that names the likely one (``lr``, torch's
+            spelling: ``learning_rate``; ``max_iter``: ``maxiter``).  L-BFGS-B's
+            ``maxcor`` (correction pairs kept, default 10) and ``maxls`` (evaluations
+            per line search, default 20); a rule's hyperparameters
             (``learning_rate`` — a float or a schedule from :mod:`numopt.schedules` or
             any callable of the 0-based step —, ``beta``, ``beta1``, ``beta2``,
             ``eps``, ``weight_decay``, ``nesterov``, ``eps_placement``) and gradient
@@ -103,18 +128,6 @@ def minimize(
 
     {options}
 
-        tol : float, optional
-            Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
-        bounds : scipy.optimize.Bounds, sequence of (lo, hi) pairs, or dict, optional
-            Box bounds ``lo <= x <= hi`` (keyword only), as SciPy's: a ``Bounds`` whose
-            ``lb``/``ub`` are scalars or arrays with one entry per element of the
-            flattened ``x0``, or one ``(lo, hi)`` pair per element (``None``:
-            unbounded); for a dict ``x0`` also ``{key: (lo, hi)}`` per array (each side
-            broadcast to that array; missing keys unbounded).  Every method projects
-            ``x`` onto the box after each update, inside its kernel; an ``x0`` outside
-            is clipped with an ``OptimizeWarning``; ``gtol`` then tests the projected
-            gradient ``max|P(x - g) - x|``.  See ``docs/bounds.md``.
-
         Returns
         -------
         scipy.optimize.OptimizeResult
@@ -124,7 +137,8 @@ def minimize(
             with mini-batches), ``history``, ``x_device`` and ``x_average`` when asked
             for.  With mini-batches, ``fun`` and ``jac`` are evaluated once more on the
             whole data at the end.  A run stopped by a non-finite loss or gradient
-            returns its best point as ``x`` (never NaNs).
+            returns its best point as ``x`` (never NaNs).  ``compiled`` says whether the
+            compiled loop ran, ``compiled_reason`` why not (None when it did).
 
         See Also
         --------
@@ -144,12 +158,15 @@ def minimize(
     if not isinstance(args, tuple):
         args = (args,)
     config = front_config.parse(options, method, tol, placement.holds_device_arrays(x0))
+    front_config.scipy_only_arguments(config.method, hess, hessp, constraints)
     run = Run(fun, x0, args, config.method, jac, callback, config, bounds)
     # the whole loop in nopython mode when fun/jac are Numba functions (numopt.loop.compiled)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but this run cannot be compiled: {reason}")
+    if reason is None and choice is not True:  # "auto": a closure per call runs in Python
+        reason = compiled.churn_reason(fun)
     run.compiled, run.compiled_reason = reason is None, reason
     if run.compiled:
         # the final evaluation (numopt.front.result) then calls fun/jac with the writeable

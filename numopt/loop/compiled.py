@@ -327,6 +327,8 @@ def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragm
 
 
 _LOOPS = LoopCache("compiled loop")
+#: Why ``compiled="auto"`` should not compile for this function (see LoopCache).
+churn_reason = _LOOPS.churn_reason
 
 
 class Bound(NamedTuple):

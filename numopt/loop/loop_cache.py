@@ -2,12 +2,14 @@
 
 A compiled loop is bound to the user's functions, so a new function object — a
 closure over another data set's values, defined anew at each call — compiles a new
-loop (seconds, and megabytes of machine code).  :class:`LoopCache` keeps the
-:data:`MAX_LOOPS` most recently used loops (least recently used dropped first), so
-memory stays bounded however many such functions a process sees, and the first time
-a function's *code* is compiled again for a new function object, it warns once,
-naming the fix: pass the data through ``args`` (one loop then serves every call),
-``numopt.minimize_many`` for a batch of problems, or ``compiled=False``.
+loop: seconds, and megabytes of machine code that Numba never gives back (measured:
+about 8 MB per loop, whether or not the loop is still referenced).  So
+``compiled="auto"`` compiles a function's code once: :meth:`LoopCache.churn_reason`
+sends a new function object of code already compiled to the Python loop (the same
+result, bit for bit), warning once per code with the fix — pass the data through
+``args`` (one loop then serves every call), ``numopt.minimize_many`` for a batch of
+problems.  ``compiled=True`` still compiles (and warns).  The cache keeps the
+:data:`MAX_LOOPS` most recently used loops (least recently used dropped first).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class LoopCache:
         self.what = what
         self.maxsize = maxsize
         self._loops: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
-        self._codes: dict[Any, int] = {}  # code object -> id of the function compiled
+        self._codes: dict[Any, int] = {}  # code object -> id of the last function compiled
         self._warned: set[Any] = set()
 
     def __len__(self) -> int:
@@ -47,28 +49,51 @@ class LoopCache:
         if loop is not None:
             self._loops.move_to_end(key)
             return loop
-        self._note(fun)
+        if self._recompiles(fun):
+            self._warn(fun, "compiles a new")
+        code = _code(fun)
+        if code is not None:
+            self._codes[code] = id(fun)
         loop = build()
         self._loops[key] = loop
         while len(self._loops) > self.maxsize:
             self._loops.popitem(last=False)
         return loop
 
-    def _note(self, fun: Any) -> None:
-        code = getattr(getattr(fun, "py_func", fun), "__code__", None)
-        if code is None:
-            return
-        seen = self._codes.get(code)
-        self._codes[code] = id(fun)
-        if seen is None or seen == id(fun) or code in self._warned:
+    def churn_reason(self, fun: Any) -> str | None:
+        """Why ``compiled="auto"`` should not compile for ``fun`` (warned once), or None.
+
+        A function whose code was compiled for another function object (a closure
+        defined anew at each call) would compile a loop per call.
+        """
+        if not self._recompiles(fun):
+            return None
+        self._warn(fun, "runs the Python loop rather than compile a new")
+        return (
+            "fun's code was compiled for another function object (a closure?): a "
+            "compiled loop per function object costs seconds and memory; pass the data "
+            "through args (compiled=True forces a new loop)"
+        )
+
+    def _recompiles(self, fun: Any) -> bool:
+        seen = self._codes.get(_code(fun))
+        return seen is not None and seen != id(fun)
+
+    def _warn(self, fun: Any, doing: str) -> None:
+        code = _code(fun)
+        if code in self._warned:
             return
         self._warned.add(code)
         warnings.warn(
-            f"numopt compiles a new {self.what} for {code.co_name!r} (a new function "
-            "object with the same code: a closure over other values?), which takes "
-            "seconds each time: pass the data through args so that one compiled loop "
-            "serves every call, use numopt.minimize_many for a batch of problems, or "
-            "options={'compiled': False}",
+            f"numopt {doing} {self.what} for {code.co_name!r}: a new function object with "
+            "code compiled before (a closure over other values?), and each compiled loop "
+            "takes seconds and memory; pass the data through args so that one compiled "
+            "loop serves every call, or use numopt.minimize_many for a batch of problems",
             RecompileWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+
+
+def _code(fun: Any) -> Any:
+    """The code object of a Python or Numba function (None for other callables)."""
+    return getattr(getattr(fun, "py_func", fun), "__code__", None)

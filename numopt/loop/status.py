@@ -34,8 +34,11 @@ class Status(IntEnum):
         """Whether the run converged or did what was asked (SciPy's ``success``)."""
         return self in (Status.GTOL, Status.FTOL, Status.XTOL, Status.EPOCHS)
 
-    def message(self, detail: str = "") -> str:
+    def message(self, detail: str = "", *, bounded: bool = False) -> str:
         """The fixed message of this status; ``detail`` fills those that take one.
+
+        ``bounded``: the run has bounds, so ``gtol`` tested the projected gradient
+        (status 0 says so).
 
         Examples
         --------
@@ -43,7 +46,11 @@ class Status(IntEnum):
         'Maximum number of iterations has been exceeded.'
         >>> Status.NONFINITE.message("non-finite loss (nan) at iteration 3")
         'Stopped: non-finite loss (nan) at iteration 3'
+        >>> Status.GTOL.message(bounded=True).split(": ")[1]
+        "the projected gradient's largest entry is below gtol."
         """
+        if bounded and self in _BOUNDED_MESSAGES:
+            return _BOUNDED_MESSAGES[self]
         return _MESSAGES[self].format(detail)
 
 
@@ -66,6 +73,15 @@ _MESSAGES = {
         "steepest descent; returning the last good point."
     ),
     Status.CALLBACK: "{}",
+}
+
+#: The messages that differ when the run has bounds: ``gtol`` then tests the projected
+#: gradient ``max|P(x - g) - x|`` (``P`` the projection onto the box).
+_BOUNDED_MESSAGES = {
+    Status.GTOL: (
+        "Optimization terminated successfully: the projected gradient's largest entry is "
+        "below gtol."
+    ),
 }
 
 

@@ -110,6 +110,8 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
 
 
 _ENTRIES = LoopCache("compiled loop over many problems")
+#: Why ``compiled="auto"`` should not compile for this function (see LoopCache).
+churn_reason = _ENTRIES.churn_reason
 
 
 def entry_for(

@@ -52,10 +52,13 @@ def minimize_many(
     args: tuple = (),
     method: str | None = None,
     jac: Callable | bool | str | None = None,
+    hess: Any = None,
+    hessp: Callable | None = None,
     bounds: Any = None,
+    constraints: Any = (),
+    tol: float | None = None,
     callback: Callable | Sequence[Callable] | None = None,
     options: dict | None = None,
-    tol: float | None = None,
     *,
     problem_args: Sequence[int] | None = None,
 ) -> OptimizeResult:
@@ -84,10 +87,19 @@ def minimize_many(
         Any method of ``minimize`` by name (default ``"l-bfgs-b"``), with its options.
     jac : callable, True, "inplace", "2-point", "3-point" or None
         As for :func:`numopt.minimize`.
+    hess, hessp : callable, optional
+        Not used, as for :func:`numopt.minimize`: given, they are ignored with SciPy's
+        ``RuntimeWarning`` ("Method l-bfgs-b does not use Hessian information (hess).").
     bounds : optional
         Shared by every problem: anything ``minimize`` takes.  One box per problem: a
         ``scipy.optimize.Bounds`` whose ``lb``/``ub`` have ``x0``'s dimensions (each
         broadcast to ``x0``'s shape).
+    constraints : optional
+        Not taken, as for :func:`numopt.minimize`: given (not empty), a ``ValueError``
+        naming the alternatives (``bounds=`` for a box; SciPy's ``"trust-constr"`` or
+        ``"SLSQP"``).
+    tol : float, optional
+        Sets ``gtol`` unless options give it.
     callback : callable or list of callables, optional
         Called every ``options["callback_every"]`` iterations (default 1) with the
         problems still running: ``callback(intermediate_result)`` gets ``x`` (one row
@@ -98,8 +110,6 @@ def minimize_many(
         ``minimize``'s options (the stopping tests apply to each problem on its own;
         ``max_time`` to the call), except those of mini-batches, history, ``disp``,
         ``progress``, checkpoints, the GPU and the transforms.
-    tol : float, optional
-        Sets ``gtol`` unless options give it.
     problem_args : sequence of int, optional
         The positions in ``args`` of the arrays split one row per problem (default:
         every array whose first axis has length ``M``).
@@ -138,6 +148,7 @@ def minimize_many(
         )
     _refuse_unsupported(options)
     config = front_config.parse(options, method, tol)
+    front_config.scipy_only_arguments(config.method, hess, hessp, constraints)
     problems = Problems(x0, args, bounds, problem_args)
     try:
         return _minimize_many(fun, problems, config, jac, callback, options, tol)
@@ -167,6 +178,10 @@ def _minimize_many(
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but these problems cannot be compiled: {reason}")
+    if reason is None and choice is not True:  # "auto": a closure per call runs in Python
+        from numopt.many.compiled import churn_reason
+
+        reason = churn_reason(fun)
     if reason is None:
         from numopt.many.compiled import ManyCompiled
         from numopt.many.driver import drive
@@ -179,7 +194,7 @@ def _minimize_many(
             f"callback needs the compiled loop, and these problems run one by one in "
             f"Python ({reason}): give Numba @njit functions, or no callback"
         )
-    return _one_by_one(fun, problems, config, jac, options, tol, run.method)
+    return _one_by_one(fun, problems, config, jac, options, tol, run.method, reason)
 
 
 def _refuse_unsupported(options: Any) -> None:
@@ -195,8 +210,9 @@ def _refuse_unsupported(options: Any) -> None:
 
 
 def _one_by_one(
-    fun: Callable, problems: Problems, config: Any, jac: Any, options: Any, tol: Any, name: str
-) -> OptimizeResult:
+    fun: Callable, problems: Problems, config: Any, jac: Any, options: Any, tol: Any, name: str,
+    reason: str,
+) -> OptimizeResult:  # fmt: skip
     """``minimize`` on each problem in turn (a Python objective); Ctrl-C stops them all."""
     from numopt.front.minimize import minimize
 
@@ -224,7 +240,7 @@ def _one_by_one(
         results.append(res)
         if res.status == Status.INTERRUPTED:
             stop = Status.INTERRUPTED
-    return many_result.stacked(results, name)
+    return many_result.stacked(results, name, reason)
 
 
 def _not_run(x0: Any, status: Status, method: str) -> OptimizeResult:

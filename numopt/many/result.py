@@ -4,8 +4,10 @@
 :func:`numopt.front.result.result` does for one run: the best point seen replaces a
 final point that is not finite (status 3), the loss at the final point was
 evaluated when the loop did not know it (in the compiled entry), the messages are
-:class:`~numopt.loop.status.Status`'s.  :func:`stacked` builds the same fields from
-``minimize`` results, one per problem (the Python loop over the problems).
+:class:`~numopt.loop.status.Status`'s (status 0's names the projected gradient when the
+problems have bounds).  :func:`stacked` builds the same fields from ``minimize``
+results, one per problem (the Python loop over the problems), with ``compiled_reason``
+the reason they ran there.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def compiled_result(mode: Any, status: np.ndarray, details: dict[int, str]) -> O
     G[bad] = np.nan
     shape = (p.M, *p.shape)
     return _result(
+        bounded=mode.run.box is not None,
         x=X.reshape(shape),
         fun=fun,
         jac=G.reshape(shape),
@@ -70,13 +73,18 @@ def compiled_result(mode: Any, status: np.ndarray, details: dict[int, str]) -> O
         fun_best=best_f,
         method=mode.run.method,
         compiled=True,
+        compiled_reason=None,
     )
 
 
-def stacked(results: list[OptimizeResult], method: str) -> OptimizeResult:
-    """The fields of ``minimize``'s ``results`` (one per problem) stacked over the problems."""
+def stacked(results: list[OptimizeResult], method: str, reason: str) -> OptimizeResult:
+    """The fields of ``minimize``'s ``results`` (one per problem) stacked over the problems.
+
+    ``reason``: why the problems ran one by one in Python (``compiled_reason``).
+    """
     status = np.array([r.status for r in results], np.int64)
     out = _result(
+        bounded=False,  # the messages are minimize's, replaced below
         x=np.stack([r.x for r in results]),
         fun=np.array([r.fun for r in results]),
         jac=np.stack([r.jac for r in results]),
@@ -89,13 +97,18 @@ def stacked(results: list[OptimizeResult], method: str) -> OptimizeResult:
         fun_best=np.array([r.fun_best for r in results]),
         method=method,
         compiled=False,
+        compiled_reason=reason,
     )
     out["message"] = [r.message for r in results]
     return out
 
 
-def _result(status: np.ndarray, details: dict[int, str], **fields: Any) -> OptimizeResult:
-    plain = {int(c): Status(c).message() for c in np.unique(status) if Status(c) in _PLAIN}
+def _result(
+    status: np.ndarray, details: dict[int, str], bounded: bool, **fields: Any
+) -> OptimizeResult:
+    plain = {
+        int(c): Status(c).message(bounded=bounded) for c in np.unique(status) if Status(c) in _PLAIN
+    }
     message = [
         Status(c).message(details.get(i, "")) if c not in plain else plain[c]
         for i, c in enumerate(status.tolist())

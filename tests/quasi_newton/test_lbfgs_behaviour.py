@@ -132,8 +132,9 @@ def test_history_records_each_update_and_its_accepted_step():
 def test_disp_prints_the_table_and_scipy_style_summary(capsys):
     res = run(options={"disp": True})
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["iter", "f", "max|g|", "lr"]
-    assert out[1].split()[0] == "0" and float(out[1].split()[1]) == pytest.approx(24.2)
+    assert out[0] == "Python loop (compiled=False)"  # run() asks for the Python loop
+    assert out[1].split() == ["iter", "f", "max|g|", "lr"]
+    assert out[2].split()[0] == "0" and float(out[2].split()[1]) == pytest.approx(24.2)
     assert res.message in out
     assert f"         Iterations: {res.nit}" in out
     assert f"         Function evaluations: {res.nfev}" in out
