@@ -16,6 +16,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from numopt import _checks
 
 
@@ -66,6 +68,33 @@ def _compiled(name: str, value: Any) -> Any:
 
 def _any(name: str, value: Any) -> Any:  # checked where it is used (needs args or x0)
     return value
+
+
+def _progress(name: str, value: Any) -> Any:
+    """True, False, or a dict of tqdm keywords (its keys checked here, its values by tqdm)."""
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"{name}'s keys must be tqdm's keyword names, got {key!r}")
+        return dict(value)
+    if not isinstance(value, (bool, np.bool_)):
+        raise _checks.type_error(name, "True, False or a dict of tqdm keywords", value)
+    return bool(value)
+
+
+def _checkpoint_every(name: str, value: Any) -> Any:
+    """An integer >= 1, or ``"epoch"``."""
+    expected = "an integer >= 1 or 'epoch'"
+    if isinstance(value, str):
+        if value != "epoch":
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+        return value
+    try:
+        return _checks.integer(name, value, 1)
+    except TypeError:
+        raise _checks.type_error(name, expected, value) from None
+    except ValueError:
+        raise ValueError(f"{name} must be {expected}, got {value!r}") from None
 
 
 def _choice(*choices: str) -> Callable[[str, Any], str]:
@@ -155,9 +184,16 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "progress",
         False,
-        _checks.boolean,
+        _progress,
         OUTPUT,
-        "Show a tqdm progress bar (needs the ``progress`` extra).",
+        "Show a progress bar (``tqdm.auto``: a widget in notebooks; needs the "
+        "``progress`` extra) over the planned updates, starting where a resumed run "
+        "resumes, with the loss (with mini-batches, the mean batch loss of the epoch so "
+        "far; else the last update's), the epoch and the learning rate, refreshed "
+        "between chunks of updates (about every 20 ms), and left on screen at the end.  "
+        'A dict of tqdm keywords turns it on and passes them to tqdm: ``{"leave": '
+        'False}`` removes it at the end; ``{"file": sys.stdout}``, ``{"desc": "fit"}``, '
+        '``{"mininterval": 1.0}``.',
     ),
     Option(
         "history",
@@ -222,7 +258,13 @@ OPTIONS: tuple[Option, ...] = (
         BATCHES,
         '``"stop"`` (default): a non-finite loss or gradient ends the run (status 3) '
         'with the best point.  ``"skip"`` (mini-batches only): drop that batch, make no '
-        "update, count it in ``result.skipped`` (and towards ``maxiter``).",
+        "update, count it in ``result.skipped`` (and towards ``maxiter``).  A run that "
+        "skips keeps its own status and last point when the final loss on the whole data "
+        "is not finite (the skipped rows): ``fun``/``jac`` are then the mean loss and "
+        "gradient at ``x`` over the batches of an epoch in data order whose loss is "
+        "finite (two more passes, in ``nfev``), and the message says so.  Non-finite "
+        "parameters, or no finite batch at the final point, still end with status 3 and "
+        "the best point.",
     ),
     Option(
         "backend",
@@ -276,9 +318,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "checkpoint_every",
         None,
-        _positive_count,
+        _checkpoint_every,
         CHECKPOINTS,
-        "Updates between two checkpoints (needs ``checkpoint``).",
+        'Updates between two checkpoints, or ``"epoch"``: at the end of each epoch '
+        "(needs ``batch_size``); needs ``checkpoint``.",
     ),
     Option(
         "checkpoint_seconds",

@@ -4,7 +4,17 @@
 (mini-batches know only batch losses), falls back to the best point when the final
 one is not finite, fills in the fixed message of the :class:`~numopt.loop.status.Status`,
 and hands the run's own buffers over as ``x``, ``jac`` and ``x_best`` (no copies of
-N-sized arrays, except from the GPU).
+N-sized arrays, except from the GPU).  ``compiled_reason`` is None when the compiled
+loop ran, else why it did not (``"compiled=False"``, or
+:func:`numopt.loop.compiled.plan`'s reason).
+
+With ``on_nonfinite="skip"``, a final loss on the whole data that is not finite while
+``x`` is comes from the rows the run was told to skip: the run keeps its own status
+and its last point, and ``fun``/``jac`` become the mean loss and gradient at ``x``
+over one epoch's batches in data order whose loss and gradient are finite
+(:func:`_without_skipped`; two more passes over the data), which the message says.
+With no such batch, or with non-finite parameters, the run ends with status 3 and
+its best point, as without skipping.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from scipy.optimize import OptimizeResult
 
 from numopt.loop.status import Status, best_point_detail, final_nonfinite_detail
 from numopt.transforms import options as transform_options
+from numopt.transforms.accumulate import Group, MicroBatches
 
 
 def result(run: Any, status: Status, detail: str) -> OptimizeResult:
@@ -36,6 +47,17 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
         except KeyboardInterrupt:
             status = Status.INTERRUPTED
         state.nfev, state.njev = obj.nfev, obj.njev
+    skipping = ""  # what the message adds when skipped rows made the whole-data loss NaN
+    if (
+        evaluated
+        and run.config.batching.skip_nonfinite
+        and not math.isfinite(fun)
+        and math.isfinite(run.ops.norm(run.x))
+    ):
+        try:
+            fun, skipping = _without_skipped(run, fun)
+        except KeyboardInterrupt:
+            fun, status = None, Status.INTERRUPTED
     if fun is None and status is Status.INTERRUPTED:
         # interrupted: return the point reached without evaluating it again
         fun = math.nan
@@ -60,12 +82,14 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
     if not finite:
         if status not in (Status.NONFINITE, Status.INTERRUPTED):
             status = Status.NONFINITE
-            detail = final_nonfinite_detail(fun, nit)
+            detail = final_nonfinite_detail(fun, nit) + skipping
         x, fun = run.best_x, state.best_f if found else math.nan
         jac = np.full(s.size, np.nan, s.dtype)
         if found:
             detail += best_point_detail(state.best_nit, state.best_f)
-    message = status.message(detail)
+    message = status.message(detail, bounded=run.box is not None)
+    if finite and skipping:
+        message += skipping
     # the run is over: its buffers become the result (no copies of N-sized arrays)
     x_device = x
     host = run.ops.host
@@ -86,6 +110,7 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
         fun_best=float(state.best_f) if found else math.nan,
         method=run.method,
         compiled=run.compiled,
+        compiled_reason=run.compiled_reason,
     )
     if run.config.placement.return_device:  # the run's own device buffer, structured like x0
         out["x_device"] = s.views(x_device, writeable=True)
@@ -105,3 +130,35 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
         print(f"         Function evaluations: {state.nfev}")
         print(f"         Gradient evaluations: {state.njev}")
     return out
+
+
+def _without_skipped(run: Any, whole: float) -> tuple[float, str]:
+    """With ``on_nonfinite="skip"``: the final loss at ``x`` without the skipped rows.
+
+    ``whole`` is the loss on the whole data, not finite.  One pass over an epoch's
+    batches in data order (no draw from the shuffling generator) finds those whose
+    loss and gradient are finite at ``x``, as the loop tests them; a second evaluates
+    their mean loss, returned, and leaves their mean gradient in ``run.g``.  Both
+    passes count in ``nfev``.  Returns ``(fun, what the message adds)``; ``fun`` is
+    ``whole`` when no batch is finite (the run then fails, with status 3).
+    """
+    obj, state = run.objective, run.state
+    kept, total = [], 0
+    obj.nfev, obj.njev = state.nfev, state.njev
+    try:
+        for batch in run.batches.epoch(None):
+            total += 1
+            f = obj(run.view, batch)
+            if math.isfinite(f) and math.isfinite(run.grad_norm(run.g)):
+                kept.append(batch)
+        if not kept:
+            return whole, f" and on every batch at x (the {total} of an epoch in data order)"
+        mean = obj if isinstance(obj, MicroBatches) else MicroBatches(obj, run.opt.backend)
+        fun = mean(run.view, Group(kept))
+    finally:
+        state.nfev, state.njev = obj.nfev, obj.njev
+    return fun, (
+        f" The loss on the whole data is not finite ({whole}): with on_nonfinite='skip', "
+        f"fun and jac are the mean loss and gradient at x over the {len(kept)} of {total} "
+        "batches (an epoch in data order) whose loss is finite."
+    )

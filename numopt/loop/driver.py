@@ -33,8 +33,11 @@ def drive(run: Any) -> tuple[Status, str]:
     start = time.perf_counter()
     run.last_save = start
     out = run.config.output
-    bar = hooks.progress_bar(run.planned) if out.progress else None
+    bar = None
+    if out.progress is not None:  # from a resumed run's position
+        bar = hooks.progress_bar(run.planned, run.state.nit, out.progress)
     if out.disp:
+        print(hooks.disp_loop(run.compiled, run.compiled_reason))
         print(hooks.DISP_HEADER)
     hist = np.zeros((3, HISTORY_CAPACITY if run.history is not None else 1))
     rows = np.zeros((DISP_CAPACITY, 4))
@@ -104,6 +107,8 @@ def _chunks(
             checkpoint.write(run)
         elif pause is Pause.EPOCH_END:
             run.end_epoch()
+            if run.config.checkpointing.every_epoch and not _over(run):
+                checkpoint.write(run)  # checkpoint_every="epoch"
         else:  # a chunk's end: the checks the Python loop makes at every iteration
             if done > 0:
                 chunk = max(1, min(int(done * CHUNK_SECONDS / max(elapsed, 1e-9)), 1 << 30))
@@ -118,8 +123,18 @@ def _chunks(
                 checkpoint.write(run)
 
 
+def _over(run: Any) -> bool:
+    """Whether the run stops at this epoch's end (by ``epochs`` or ``maxiter``): the
+    checkpoint every run writes at its end is then the epoch's."""
+    s, epochs, maxiter = run.state, run.config.batching.epochs, run.config.stopping.maxiter
+    return (epochs is not None and s.epochs_done >= epochs) or (
+        maxiter is not None and s.nit + s.skipped >= maxiter
+    )
+
+
 def _drain(run: Any, hist: Any, rows: Any, bar: Any, done: int) -> None:
-    """Move a chunk's history and disp rows out of the buffers; advance the progress bar."""
+    """Move a chunk's history and disp rows out of the buffers; advance the progress bar
+    and refresh its postfix (shown at its next refresh: once per chunk at most)."""
     s = run.state
     if run.history is not None and (s.hist_len or s.hist_lr_len):
         run.history["fun"].extend_array(hist[0, : s.hist_len])
@@ -129,5 +144,26 @@ def _drain(run: Any, hist: Any, rows: Any, bar: Any, done: int) -> None:
     for r in range(s.disp_len):
         print(hooks.disp_row(*rows[r]))
     s.disp_len = 0
-    if bar is not None and done:
-        bar.update(done)
+    if bar is not None:
+        postfix = _postfix(run)
+        if postfix is not None:
+            bar.set_postfix(postfix, refresh=False)
+        if done:
+            bar.update(done)
+
+
+def _postfix(run: Any) -> dict[str, str] | None:
+    """The progress bar's postfix: the loss (with mini-batches the epoch's mean batch
+    loss so far, else the last update's), the epoch and the last update's learning
+    rate; None (keep the one shown) between two epochs, which have no loss yet."""
+    s = run.state
+    loss, epoch = s.f_prev, 0
+    if run.batches is not None:
+        if not s.n_losses:
+            return None
+        loss = float(np.mean(run.losses[: s.n_losses]))
+        epoch = s.epochs_done + 1
+    rate = getattr(run.opt, "learning_rate_at", None)
+    # (the loop has computed and checked this rate already, for the update it made)
+    lr = rate(s.nit) if rate is not None and s.nit > 0 else None
+    return hooks.progress_postfix(loss, epoch, run.config.batching.epochs, lr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -57,20 +58,69 @@ def call(items: list[tuple[Callable, bool]], x: Any, f: Any, nit: int, **more: A
     return None
 
 
+def disp_loop(compiled: bool, reason: str | None) -> str:
+    """The line printed above the ``disp`` table: which loop runs, and why not compiled.
+
+    Examples
+    --------
+    >>> disp_loop(True, None)
+    'compiled loop'
+    >>> disp_loop(False, "compiled=False")
+    'Python loop (compiled=False)'
+    >>> disp_loop(False, "fun is not a Numba @njit function")
+    'Python loop (the compiled loop cannot run: fun is not a Numba @njit function)'
+    """
+    if compiled:
+        return "compiled loop"
+    if reason == "compiled=False":
+        return "Python loop (compiled=False)"
+    return f"Python loop (the compiled loop cannot run: {reason})"
+
+
 def disp_row(nit: float, f: float, gnorm: float, lr: float) -> str:
     """One row of the ``disp`` table."""
     return f"{int(nit):>8} {f:>14.6e} {gnorm:>11.3e} {lr:>10.3e}"
 
 
-def progress_bar(total: int | None) -> Any:
-    """A tqdm progress bar over ``total`` updates (needs the ``progress`` extra)."""
+def progress_bar(total: int | None, initial: int = 0, keywords: dict | None = None) -> Any:
+    """A tqdm progress bar over ``total`` updates (needs the ``progress`` extra).
+
+    ``tqdm.auto``: a widget in notebooks, text elsewhere.  It starts at ``initial``
+    (a resumed run's updates) and stays on screen at the end; ``keywords`` (the dict
+    given as ``options["progress"]``) are tqdm's, given after these (``{"leave":
+    False}`` removes it at the end).
+    """
     try:
         from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "options['progress']=True needs tqdm: pip install 'numopt[progress]'"
         ) from None
-    return tqdm(total=total, unit="it", leave=False)
+    settings = {"total": total, "initial": initial, "unit": "it", "leave": True}
+    return tqdm(**{**settings, **(keywords or {})})
+
+
+def progress_postfix(
+    loss: float, epoch: int, epochs: int | None, lr: float | None
+) -> dict[str, str]:
+    """The progress bar's postfix: the loss, the epoch (0: none) and the learning rate
+    (None: none); a loss that is NaN (none yet) is left out.
+
+    Examples
+    --------
+    >>> progress_postfix(0.0123456, 3, 10, 1e-3)
+    {'loss': '0.01235', 'epoch': '3/10', 'lr': '0.001'}
+    >>> progress_postfix(float("nan"), 2, None, None)
+    {'epoch': '2'}
+    """
+    out = {}
+    if not math.isnan(loss):
+        out["loss"] = f"{loss:.4g}"
+    if epoch:
+        out["epoch"] = f"{epoch}/{epochs}" if epochs is not None else f"{epoch}"
+    if lr is not None:
+        out["lr"] = f"{lr:.3g}"
+    return out
 
 
 @contextlib.contextmanager

@@ -144,7 +144,12 @@ CATALOGUE = [
         "give them one dtype",
     ),
     # -- method and options
-    ("unknown method", call(method="bfgs"), ValueError, r"unknown method 'bfgs'; valid methods"),
+    (
+        "unknown method",
+        call(method="bfgs"),
+        ValueError,
+        r"unknown method 'bfgs' \(did you mean 'l-bfgs-b'\?\); valid methods",
+    ),
     ("method of a wrong type", call(method=3), TypeError, "method must be a name"),
     ("unknown option", call(options={"lr": 0.1}), ValueError, r"unknown option\(s\) \['lr'\]"),
     ("options is not a dict", call(options=["maxiter"]), TypeError, "options must be a dict"),
@@ -214,6 +219,12 @@ CATALOGUE = [
         "max_time must be finite",
     ),
     ("disp is 'yes'", call(options={"disp": "yes"}), TypeError, "disp must be True or False"),
+    (
+        "progress is 1",
+        call(options={"progress": 1}),
+        TypeError,
+        "progress must be True, False or a dict of tqdm keywords",
+    ),
     ("callback is not callable", call(callback="print"), TypeError, "callback must be callable"),
     ("backend unknown", call(options={"backend": "gpu"}), ValueError, "backend must be one of"),
     # -- schedules
@@ -351,6 +362,24 @@ CATALOGUE = [
         call(options={"checkpoint_every": 10}),
         ValueError,
         "need options\\['checkpoint'\\]",
+    ),
+    (
+        "checkpoint_every='epochs' (for 'epoch')",
+        mini(batch_size=5, checkpoint="run.npz", checkpoint_every="epochs"),
+        ValueError,
+        "checkpoint_every must be an integer >= 1 or 'epoch', got 'epochs'",
+    ),
+    (
+        "checkpoint_every=0",
+        mini(batch_size=5, checkpoint="run.npz", checkpoint_every=0),
+        ValueError,
+        "checkpoint_every must be an integer >= 1 or 'epoch', got 0",
+    ),
+    (
+        "checkpoint_every='epoch' without batches",
+        call(options={"checkpoint": "run.npz", "checkpoint_every": "epoch"}),
+        ValueError,
+        "checkpoint_every='epoch' needs batch_size",
     ),
     # -- the stateful optimizers
     (
@@ -790,11 +819,82 @@ CATALOGUE = [
         TypeError,
         "layers must be None or a sequence of layer sizes",
     ),
+    # -- SciPy's keywords and other libraries' names (issue 20; tests/front/test_scipy_keywords.py)
+    (
+        "hess given (no method uses it)",
+        call(hess=lambda x: 2 * A),
+        RuntimeWarning,
+        r"Method adam does not use Hessian information \(hess\)\.",
+    ),
+    (
+        "hessp given (no method uses it)",
+        call(hessp=lambda x, p: 2 * A @ p),
+        RuntimeWarning,
+        r"Method adam does not use Hessian-vector product information \(hessp\)\.",
+    ),
+    (
+        "constraints given",
+        call(constraints={"type": "ineq", "fun": lambda x: x[0]}),
+        ValueError,
+        r"Method adam cannot handle constraints: numopt's methods take box bounds only, .* "
+        r"method='trust-constr' or 'SLSQP'",
+    ),
+    (
+        "constraints given to minimize_many",
+        lambda: numopt.minimize_many(f, np.ones((2, 3)), jac=g, constraints=[{"type": "eq"}]),
+        ValueError,
+        "Method l-bfgs-b cannot handle constraints",
+    ),
+    (
+        "option max_iter (torch's spelling)",
+        call(options={"max_iter": 100}),
+        ValueError,
+        r"unknown option\(s\) \['max_iter'\] for method 'adam' \(did you mean 'maxiter'\?\)",
+    ),
+    (
+        "option lr (torch's spelling)",
+        call(options={"lr": 0.1}),
+        ValueError,
+        r"\['lr'\] for method 'adam' \(did you mean 'learning_rate'\?\)",
+    ),
+    (
+        "option betas (torch's pair)",
+        call(options={"betas": (0.9, 0.99)}),
+        ValueError,
+        r"\(did you mean 'beta1': 0\.9, 'beta2': 0\.99 for 'betas'\?\)",
+    ),
+    (
+        "option history_size for L-BFGS-B (torch's spelling)",
+        call(method="l-bfgs-b", options={"history_size": 5}),
+        ValueError,
+        r"\['history_size'\] for method 'l-bfgs-b' \(did you mean 'maxcor'\?\)",
+    ),
+    (
+        "constructor keyword lr (torch's spelling)",
+        lambda: numopt.Adam(lr=0.1),
+        TypeError,
+        r"Adam\(\) got an unexpected keyword argument 'lr' \(did you mean learning_rate=0\.1\?\);"
+        r" its keywords are \['learning_rate'",
+    ),
+    (
+        "constructor keyword betas (torch's pair)",
+        lambda: numopt.Adam(betas=(0.9, 0.99)),
+        TypeError,
+        r"\(did you mean beta1=0\.9, beta2=0\.99 for betas=\(0\.9, 0\.99\)\?\)",
+    ),
+    (
+        "method name with a space",
+        call(method="Adam "),
+        ValueError,
+        r"unknown method 'Adam ' \(did you mean 'adam'\?\)",
+    ),
 ]
 
 
 def _outcome(expected) -> str:
-    return f"status {expected}" if isinstance(expected, int) else expected.__name__
+    if isinstance(expected, int):
+        return f"status {expected}"
+    return f"{expected.__name__} (runs)" if issubclass(expected, Warning) else expected.__name__
 
 
 @pytest.mark.parametrize(
@@ -808,6 +908,9 @@ def test_bad_input(make, expected, pattern, tmp_path):
         res = make()
         assert res.status == expected and re.search(pattern, res.message), res.message
         assert not res.success and np.all(np.isfinite(res.x))
+    elif issubclass(expected, Warning):
+        with pytest.warns(expected, match=pattern):
+            make()
     else:
         with pytest.raises(expected, match=pattern):
             make()
@@ -829,7 +932,8 @@ def render() -> str:
         "Every row is run by `tests/front/test_bad_inputs.py`. An exception's message names the",
         "argument and says what was expected; the pattern below is a regular expression it",
         "matches. A *status* row is no exception: `minimize` returns with that status,",
-        "`success=False` and a finite `x` (the best point seen).",
+        "`success=False` and a finite `x` (the best point seen). A warning row *(runs)*",
+        "is no exception either: the call warns and goes on.",
         "",
         "| # | bad input | gets | message (pattern) |",
         "|---|---|---|---|",
