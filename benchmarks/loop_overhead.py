@@ -63,7 +63,7 @@ def front_end(method: str, iterations: int) -> None:
         np.array([-1.2, 1.0]),
         jac=rosen_der,
         method=method,
-        options={"learning_rate": 1e-4, "maxiter": iterations, "gtol": 0.0},
+        options={"learning_rate": 1e-4, "maxiter": iterations, "gtol": 0.0, "compiled": False},
     )
 
 
