@@ -99,11 +99,11 @@ import numopt
 
 if __package__:
     from ._numba_objectives import xrosen_fg, xrosen_fg_inplace
-    from .machine import RESULTS, blas_limit, header
+    from .machine import RESULTS, Unavailable, blas_limit, header, jax_x64
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._numba_objectives import xrosen_fg, xrosen_fg_inplace
-    from benchmarks.machine import RESULTS, blas_limit, header
+    from benchmarks.machine import RESULTS, Unavailable, blas_limit, header, jax_x64
 
 #: Stopping test of every contender: max|g| <= GTOL.
 GTOL = 1e-5
@@ -121,10 +121,6 @@ PYTHON_LOOPS = {"numopt python": "inplace", "scipy": "fg"}
 REPEAT_S = 0.2
 #: ...at most this many times.
 MAX_REPEATS = 200
-
-
-class Unavailable(Exception):
-    """A contender that cannot run here (its package is missing)."""
 
 
 class Outcome(NamedTuple):
@@ -194,21 +190,9 @@ def scipy_runner(x0: np.ndarray) -> Runner:
     return run
 
 
-def _jax():
-    try:
-        import jax
-        import jax.numpy as jnp
-        import optax
-        import optax.tree_utils as otu
-    except ImportError as exc:
-        raise Unavailable(f"jax/optax are not installed ({exc})") from None
-    jax.config.update("jax_enable_x64", True)  # before any array is made
-    return jax, jnp, optax, otu
-
-
 def optax_runner(x0: np.ndarray) -> Runner:
     """``optax.lbfgs`` in a jitted ``jax.lax.while_loop`` (optax's documented loop)."""
-    jax, jnp, optax, otu = _jax()
+    jax, jnp, optax, otu = jax_x64()
 
     def fun(x):
         xo, xe = x[0::2], x[1::2]

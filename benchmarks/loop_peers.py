@@ -102,9 +102,11 @@ import numopt
 
 if __package__:
     from ._numba_objectives import rosen_der_nb, rosen_fg_inplace, rosen_nb
+    from .machine import peers
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._numba_objectives import rosen_der_nb, rosen_fg_inplace, rosen_nb
+    from benchmarks.machine import peers
 
 #: Adam's hyperparameters, the same for every contender.
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -694,20 +696,8 @@ def header() -> str:
     parts = [
         f"# {datetime.date.today()}, {platform.machine()} {platform.processor() or ''}",
         f"python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}",
+        peers(),
     ]
-    try:
-        import torch
-
-        parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    except ImportError:
-        parts.append("no torch")
-    try:
-        import jax
-        import optax
-
-        parts.append(f"jax {jax.__version__}, optax {optax.__version__}")
-    except ImportError:
-        parts.append("no jax/optax")
     return ", ".join(parts)
 
 

@@ -1,8 +1,9 @@
-"""What ran where: the header of a results file, and BLAS's thread limit.
+"""What ran where: the header of a results file, BLAS's thread limit, the peers.
 
 Every side-by-side script writes its tables under ``benchmarks/results/`` after
 :func:`header`'s lines (date, CPU, load, versions, the commit and the command), so a
-figure quoted in the docs says where it came from.
+figure quoted in the docs says where it came from.  :func:`jax_x64` imports the JAX
+peers (or raises :class:`Unavailable`, which the scripts report and skip).
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def cpu() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+class Unavailable(Exception):
+    """A contender that cannot run here (its package is missing)."""
+
+
+def jax_x64() -> tuple[Any, Any, Any, Any]:
+    """``(jax, jax.numpy, optax, optax.tree_utils)`` with 64-bit types on."""
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optax
+        import optax.tree_utils as otu
+    except ImportError as exc:
+        raise Unavailable(f"jax/optax are not installed ({exc})") from None
+    jax.config.update("jax_enable_x64", True)  # before any array is made
+    return jax, jnp, optax, otu
 
 
 def peers() -> str:

@@ -85,7 +85,7 @@ import numopt
 
 if __package__:
     from ._decay import T, decay_fg, decay_fg_inplace, decay_grad, decay_jnp, decay_loss, problems
-    from .machine import RESULTS, blas_limit, header
+    from .machine import RESULTS, Unavailable, blas_limit, header, jax_x64
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._decay import (
@@ -97,7 +97,7 @@ else:  # run as a script
         decay_loss,
         problems,
     )
-    from benchmarks.machine import RESULTS, blas_limit, header
+    from benchmarks.machine import RESULTS, Unavailable, blas_limit, header, jax_x64
 
 LEARNING_RATE = 0.02
 STEPS = 2000
@@ -112,10 +112,6 @@ SCALING = (100, 1000, 10_000, 100_000)
 #: took a core from the next contender (numopt's two threads measured 1.5x one thread
 #: right after optax's call, 1.9x in the scaling table, which runs no JAX).
 PAUSE_S = 0.2
-
-
-class Unavailable(Exception):
-    """A contender that cannot run here (its package is missing)."""
 
 
 class Outcome(NamedTuple):
@@ -192,20 +188,8 @@ def numopt_loop(X0, Y) -> Runner:
     return run
 
 
-def _jax():
-    try:
-        import jax
-        import jax.numpy as jnp
-        import optax
-        import optax.tree_utils as otu
-    except ImportError as exc:
-        raise Unavailable(f"jax/optax are not installed ({exc})") from None
-    jax.config.update("jax_enable_x64", True)  # before any array is made
-    return jax, jnp, optax, otu
-
-
 def jax_adam(X0, Y, steps: int = STEPS) -> Runner:
-    jax, jnp, optax, _ = _jax()
+    jax, jnp, optax, _ = jax_x64()
     value_and_grad = jax.value_and_grad(decay_jnp(jnp))
     opt = optax.adam(LEARNING_RATE)
 
@@ -230,7 +214,7 @@ def jax_adam(X0, Y, steps: int = STEPS) -> Runner:
 
 
 def optax_lbfgs(X0, Y) -> Runner:
-    jax, jnp, optax, otu = _jax()
+    jax, jnp, optax, otu = jax_x64()
     loss = decay_jnp(jnp)
     opt = optax.lbfgs()
 

@@ -207,10 +207,16 @@ def _batch_arguments(n_args: int, data: tuple[int, ...]) -> Any:
         "    rows = order[b * ctx.batch_size : min((b + 1) * ctx.batch_size, ctx.n_samples)]\n"
         f"    return ({', '.join(items)}{',' if n_args == 1 else ''})\n"
     )
+    return generated(src, f"batch_arguments_{n_args}_{'_'.join(map(str, data))}")
+
+
+def generated(src: str, name: str) -> Any:
+    """The one function defined by ``src`` (source written at run time), named ``name``,
+    ``@njit(inline="always")``; its source's digest names it in the cache."""
     namespace: dict[str, Any] = {}
-    exec(compile(src, f"<numopt batch arguments {data} of {n_args}>", "exec"), namespace)
-    fn = namespace["batch_arguments"]
-    fn.__qualname__ = fn.__name__ = f"batch_arguments_{n_args}_{'_'.join(map(str, data))}"
+    exec(compile(src, f"<numopt {name}>", "exec"), namespace)
+    (fn,) = (v for k, v in namespace.items() if k != "__builtins__")
+    fn.__qualname__ = fn.__name__ = name
     fn.__numopt_digest__ = hashlib.sha1(src.encode()).hexdigest()[:10]  # its source is here
     return njit(inline="always")(fn)
 

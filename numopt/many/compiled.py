@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import hashlib
 import sys
 import threading
 from typing import Any
@@ -57,12 +56,7 @@ def problem_arguments(n_args: int, split: tuple[int, ...]) -> Any:
         "def problem_arguments(args, i):\n"
         f"    return ({', '.join(items)}{',' if n_args == 1 else ''})\n"
     )
-    namespace: dict[str, Any] = {}
-    exec(compile(src, f"<numopt problem arguments {split} of {n_args}>", "exec"), namespace)
-    fn = namespace["problem_arguments"]
-    fn.__qualname__ = fn.__name__ = f"problem_arguments_{n_args}_{'_'.join(map(str, split))}"
-    fn.__numopt_digest__ = hashlib.sha1(src.encode()).hexdigest()[:10]
-    return njit(inline="always")(fn)
+    return single.generated(src, f"problem_arguments_{n_args}_{'_'.join(map(str, split))}")
 
 
 @njit(inline="always")
