@@ -83,7 +83,6 @@ reported and skipped.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import shlex
@@ -99,11 +98,11 @@ import numopt
 
 if __package__:
     from ._numba_objectives import xrosen_fg, xrosen_fg_inplace
-    from .machine import RESULTS, Unavailable, blas_limit, header, jax_x64
+    from .machine import Unavailable, blas_limit, header, jax_x64, write_results
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._numba_objectives import xrosen_fg, xrosen_fg_inplace
-    from benchmarks.machine import RESULTS, Unavailable, blas_limit, header, jax_x64
+    from benchmarks.machine import Unavailable, blas_limit, header, jax_x64, write_results
 
 #: Stopping test of every contender: max|g| <= GTOL.
 GTOL = 1e-5
@@ -532,13 +531,7 @@ def main(argv: list[str] | None = None) -> dict:
     part = ["", *targets(results)]
     print("\n".join(part))
     lines += part
-    out = args.out
-    if out is None and not args.smoke:
-        out = RESULTS / f"lbfgs-{datetime.date.today()}.txt"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n")
-        print(f"\nwrote {out}")
+    write_results(lines, "lbfgs", args.out, args.smoke)
     record = {"header": lines[:3], "results": results}
     if args.json is not None:
         args.json.write_text(json.dumps(record, indent=1))

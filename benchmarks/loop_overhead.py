@@ -18,7 +18,6 @@ table and writes it, after the date, machine and versions, to
 
 from __future__ import annotations
 
-import datetime
 import shlex
 import sys
 import time
@@ -30,10 +29,10 @@ import numpy as np
 import numopt
 
 if __package__:
-    from .machine import RESULTS, header
+    from .machine import header, write_results
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks.machine import RESULTS, header
+    from benchmarks.machine import header, write_results
 
 
 @numba.njit(cache=True)
@@ -87,10 +86,7 @@ def main(iterations: int = 20000, rounds: int = 7, out: Path | None = None) -> l
         b, m = np.median(times["bare"]), np.median(times["minimize"])
         lines.append(f"{method:>9} {b:>11.2f} {m:>15.2f} {m - b:>15.2f}")
         print(lines[-1], flush=True)
-    out = out or RESULTS / f"loop-overhead-{datetime.date.today()}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
+    write_results(lines, "loop-overhead", out)
     return lines
 
 

@@ -66,6 +66,16 @@ def cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+def write_results(lines: list[str], stem: str, out: Path | None, smoke: bool = False) -> None:
+    """Write ``lines`` to ``out``, or to ``results/<stem>-<date>.txt`` (not in a smoke run)."""
+    if out is None and not smoke:
+        out = RESULTS / f"{stem}-{datetime.date.today()}.txt"
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines) + "\n")
+        print(f"\nwrote {out}")
+
+
 class Unavailable(Exception):
     """A contender that cannot run here (its package is missing)."""
 

@@ -70,7 +70,6 @@ package is missing is reported and skipped.
 from __future__ import annotations
 
 import argparse
-import datetime
 import shlex
 import sys
 import time
@@ -85,7 +84,7 @@ import numopt
 
 if __package__:
     from ._decay import T, decay_fg, decay_fg_inplace, decay_grad, decay_jnp, decay_loss, problems
-    from .machine import RESULTS, Unavailable, blas_limit, header, jax_x64
+    from .machine import Unavailable, blas_limit, header, jax_x64, write_results
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._decay import (
@@ -97,7 +96,7 @@ else:  # run as a script
         decay_loss,
         problems,
     )
-    from benchmarks.machine import RESULTS, Unavailable, blas_limit, header, jax_x64
+    from benchmarks.machine import Unavailable, blas_limit, header, jax_x64, write_results
 
 LEARNING_RATE = 0.02
 STEPS = 2000
@@ -454,13 +453,7 @@ def main(argv: list[str] | None = None) -> dict:
     part = ["", *targets(found["adam"], found["lbfgs"], scale)]
     print("\n".join(part))
     lines += part
-    out = args.out
-    if out is None and not args.smoke:
-        out = RESULTS / f"many-{datetime.date.today()}.txt"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n")
-        print(f"\nwrote {out}")
+    write_results(lines, "many", args.out, args.smoke)
     return {"adam": found["adam"], "lbfgs": found["lbfgs"], "scaling": scale}
 
 

@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import shlex
 import subprocess
@@ -40,11 +39,11 @@ import numpy as np
 
 if __package__:
     from . import bench_import
-    from .machine import RESULTS, header
+    from .machine import header, write_results
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks import bench_import
-    from benchmarks.machine import RESULTS, header
+    from benchmarks.machine import header, write_results
 
 #: name -> (statement, setup), from the asv suite.
 SNIPPETS = {
@@ -119,13 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     times = measure(repeat, cold=not args.smoke)
     lines += ["", *table(times)]
     print("\n".join(lines))
-    out = args.out
-    if out is None and not args.smoke:
-        out = RESULTS / f"startup-{datetime.date.today()}.txt"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n")
-        print(f"\nwrote {out}")
+    write_results(lines, "startup", args.out, args.smoke)
     return times
 
 
