@@ -48,7 +48,6 @@ iterations).  Needs matplotlib (``pip install -e '.[examples]'``).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -128,18 +127,6 @@ def adam(t: np.ndarray, y: np.ndarray, maxiter: int) -> tuple[object, Trace]:
         options=options,
     )
     return res, trace
-
-
-def one_blas_thread():
-    """BLAS limited to one thread (threadpoolctl, where installed; it comes with
-    scikit-learn).  SciPy's L-BFGS-B calls BLAS: with OpenBLAS's default of a thread
-    per core, a machine with another busy process made SciPy's runs 4× slower here
-    (11 ms instead of 2.5), while numopt calls no BLAS."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def run_all(smoke: bool) -> tuple[dict, float]:
@@ -242,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not _cli.has_matplotlib():
         return 1
-    with one_blas_thread():
+    with _cli.one_blas_thread():
         runs, f_star = run_all(args.smoke)
     errors = check(runs, f_star, args.smoke)
     args.out.mkdir(parents=True, exist_ok=True)

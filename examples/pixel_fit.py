@@ -68,7 +68,6 @@ matplotlib (``pip install -e '.[examples]'``).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -169,16 +168,6 @@ def start(Y: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(X0), X0, 1.0)
 
 
-def one_blas_thread():
-    """BLAS limited to one thread (threadpoolctl, where installed), so that SciPy's
-    L-BFGS-B is not slowed by OpenBLAS's threads competing with each other."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def fit_many(t: np.ndarray, Y: np.ndarray, X0: np.ndarray) -> tuple[object, float]:
     """Every pixel in one ``minimize_many`` call, and its time in seconds."""
     tic = time.perf_counter()
@@ -260,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # the SciPy comparison on good pixels (SciPy's L-BFGS-B stops on a NaN loss at once)
     pixels = np.random.default_rng(SEED + 1).choice(np.flatnonzero(good), subset, replace=False)
 
-    with one_blas_thread():
+    with _cli.one_blas_thread():
         _, first = fit_many(t, Y, X0)  # compiles the loop or loads it from the cache
         res, seconds = fit_many(t, Y, X0)
         loss_numpy(X0[0], t, Y[0])  # NumPy's first calls out of the clock
