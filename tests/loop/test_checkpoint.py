@@ -10,19 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from box_problem import HI, fg, pairs
+from least_squares import X, Y, loss
 
 import numopt
 from numopt.loop import checkpoint
-
-RNG = np.random.default_rng(0)
-X = RNG.standard_normal((40, 3))
-Y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.standard_normal(40)
-
-
-def loss(w, X, y):
-    r = X @ w - y
-    return 0.5 * float(r @ r) / len(y), X.T @ r / len(y)
-
 
 LR = {
     "constant": lambda: 0.05,

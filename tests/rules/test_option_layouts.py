@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from least_squares import X, Y, loss
 
 import numopt
 
@@ -149,15 +150,6 @@ def test_load_state_dict_checks_the_arrays_against_its_own_options():
 
 
 # -- checkpoint resume with the extra state arrays -----------------------------------------
-
-RNG = np.random.default_rng(0)
-X = RNG.standard_normal((40, 3))
-Y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.standard_normal(40)
-
-
-def loss(w, X, y):
-    r = X @ w - y
-    return 0.5 * float(r @ r) / len(y), X.T @ r / len(y)
 
 
 RESUME = {
