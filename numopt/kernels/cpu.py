@@ -10,7 +10,10 @@ model adds a zero-division branch per element); it also matches the NumPy
 reference, where ``x / 0`` is ``inf``, not an exception.
 
 The bounded variant clamps ``theta[i]`` to ``[lo[i], hi[i]]`` in the same iteration
-as the step: no second pass, two more reads per element.  The clamp
+as the step: no second pass, two more reads per element.  The *keeping* variant
+writes ``theta[i]`` as it was before the step into ``best[i]``: ``minimize`` keeps
+its best point that way on the iterations that improve (one more write stream
+instead of a copy's read and write).  The clamp
 (:func:`numopt.kernels.element.clamp`) is NumPy's ``np.clip`` element for element,
 so a bounded step equals the unbounded step followed by ``np.clip`` bit for bit.
 """
@@ -48,6 +51,30 @@ def bounded_template(theta, g, state, c, lo, hi):  # pragma: no cover - compiled
         theta[i] = clamp(theta[i], low, high)
 
 
+def keep_template(theta, g, state, c, best):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        best[i] = theta[i]
+        body(i, theta, g, state, c)  # noqa: F821 - bound by specialise()
+
+
+def bounded_keep_template(theta, g, state, c, lo, hi, best):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        low = lo[i]
+        high = hi[i]
+        best[i] = theta[i]
+        body(i, theta, g, state, c)  # noqa: F821 - bound by specialise()
+        theta[i] = clamp(theta[i], low, high)
+
+
+#: The templates by (bounded, keep).
+TEMPLATES = {
+    (False, False): plain_template,
+    (True, False): bounded_template,
+    (False, True): keep_template,
+    (True, True): bounded_keep_template,
+}
+
+
 class Loops(NamedTuple):
     """A serial and a ``prange`` loop of one body and variant (the same bits)."""
 
@@ -69,11 +96,14 @@ def compile_pair(template: Callable, kind: str, **bound: Callable) -> Loops:
     )
 
 
-def cpu_loops(body: Callable, clip_value: bool = False, bounded: bool = False) -> Loops:
+def cpu_loops(
+    body: Callable, clip_value: bool = False, bounded: bool = False, keep: bool = False
+) -> Loops:
     """The compiled loops of ``body`` (built once per body and variant).
 
-    They take ``(theta, g, state, c)``, and ``lo, hi`` (flat bounds in ``theta``'s
-    dtype) when ``bounded``.
+    They take ``(theta, g, state, c)``, then ``lo, hi`` (flat bounds in ``theta``'s
+    dtype) when ``bounded``, then ``best`` (where ``theta`` is written before the
+    step) when ``keep``.
 
     Examples
     --------
@@ -86,15 +116,14 @@ def cpu_loops(body: Callable, clip_value: bool = False, bounded: bool = False) -
     >>> theta
     array([0. , 1. , 0.4])
     """
-    return _cpu_loops(body, bool(clip_value), bool(bounded))
+    return _cpu_loops(body, bool(clip_value), bool(bounded), bool(keep))
 
 
 @functools.cache
-def _cpu_loops(body: Callable, clip_value: bool, bounded: bool) -> Loops:
-    template = bounded_template if bounded else plain_template
+def _cpu_loops(body: Callable, clip_value: bool, bounded: bool, keep: bool) -> Loops:
     return compile_pair(
-        template,
-        variant_name("cpu", clip_value=clip_value, bounded=bounded),
+        TEMPLATES[bounded, keep],
+        variant_name("cpu", clip_value=clip_value, bounded=bounded, keep=keep),
         body=element(body, clip_value, "cpu"),
         grad=grad_reader(clip_value),
         clamp=clamp("cpu"),

@@ -138,6 +138,11 @@ def clamp(target: str) -> Callable:
     return _compiled(readers.clamp, target)
 
 
-def variant_name(kind: str, *, clip_value: bool = False, bounded: bool = False) -> str:
+def variant_name(
+    kind: str, *, clip_value: bool = False, bounded: bool = False, keep: bool = False
+) -> str:
     """``kind`` with the variant's suffixes: ``"serial_clip_bounded"`` and the like."""
-    return kind + ("_clip" if clip_value else "") + ("_bounded" if bounded else "")
+    return (
+        kind + ("_clip" if clip_value else "") + ("_bounded" if bounded else "")
+        + ("_keep" if keep else "")
+    )  # fmt: skip

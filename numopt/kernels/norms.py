@@ -3,75 +3,30 @@
 ``gtol`` tests ``max|g|`` (or, under bounds, the projected gradient's
 ``max|P(x - g) - x|``, as L-BFGS-B's ``pgtol``), ``xtol`` tests ``max|x - x_prev|``;
 each is NaN when an entry is NaN or ±inf, which is how the loop detects a diverging
-gradient.  Two forms, pinned to the same values by the tests:
+gradient.
 
-* :func:`inf_norm` and :func:`projected_grad_norm` reduce *bit patterns* with an
-  integer max (vectorised, exact, the same bits for any thread count; serial below
-  :data:`numopt.kernels.cpu.SERIAL_BELOW` elements, ``prange`` above), for the
-  stateful API and the loop run from Python;
-* :func:`max_abs`, :func:`projected_abs` and :func:`max_abs_diff` are float-valued
-  serial loops the compiled loop inlines (it cannot take the bit patterns' view).
+Finite IEEE floats with the sign bit cleared order like their bit patterns read as
+unsigned integers, and every non-finite value sorts at or above infinity's pattern.
+So each measure is an integer max-reduction over bit patterns: vectorised (no branch
+per entry), exact, and the same bits for any thread count.  One template per measure
+is compiled twice (:func:`numopt.kernels.cpu.compile_pair`): serial below
+:data:`numopt.kernels.cpu.SERIAL_BELOW` entries, ``prange`` above (each compiles on
+its first use).  :func:`inf_norm`, :func:`max_abs_diff` and
+:func:`projected_grad_norm` choose by size from Python; the compiled loop binds the
+one its size runs and reads the result through :func:`value`.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from numopt.kernels.cpu import SERIAL_BELOW
-
-# -- the gradient's largest entry (gtol), non-finite detection included ---------------
-# Finite IEEE floats with the sign bit cleared order like their bit patterns read as
-# unsigned integers, and every non-finite value sorts above infinity's pattern.  So
-# max|g| is an integer max-reduction (vectorised, exact, the same bits for any
-# thread count) over the bits with the sign masked off.
-_BITS = {
-    np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), 0x7F800000),
-    np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF), 0x7FF0000000000000),
-}
-
-
-@njit(cache=True, nogil=True)
-def _max_bits_serial(bits, mask):  # pragma: no cover - compiled
-    m = bits.dtype.type(0)
-    for i in range(bits.size):
-        m = max(m, bits[i] & mask)
-    return m
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max_bits_parallel(bits, mask):  # pragma: no cover - compiled
-    m = bits.dtype.type(0)
-    for i in prange(bits.size):
-        m = max(m, bits[i] & mask)
-    return m
-
-
-def inf_norm(a: np.ndarray) -> float:
-    """``max|a|`` of a flat contiguous float array; NaN if any entry is NaN or ±inf.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> inf_norm(np.array([1.0, -3.0, 2.0])), inf_norm(np.array([1.0, np.inf]))
-    (3.0, nan)
-    """
-    uint, mask, inf_bits = _BITS[a.dtype]
-    bits = a.view(uint)
-    reduce = _max_bits_serial if a.size < SERIAL_BELOW else _max_bits_parallel
-    m = int(reduce(bits, mask))
-    if m >= inf_bits:
-        return math.nan
-    return float(np.array(m, uint).view(a.dtype))
-
-
-# -- the projected gradient's largest entry (gtol under bounds) -----------------------
-# As for inf_norm: a non-negative float orders like its bit pattern read as an unsigned
-# integer, so the maximum is an integer max-reduction (vectorised, exact, the same bits
-# for any thread count); a non-finite entry contributes the all-ones pattern (> inf).
+from numopt.kernels.cpu import SERIAL_BELOW, compile_pair
 
 
 @intrinsic
@@ -85,6 +40,56 @@ def _bits(typingctx, v):  # pragma: no cover - compiled
         return builder.bitcast(args[0], context.get_value_type(ret))
 
     return ret(v), codegen
+
+
+@intrinsic
+def _float(typingctx, b, a):  # pragma: no cover - compiled
+    """The float of ``a``'s dtype whose bit pattern is the low bits of the unsigned
+    integer ``b`` (Numba widens integer arithmetic to 64 bits: a float32's pattern
+    comes back as a uint64)."""
+    ret = getattr(a, "dtype", None)
+    if not isinstance(b, types.Integer) or ret not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = args[0]
+        width = ret.bitwidth
+        if value.type.width > width:
+            value = builder.trunc(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(ret))
+
+    return ret(b, a), codegen
+
+
+@njit(inline="always")
+def _mask(a):  # pragma: no cover - compiled
+    """The bits of a float of ``a``'s dtype less its sign bit."""
+    return ~_bits(a.dtype.type(-0.0))
+
+
+@njit(inline="always")
+def value(m, a):  # pragma: no cover - compiled
+    """The float64 of a reduction's bit pattern ``m`` over ``a``; NaN if not finite."""
+    if m >= _bits(a.dtype.type(math.inf)):
+        return math.nan
+    return float(_float(m, a))
+
+
+# -- the templates: prange is range where compiled without parallel=True ---------------
+def _max_abs_template(a):  # pragma: no cover - compiled
+    mask = _mask(a)
+    m = mask ^ mask
+    for i in prange(a.size):
+        m = max(m, _bits(a[i]) & mask)
+    return m
+
+
+def _max_abs_diff_template(a, b):  # pragma: no cover - compiled
+    mask = _mask(a)
+    m = mask ^ mask
+    for i in prange(a.size):
+        m = max(m, _bits(a[i] - b[i]) & mask)
+    return m
 
 
 @njit(inline="always")
@@ -104,20 +109,60 @@ def _projected_entry(xi, gi, low, high, mask):  # pragma: no cover - compiled
     return (_bits(d) & mask) if (a < math.inf) & (d == d) else mask
 
 
-@njit(cache=True, nogil=True)
-def _projected_serial(x, g, lo, hi, sign, mask):  # pragma: no cover - compiled
-    m = mask ^ mask
-    for i in range(x.size):
-        m = max(m, _projected_entry(x[i], g[i] * sign, lo[i], hi[i], mask))
-    return m
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _projected_parallel(x, g, lo, hi, sign, mask):  # pragma: no cover - compiled
+def _projected_template(x, g, lo, hi, sign):  # pragma: no cover - compiled
+    mask = _mask(x)
+    s = g.dtype.type(sign)
     m = mask ^ mask
     for i in prange(x.size):
-        m = max(m, _projected_entry(x[i], g[i] * sign, lo[i], hi[i], mask))
+        m = max(m, _projected_entry(x[i], g[i] * s, lo[i], hi[i], mask))
     return m
+
+
+# -- the measures ---------------------------------------------------------------------
+#: The reductions (``Loops``: serial and ``prange``), returning a bit pattern for
+#: :func:`value`: ``MAX_ABS(a)``, ``MAX_ABS_DIFF(a, b)``, ``PROJECTED(x, g, lo, hi, sign)``.
+MAX_ABS = compile_pair(_max_abs_template, "max_abs")
+MAX_ABS_DIFF = compile_pair(_max_abs_diff_template, "max_abs_diff")
+PROJECTED = compile_pair(_projected_template, "projected")
+
+
+_UINT = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+_INF_BITS = {d: int(np.array(np.inf, d).view(u)) for d, u in _UINT.items()}
+
+
+def _host_value(m: int, dtype: np.dtype) -> float:
+    """:func:`value` run from Python."""
+    if m >= _INF_BITS[dtype]:
+        return math.nan
+    return float(np.array(m, _UINT[dtype]).view(dtype))
+
+
+def _pick(loops: Any, n: int) -> Any:
+    return loops.serial if n < SERIAL_BELOW else loops.parallel
+
+
+def inf_norm(a: np.ndarray) -> float:
+    """``max|a|`` of a flat contiguous float array; NaN if any entry is NaN or ±inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inf_norm(np.array([1.0, -3.0, 2.0])), inf_norm(np.array([1.0, np.inf]))
+    (3.0, nan)
+    """
+    return _host_value(int(_pick(MAX_ABS, a.size)(a)), a.dtype)
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """``max|a - b|`` of two flat contiguous arrays of one dtype; NaN if not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_abs_diff(np.array([1.0, 2.0]), np.array([1.5, -1.0]))
+    3.0
+    """
+    return _host_value(int(_pick(MAX_ABS_DIFF, a.size)(a, b)), a.dtype)
 
 
 def projected_grad_norm(
@@ -141,59 +186,5 @@ def projected_grad_norm(
     >>> projected_grad_norm(x, np.array([np.inf, 0.0, 0.0]), lo, hi)
     nan
     """
-    uint, mask, inf_bits = _BITS[x.dtype]
-    reduce = _projected_serial if x.size < SERIAL_BELOW else _projected_parallel
-    m = int(reduce(x, g, lo, hi, x.dtype.type(sign), mask))
-    if m >= inf_bits:
-        return math.nan
-    return float(np.array(m, uint).view(x.dtype))
-
-
-# -- the compiled loop's float-valued forms ------------------------------------------
-@njit(cache=True, nogil=True)
-def max_abs(a):  # pragma: no cover - compiled
-    """``max|a|`` as float64, NaN when an entry is NaN or ±inf (as ``inf_norm``)."""
-    m = a.dtype.type(0)
-    for i in range(a.size):
-        v = abs(a[i])
-        if not math.isfinite(v):
-            return math.nan
-        if v > m:
-            m = v
-    return float(m)
-
-
-@njit(cache=True, nogil=True)
-def projected_abs(x, g, lo, hi, sign):  # pragma: no cover - compiled
-    """``max|P(x - sign·g) - x|`` (float64, NaN for non-finite), as ``projected_grad_norm``.
-
-    The same per-entry value as :func:`numopt.kernels.norms._projected_entry`
-    (``min(|g|, room to the bound)``); its maximum as a float equals that function's
-    bit-pattern maximum.
-    """
-    s = g.dtype.type(sign)
-    m = x.dtype.type(0)
-    for i in range(x.size):
-        gi = g[i] * s
-        xi = x[i]
-        room = xi - lo[i] if gi > 0 else hi[i] - xi
-        a = abs(gi)
-        d = a if a <= room else room
-        if not ((a < math.inf) and (d == d)):
-            return math.nan
-        if d > m:
-            m = d
-    return float(m)
-
-
-@njit(cache=True, nogil=True)
-def max_abs_diff(a, b):  # pragma: no cover - compiled
-    """``max|a - b|`` (float64, NaN for non-finite), as ``inf_norm(a - b)``."""
-    m = a.dtype.type(0)
-    for i in range(a.size):
-        v = abs(a[i] - b[i])
-        if not math.isfinite(v):
-            return math.nan
-        if v > m:
-            m = v
-    return float(m)
+    m = _pick(PROJECTED, x.size)(x, g, lo, hi, float(sign))
+    return _host_value(int(m), x.dtype)

@@ -222,7 +222,7 @@ def generated(src: str, name: str) -> Any:
 
 
 # -- the rule's step, compiled -------------------------------------------------------------
-def _update(ctx, s, x, g):  # pragma: no cover - compiled
+def _update(ctx, s, x, g, best, keep):  # pragma: no cover - compiled
     lr = rate(ctx, s.step)  # noqa: F821 - bound by loop_for()
     if not (lr >= 0.0 and math.isfinite(lr)):
         return CODES.BAD_LR
@@ -230,52 +230,84 @@ def _update(ctx, s, x, g):  # pragma: no cover - compiled
     c = ctx.c
     for j in range(len(fs)):
         c[j] = fs[j]
-    step_loop(x, g, ctx.opt_state, c, ctx.lo, ctx.hi)  # noqa: F821
+    step_loop(x, g, ctx.opt_state, c, ctx.lo, ctx.hi, best, keep)  # noqa: F821
     s.step += 1
     return 0
 
 
-def _serial(x, g, state, c, lo, hi):  # pragma: no cover - compiled
+# Small arrays (the serial loop) copy the best point first; above the switch-over the
+# prange kernel's keeping variant writes it in the step's own pass.
+def _serial(x, g, state, c, lo, hi, best, keep):  # pragma: no cover - compiled
+    if keep:
+        _copy(best, x)
     # the factors in registers: a tuple of the array's values, into the inlined loop
     loop(x, g, state, registers(c, N_FACTORS))  # noqa: F821
 
 
-def _serial_bounded(x, g, state, c, lo, hi):  # pragma: no cover - compiled
+def _serial_bounded(x, g, state, c, lo, hi, best, keep):  # pragma: no cover - compiled
+    if keep:
+        _copy(best, x)
     loop(x, g, state, registers(c, N_FACTORS), lo, hi)  # noqa: F821
 
 
-def _parallel(x, g, state, c, lo, hi):  # pragma: no cover - compiled
-    loop(x, g, state, c)  # noqa: F821
+def _parallel(x, g, state, c, lo, hi, best, keep):  # pragma: no cover - compiled
+    if keep:
+        keeping(x, g, state, c, best)  # noqa: F821
+    else:
+        loop(x, g, state, c)  # noqa: F821
 
 
-def _parallel_bounded(x, g, state, c, lo, hi):  # pragma: no cover - compiled
-    loop(x, g, state, c, lo, hi)  # noqa: F821
+def _parallel_bounded(x, g, state, c, lo, hi, best, keep):  # pragma: no cover - compiled
+    if keep:
+        keeping(x, g, state, c, lo, hi, best)  # noqa: F821
+    else:
+        loop(x, g, state, c, lo, hi)  # noqa: F821
 
 
 def _step_loop(body: Any, needs: Needs, n_factors: int) -> Any:
-    """The element loop the compiled step runs: the ``prange`` kernel, or the serial
-    loop inlined with the factors in registers; bounded or not."""
+    """The element loop the compiled step runs: the ``prange`` kernel (and its keeping
+    variant), or the serial loop inlined with the factors in registers; bounded or not."""
     if needs.parallel:
-        loop = cpu.cpu_loops(body, False, needs.bounded).parallel
+        bound = {
+            "loop": cpu.cpu_loops(body, False, needs.bounded).parallel,
+            "keeping": cpu.cpu_loops(body, False, needs.bounded, keep=True).parallel,
+        }
         adapter = _parallel_bounded if needs.bounded else _parallel
     else:
-        template = cpu.bounded_template if needs.bounded else cpu.plain_template
-        loop = njit(inline="always", error_model="numpy")(
-            specialise(template, "inline", body=element(body, False, "cpu"), clamp=clamp("cpu"))
-        )
+        template = cpu.TEMPLATES[needs.bounded, False]
+        bound = {
+            "loop": njit(inline="always", error_model="numpy")(
+                specialise(template, "inline", body=element(body, False, "cpu"), clamp=clamp("cpu"))
+            )
+        }
         adapter = _serial_bounded if needs.bounded else _serial
-    return njit(inline="always")(specialise(adapter, "step", loop=loop, N_FACTORS=n_factors))
+    return njit(inline="always")(specialise(adapter, "step", N_FACTORS=n_factors, **bound))
 
 
 # -- the other services -----------------------------------------------------------------
-@njit(inline="always")
+# (the norms' reductions, serial or prange like the step: bound by _norms())
 def _max_abs(ctx, x, g):  # pragma: no cover - compiled
-    return norms.max_abs(g)
+    return norms.value(reduce(g), g)  # noqa: F821
 
 
-@njit(inline="always")
 def _projected(ctx, x, g):  # pragma: no cover - compiled
-    return norms.projected_abs(x, g, ctx.lo, ctx.hi, ctx.sign)
+    return norms.value(reduce(x, g, ctx.lo, ctx.hi, ctx.sign), x)  # noqa: F821
+
+
+def _max_abs_diff(a, b):  # pragma: no cover - compiled
+    return norms.value(reduce(a, b), a)  # noqa: F821
+
+
+def _norms(needs: Needs) -> tuple[Any, Any]:
+    """The ``grad_norm`` and ``diff_norm`` services: serial, or ``prange`` above the
+    switch-over (as the step)."""
+    kind = "parallel" if needs.parallel else "serial"
+    if needs.bounded:
+        grad = specialise(_projected, kind, reduce=getattr(norms.PROJECTED, kind))
+    else:
+        grad = specialise(_max_abs, kind, reduce=getattr(norms.MAX_ABS, kind))
+    diff = specialise(_max_abs_diff, kind, reduce=getattr(norms.MAX_ABS_DIFF, kind))
+    return njit(inline="always")(grad), njit(inline="always")(diff)
 
 
 @njit(inline="always")
@@ -394,8 +426,11 @@ def bind_services(
 
         rate = njit(inline="always")(quasi_newton.rate)
         observe = njit(inline="always")(quasi_newton.no_observe)
-        update = njit(error_model="numpy")(
+        step = njit(error_model="numpy")(
             specialise(quasi_newton.update, "quasi_newton", evaluate=evaluate, interrupted=_never)
+        )
+        update = njit(inline="always")(
+            specialise(quasi_newton.keeping_update, "keeping", step=step, copy=_copy)
         )
         tags = tuple(source_digest(m) for m in quasi_newton.INLINED_MODULES)
     else:
@@ -408,11 +443,12 @@ def bind_services(
                 step_loop=_step_loop(body, needs, n_factors),
             )
         )
+    grad_norm, diff_norm = _norms(needs)
     services = {
         "evaluate": evaluate,
-        "grad_norm": _projected if needs.bounded else _max_abs,
+        "grad_norm": grad_norm,
         "copy": _copy,
-        "diff_norm": norms.max_abs_diff,
+        "diff_norm": diff_norm,
         "observe": observe,
         "rate": rate,
         "update": update,

@@ -7,28 +7,32 @@ call, an epoch's end, a chunk's end).  It reads its state ``s`` and settings ``k
 attributes (:mod:`numopt.loop.state`) and does everything else through *services*,
 global names that each mode binds (:func:`bind`):
 
-=================================  ===================================================
-``evaluate(ctx, s, x, g, order)``  the loss at ``x`` of this iteration's batch; the
-                                   gradient left in ``g``; ``s.nfev``, ``s.njev``
-                                   counted
-``grad_norm(ctx, x, g)``           the stopping test's measure: ``max|g|``, or the
-                                   projected gradient's under bounds (NaN if not
-                                   finite)
-``copy(dst, src)``                 ``dst[:] = src`` (the best point, ``x_prev``)
-``diff_norm(a, b)``                ``max|a - b|`` (``xtol``)
-``observe(ctx, f)``                feed a plateau schedule the full-batch loss
-``rate(ctx, step)``                the learning rate of update ``step`` (0-based)
-``update(ctx, s, x, g)``           the method's step (0, ``Pause.BAD_LR``, or a
-                                   status); a method that evaluates the new
-                                   point itself (L-BFGS-B's line search) leaves
-                                   ``s.phase = 2`` and ``s.f_cur``
-``hook(ctx, nit, f)``              the callbacks: 0 to go on, ``Status.CALLBACK`` to
-                                   stop, or ``Pause.HOOK`` to have the driver call them
-``interrupted()``, ``time_up()``   Ctrl-C and ``max_time`` (the Python loop checks
-                                   them every iteration; the compiled loop's driver
-                                   between chunks)
-``save_time()``                    ``checkpoint_seconds`` elapsed (likewise)
-=================================  ===================================================
+======================================  ================================================
+``evaluate(ctx, s, x, g, order)``       the loss at ``x`` of this iteration's batch; the
+                                        gradient left in ``g``; ``s.nfev``, ``s.njev``
+                                        counted
+``grad_norm(ctx, x, g)``                the stopping test's measure: ``max|g|``, or the
+                                        projected gradient's under bounds (NaN if not
+                                        finite)
+``copy(dst, src)``                      ``dst[:] = src`` (``x_prev``; the best point when
+                                        the run stops at an improving point)
+``diff_norm(a, b)``                     ``max|a - b|`` (``xtol``)
+``observe(ctx, f)``                     feed a plateau schedule the full-batch loss
+``rate(ctx, step)``                     the learning rate of update ``step`` (0-based)
+``update(ctx, s, x, g, best, keep)``    the method's step (0, ``Pause.BAD_LR``, or a
+                                        status); with ``keep`` it writes ``x`` as it
+                                        was into ``best`` (the best point: the fused
+                                        kernels in their pass) when it returns 0; a
+                                        method that evaluates the new point itself
+                                        (L-BFGS-B's line search) leaves ``s.phase = 2``
+                                        and ``s.f_cur``
+``hook(ctx, nit, f)``                   the callbacks: 0 to go on, ``Status.CALLBACK`` to
+                                        stop, or ``Pause.HOOK`` to have the driver call them
+``interrupted()``, ``time_up()``        Ctrl-C and ``max_time`` (the Python loop checks
+                                        them every iteration; the compiled loop's driver
+                                        between chunks)
+``save_time()``                         ``checkpoint_seconds`` elapsed (likewise)
+======================================  ================================================
 
 Run from Python (:mod:`numopt.loop.python_mode`) the services are the objective, the
 optimizer's ``step`` and the host or device array operations, and any objective,
@@ -46,6 +50,9 @@ import types
 from collections.abc import Callable
 
 from numopt.loop.status import CODES
+
+#: No stopping test fired (statuses are >= 0, pauses small negatives).
+GO_ON = -1000
 
 
 def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
@@ -110,10 +117,10 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
         if k.batched != 0:
             losses[s.n_losses] = f
             s.n_losses += 1
-        if f < s.best_f:
+        improved = f < s.best_f  # (best_x is written with the update, or before a stop)
+        if improved:
             s.best_f = f
             s.best_nit = nit
-            copy(best_x, x)  # noqa: F821
         if k.observe != 0 and k.batched == 0:
             observe(ctx, f)  # noqa: F821
         if k.record != 0:
@@ -127,30 +134,42 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             rows[row, 2] = gnorm
             rows[row, 3] = rate(ctx, nit)  # noqa: F821
             s.disp_len += 1
-        if k.gtol >= 0.0 and gnorm <= k.gtol:
-            return CODES.GTOL
+        # the stopping tests, in SciPy's order
+        code = GO_ON
         f_prev = s.f_prev
-        if k.ftol >= 0.0 and not math.isnan(f_prev):
-            if abs(f_prev - f) <= k.ftol * max(abs(f_prev), abs(f), 1.0):
-                return CODES.FTOL
-        if k.xtol_on != 0:
-            if nit > 0 and diff_norm(x_prev, x) <= k.xtol:  # noqa: F821
-                return CODES.XTOL
-            copy(x_prev, x)  # noqa: F821
-        if k.maxfev >= 0 and s.nfev >= k.maxfev:
-            return CODES.MAXFEV
-        if k.record != 0:
+        if k.gtol >= 0.0 and gnorm <= k.gtol:
+            code = CODES.GTOL
+        elif (
+            k.ftol >= 0.0
+            and not math.isnan(f_prev)
+            and abs(f_prev - f) <= k.ftol * max(abs(f_prev), abs(f), 1.0)
+        ):
+            code = CODES.FTOL
+        elif k.xtol_on != 0 and nit > 0 and diff_norm(x_prev, x) <= k.xtol:  # noqa: F821
+            code = CODES.XTOL
+        else:
+            if k.xtol_on != 0:
+                copy(x_prev, x)  # noqa: F821
+            if k.maxfev >= 0 and s.nfev >= k.maxfev:
+                code = CODES.MAXFEV
+        if code == GO_ON and k.record != 0:
             lr = rate(ctx, nit)  # noqa: F821
             if not (lr >= 0.0 and math.isfinite(lr)):
-                return CODES.BAD_LR
-            hist[2, s.hist_lr_len] = lr
-            s.hist_lr_len += 1
-        code = update(ctx, s, x, g)  # noqa: F821
-        if code != 0:
-            if k.record != 0:  # no update was made: no learning rate to record
+                code = CODES.BAD_LR
+            else:
+                hist[2, s.hist_lr_len] = lr
+                s.hist_lr_len += 1
+        if code == GO_ON:
+            code = update(ctx, s, x, g, best_x, improved)  # noqa: F821
+            if code == 0:  # the step was made
+                code = GO_ON
+            elif k.record != 0:  # no update was made: no learning rate to record
                 s.hist_lr_len -= 1
                 if code == CODES.INTERRUPTED:  # (a resumed run evaluates this point again)
                     s.hist_len -= 1
+        if code != GO_ON:
+            if improved:
+                copy(best_x, x)  # noqa: F821
             return code
         if s.phase != 2:  # (a method with a line search leaves f at the new x known)
             s.fx_known = 0

@@ -15,6 +15,7 @@ from typing import Any
 
 from numopt.loop import iteration
 from numopt.loop.status import CODES
+from numopt.rules.optimizer import Optimizer
 from numopt.transforms.accumulate import grouped
 
 
@@ -59,10 +60,20 @@ class PythonMode:
 
             method, self.ctx = python_services(run, evaluate, interrupted)
         else:
+            if isinstance(opt, Optimizer):  # a rule: its kernel writes the best point
 
-            def update(ctx, s, x, g):
-                opt._apply(pair, box)
-                return 0
+                def update(ctx, s, x, g, best, keep):
+                    opt._apply(pair, box, best if keep else None)
+                    return 0
+
+            else:  # a transform: the best point copied first
+                copy = ops.copy
+
+                def update(ctx, s, x, g, best, keep):
+                    if keep:
+                        copy(best, x)
+                    opt._apply(pair, box)
+                    return 0
 
             schedule = run.schedule
             method = {

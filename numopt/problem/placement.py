@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from numopt.kernels.arrays import on_device
-from numopt.kernels.norms import inf_norm
+from numopt.kernels.norms import inf_norm, max_abs_diff
 
 #: ``options["device"]`` choices.
 DEVICES = ("auto", "cpu", "cuda")
@@ -103,10 +103,7 @@ class HostOps:
     load = staticmethod(np.copyto)  # (dst, host array): dst[:] = host values
     norm = staticmethod(inf_norm)  # max|a|, NaN if not finite
 
-    @staticmethod
-    def diff_norm(a: np.ndarray, b: np.ndarray) -> float:
-        """``max|a - b|``, NaN if not finite."""
-        return inf_norm(a - b)
+    diff_norm = staticmethod(max_abs_diff)  # max|a - b|, NaN if not finite
 
     @staticmethod
     def host(a: np.ndarray) -> np.ndarray:

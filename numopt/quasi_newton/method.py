@@ -63,6 +63,14 @@ def update(ctx, s, x, g):  # pragma: no cover - bound to each mode's services
     return 0
 
 
+def keeping_update(ctx, s, x, g, best, keep):  # pragma: no cover - compiled
+    """The loop's ``update`` service: the best point copied (``keep``), then :func:`update`
+    (bound as ``step``)."""
+    if keep:
+        copy(best, x)  # noqa: F821 - bound by the compiled loop
+    return step(ctx, s, x, g)  # noqa: F821
+
+
 def rate(ctx, step):  # pragma: no cover - compiled too
     """The loop's "learning rate" of L-BFGS-B: the last line search's accepted step."""
     return ctx.work.floats[F.stp]
@@ -117,8 +125,16 @@ def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Co
     box = run.box
     empty = run.x[:0]
     ctx = Context(work, box.lo if box is not None else empty, box.hi if box is not None else empty)
+    step = python_update(evaluate, interrupted, catch_interrupt=True)
+    copy = run.ops.copy
+
+    def keeping(ctx, s, x, g, best, keep):
+        if keep:
+            copy(best, x)
+        return step(ctx, s, x, g)
+
     services = {
-        "update": python_update(evaluate, interrupted, catch_interrupt=True),
+        "update": keeping,
         "rate": rate,
         "observe": no_observe,
     }

@@ -41,12 +41,14 @@ class _Plan(NamedTuple):
     clip_value: bool  # whether the body reads the gradient clamped
     framework: tuple | None  # (clip bound, sign); None: the sign depends on ‖g‖ (clip_norm)
     n: int  # the factors' count, the framework's two included
-    loops: list  # the CPU loops, unbounded and bounded, once compiled (else None)
+    loops: dict  # the CPU loops by (bounded, keep), once compiled
 
-    def cpu_loops(self, bounded: bool) -> Any:
+    def cpu_loops(self, bounded: bool, keep: bool = False) -> Any:
         """The CPU loops of this body and variant (kept in :attr:`loops`)."""
-        self.loops[bounded] = cpu_loops(self.body, self.clip_value, bounded)
-        return self.loops[bounded]
+        loops = self.loops.get((bounded, keep))
+        if loops is None:
+            loops = self.loops[bounded, keep] = cpu_loops(self.body, self.clip_value, bounded, keep)
+        return loops
 
 
 class Optimizer:
@@ -191,7 +193,7 @@ class Optimizer:
                 if hp["clip_norm"] is not None
                 else clipping.framework_factors(hp, None, "serial"),
                 n=len(self.spec.factors),
-                loops=[None, None],
+                loops={},
             )
         return plan
 
@@ -361,17 +363,23 @@ class Optimizer:
             np.copyto(x[key], view)
         return x
 
-    def _apply(self, pair: FlatPair, box: Any = None) -> None:
+    def _apply(self, pair: FlatPair, box: Any = None, best: Any = None) -> None:
         """One step on already validated flat arrays (``minimize`` calls this directly).
 
         ``box``: flat bounds ``(lo, hi)`` in x's dtype and place (a
         :class:`numopt.kernels.box.Box`), applied inside the kernel; None for none.
+        ``best``: an array like ``pair.x`` that receives ``x`` as it was before the
+        step (``minimize``'s best point), or None.  The parallel CPU loop writes it
+        in the step's own pass; the other backends copy it first.
         """
         t = self._t + 1
         lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
         backend = resolve(self.backend, pair.layout.device, pair.x.size)
         state = self._state_for(pair.layout, pair.x.size)
         hp = self._hyperparameters
+        keep = best is not None and backend == "parallel" and self.spec.passes is None
+        if best is not None and not keep:  # a copy first (device to device on a GPU)
+            best.copy_to_device(pair.x) if pair.layout.device else np.copyto(best, pair.x)
         if backend == "numpy":
             g = clipping.reference_gradient(pair.g, hp)  # pair.g itself when not clipping
             rest = {k: v for k, v in hp.items() if k != "learning_rate" and k not in clipping.NAMES}
@@ -394,11 +402,9 @@ class Optimizer:
                 if c is None or c.dtype != pair.layout.dtype:
                     c = self._c = np.empty(plan.n, pair.layout.dtype)
                 c[:] = factors
-                loops = plan.loops[box is not None] or plan.cpu_loops(box is not None)
-                if box is None:
-                    getattr(loops, backend)(pair.x, pair.g, state, c)
-                else:
-                    getattr(loops, backend)(pair.x, pair.g, state, c, box.lo, box.hi)
+                loop = getattr(plan.cpu_loops(box is not None, keep), backend)
+                bounds = () if box is None else (box.lo, box.hi)
+                loop(pair.x, pair.g, state, c, *bounds, *((best,) if keep else ()))
         self._t = t
         if self._loaded_on_host:
             self._loaded_on_host = False
