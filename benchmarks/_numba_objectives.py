@@ -23,6 +23,9 @@ independent 2-D Rosenbrock functions, ``n`` even; the L-BFGS benchmarks' problem
 
 For ``n = 2`` both functions are the classic 2-D Rosenbrock function.
 
+* :func:`weighted_sphere_inplace` ``(x, grad, a) -> f``: ``½ Σ aᵢxᵢ²`` over ``prange``,
+  the large-N benchmarks' objective (one pass, as cheap as an objective gets).
+
 They are module-level dispatchers, so other jitted code (a compiled loop, a
 benchmark's hand-written loop) can call them or take them as arguments.
 
@@ -51,7 +54,7 @@ True
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -113,3 +116,16 @@ def xrosen_fg(x):  # pragma: no cover - compiled
     g = np.empty_like(x)
     f = xrosen_fg_inplace(x, g)
     return f, g
+
+
+@njit(cache=True, parallel=True)
+def weighted_sphere_inplace(x, grad, a):  # pragma: no cover - compiled
+    """``f = ½ Σ a_i x_i²``, its gradient ``a ⊙ x`` written into ``grad``: one parallel
+    pass over ``x``, ``a`` and ``grad`` (the cheapest objective a large model has,
+    so that what ``minimize`` adds to the update shows)."""
+    f = 0.0
+    for i in prange(x.size):
+        gi = a[i] * x[i]
+        grad[i] = gi
+        f += 0.5 * gi * x[i]
+    return f

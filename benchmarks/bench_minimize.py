@@ -15,6 +15,11 @@ Problems, for every rule in ``numopt.RULES`` with its settings from
 1000 × 1000 mat-vec per iteration), and mini-batch logistic regression (20 000 × 20
 synthetic samples).
 
+**Large N.**  ``LargeN`` times 20 updates at N = 10⁶ through ``minimize`` (Python
+and compiled loop) and through the hand-written loop ``fun(x, g, a); opt.step(x,
+g)``: the ratio is what ``minimize``'s own passes (the gradient's norm, the best
+point) cost over the update.
+
 **Peak memory.**  ``peakmem_minimize_large`` is a whole Adam run on N = 10⁷ float64
 parameters (80 MB per array) for 20 iterations.  Expected peak: the interpreter
 with NumPy, SciPy, Numba and numopt loaded (130-200 MB depending on the
@@ -41,6 +46,7 @@ from scipy.optimize import rosen, rosen_der
 
 import numopt
 
+from ._numba_objectives import weighted_sphere_inplace
 from .common import (
     logistic_data,
     minimize_logistic,
@@ -56,6 +62,8 @@ ITERATIONS = 200
 #: Size and length of the peak-memory run (the test suite shrinks PEAKMEM_N).
 PEAKMEM_N = 10**7
 PEAKMEM_ITERATIONS = 20
+#: Size of the large-N comparison (the test suite shrinks it).
+LARGE_N = 10**6
 #: Size of the allocation count.
 ALLOC_N = 10**6
 
@@ -122,6 +130,45 @@ class LogisticMiniBatch:
 
     def time_minimize(self, rule):
         self._run(rule)
+
+
+class LargeN:
+    """``minimize`` at N = 10⁶ against the loop users write by hand (module docstring).
+
+    ``weighted_sphere_inplace`` (a Numba ``prange`` objective, ``jac="inplace"``), 20
+    updates, float64: ``time_hand`` is ``fun(x, g, a); opt.step(x, g)``,
+    ``time_minimize`` the same updates through ``minimize`` (``gtol=1e-12``: no early
+    stop), from Python or compiled.  Their ratio is what ``minimize``'s bookkeeping
+    costs (``benchmarks/large_n.py`` measures it per iteration, to N = 10⁸).
+    """
+
+    params = (["adam", "gd"], [False, True])
+    param_names = ["rule", "compiled"]
+    iterations = 20
+
+    def setup(self, rule, compiled):
+        rng = np.random.default_rng(0)
+        self.x0, self.a = rng.standard_normal(LARGE_N), rng.uniform(0.5, 2.0, LARGE_N)
+        self.options = {"learning_rate": 1e-3, "maxiter": self.iterations, "gtol": 1e-12,
+                        "compiled": compiled}  # fmt: skip
+        _check_updates(self._run(rule), self.iterations)
+        self.time_hand(rule, compiled)
+
+    def _run(self, rule):
+        return numopt.minimize(
+            weighted_sphere_inplace, self.x0, args=(self.a,), jac="inplace", method=rule,
+            options=self.options,
+        )  # fmt: skip
+
+    def time_minimize(self, rule, compiled):
+        self._run(rule)
+
+    def time_hand(self, rule, compiled):
+        x, opt = self.x0.copy(), numopt.RULES[rule](1e-3)
+        g = np.empty_like(x)
+        for _ in range(self.iterations):
+            weighted_sphere_inplace(x, g, self.a)
+            opt.step(x, g)
 
 
 class PeakMemory:

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 MODULES = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
 PREFIXES = ("time_", "peakmem_", "mem_", "track_")
 #: Module constants shrunk for the smoke test (module -> {name: value}).
-SMALL = {"bench_minimize": {"PEAKMEM_N": 1000, "ALLOC_N": 10_000}}
+SMALL = {"bench_minimize": {"PEAKMEM_N": 1000, "ALLOC_N": 10_000, "LARGE_N": 10_000}}
 
 
 def _numeric(values) -> bool:
