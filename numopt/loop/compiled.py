@@ -464,10 +464,10 @@ def bind_services(
     # modules are two loops (a cached loop refers to its objective's module)
     where = tuple(_where(f) for f in (fun, jac if mode == "jac" else None) if f is not None)
     fn = specialise(iteration.iterate, kind, tags=(*tags, *inlined, *where), body=body, **services)
-    if needs.parallel:
-        # Loaded from the cache, nothing would start Numba's threading layer before
-        # the loop calls the parallel kernel (a segfault): start it here.
-        _launch_threads()
+    # Loaded from the cache, nothing would start Numba's threading layer before the
+    # loop calls a prange kernel — the step's, a norm's or the objective's own (a
+    # segfault): start it here (once per process; later calls return at once).
+    _launch_threads()
     cache = _cached(fun) and (mode != "jac" or _cached(jac))
     loop = njit(inline="always", error_model="numpy")(fn)
     return Bound(loop, evaluate, kind, cache)
