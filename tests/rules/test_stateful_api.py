@@ -359,8 +359,8 @@ def test_auto_backend_dispatch(monkeypatch):
     real = optimizer_module.cpu_loops
     used = []
 
-    def spy(body, clip_value=False, bounded=False):
-        loops = real(body, clip_value, bounded)
+    def spy(body, clip_value=False, bounded=False, keep=False):
+        loops = real(body, clip_value, bounded, keep)
 
         def wrap(kind):
             def run(*args):
