@@ -57,7 +57,7 @@ else:  # run as a script
 
 LEARNING_RATE = 1e-3
 #: Iterations of the short and the long run, by size (about 0.5 s for Adam here).
-ITERATIONS = {10**5: (20, 220), 10**6: (4, 44), 10**7: (2, 10), 10**8: (1, 4)}
+ITERATIONS = {10**5: (20, 220), 10**6: (4, 44), 10**7: (2, 10), 10**8: (2, 10)}
 
 
 def element_wise_rules() -> list[str]:

@@ -19,6 +19,19 @@ from numopt.rules.optimizer import Optimizer
 from numopt.transforms.accumulate import grouped
 
 
+class _Channel:
+    """What the services and the mode share.  The services hold this, never the mode:
+    a mode that its own services referenced would be a reference cycle, and the run's
+    arrays (gigabytes at large N) would wait for the garbage collector after
+    ``minimize`` returns."""
+
+    __slots__ = ("batches", "detail")
+
+    def __init__(self) -> None:
+        self.batches: Iterator | None = None
+        self.detail: str | None = None  # why a callback stopped the run
+
+
 class PythonMode:
     """The loop of one run, run from Python (see the module docstring)."""
 
@@ -26,8 +39,7 @@ class PythonMode:
 
     def __init__(self, run: Any, start: float, interrupted: Callable[[], bool]) -> None:
         self.run = run
-        self._batches: Iterator | None = None
-        self.detail: str | None = None  # why a callback stopped the run
+        self._shared = shared = _Channel()
         obj, opt, ops = run.objective, run.opt, run.ops
         view, pair, box, args = run.view, run.pair, run.box, run.args
 
@@ -41,7 +53,7 @@ class PythonMode:
         else:
 
             def evaluate(ctx, s, x, g, order):
-                f = obj(view, next(self._batches))
+                f = obj(view, next(shared.batches))
                 s.nfev, s.njev = obj.nfev, obj.njev
                 return f
 
@@ -51,8 +63,8 @@ class PythonMode:
         clock = time.perf_counter
 
         def hook(ctx, nit, f):
-            self.detail = run.call_back(nit, f)
-            return CODES.CALLBACK if self.detail else 0
+            shared.detail = run.call_back(nit, f)
+            return CODES.CALLBACK if shared.detail else 0
 
         self.ctx: Any = None
         if getattr(opt, "evaluates", False):  # L-BFGS-B: its update runs a line search
@@ -95,6 +107,15 @@ class PythonMode:
             }
         )
 
+    @property
+    def detail(self) -> str | None:
+        """Why a callback stopped the run (None: it did not)."""
+        return self._shared.detail
+
+    @detail.setter
+    def detail(self, value: str | None) -> None:
+        self._shared.detail = value
+
     def chunk(self, hist: Any, rows: Any) -> int:
         """Iterate until the run stops or pauses (at ``state.limit`` at the latest)."""
         run = self.run
@@ -104,7 +125,7 @@ class PythonMode:
                 batches = (group for _, group in grouped(
                     enumerate(batches, run.state.batch_index), run.accumulate
                 ))  # fmt: skip
-            self._batches = iter(batches)
+            self._shared.batches = iter(batches)
         return self.iterate(
             run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
             run.losses, run.order, self.ctx,

@@ -131,7 +131,12 @@ class Run:
         # the stopping test's gradient measure: max|g|, or the projected one under bounds
         self.grad_norm = self.ops.norm
         if self.box is not None:
-            self.grad_norm = problem_bounds.grad_norm(self.x, self.box, self.sign)
+            opt = self.opt  # a closure over the optimizer, not the run: no reference cycle
+
+            def sign() -> float:  # the projected gradient's direction: -1.0 to maximise
+                return -1.0 if opt.hyperparameters.get("maximize") else 1.0
+
+            self.grad_norm = problem_bounds.grad_norm(self.x, self.box, sign)
             if self.objective.mode in ("2-point", "3-point"):  # differences stay inside
                 self.objective.bounds = tuple(a.astype(np.float64) for a in self.box)
         self.pair = FlatPair(self.x, self.g, Layout((s.size,), s.dtype, "C", gpu))
@@ -242,10 +247,6 @@ class Run:
         return box
 
     # -- what the loop and the result read -------------------------------------------
-    def sign(self) -> float:
-        """The step's direction for the projected gradient: -1.0 with ``maximize``."""
-        return -1.0 if self.opt.hyperparameters.get("maximize") else 1.0
-
     def bounds_key(self) -> str | None:
         """The bounds' fingerprint saved in checkpoints (computed once)."""
         if self.box is not None and self._bounds_digest is None:
