@@ -199,11 +199,20 @@ def two_sums(
 
 
 def segments(
-    body: Callable, theta, g, state, c: tuple, sizes: tuple[int, ...], steps: np.ndarray, box=None
+    body: Callable,
+    theta,
+    g,
+    state,
+    c: tuple,
+    sizes: tuple[int, ...],
+    steps: np.ndarray,
+    box=None,
+    clip_value: bool = False,
 ) -> None:
     """Pass 2 on the device: ``body(i, ..., steps[segment of i])`` for every element.
 
-    ``box``: flat device bounds ``(lo, hi)`` to clamp ``theta`` into, or None.
+    ``box``: flat device bounds ``(lo, hi)`` to clamp ``theta`` into, or None;
+    ``clip_value``: the body's ``grad`` clips (as in pass 1).
     """
     table = reduce.blocks(sizes)
     nb = table.start.size
@@ -213,10 +222,10 @@ def segments(
     d_steps = cuda.to_device(steps)
     threads = THREADS_PER_BLOCK
     if box is None:
-        kernel = _kernel(_segment_template, body, "cuda_segments")
+        kernel = _kernel(_segment_template, body, "cuda_segments", clip_value)
         kernel[_grid(nb), threads](theta, g, state, c, d.start, d.segment, d.stop, d_steps)
     else:
-        kernel = _kernel(_segment_bounded_template, body, "cuda_segments_bounded")
+        kernel = _kernel(_segment_bounded_template, body, "cuda_segments_bounded", clip_value)
         kernel[_grid(nb), threads](
             theta, g, state, c, d.start, d.segment, d.stop, d_steps, box[0], box[1]
         )

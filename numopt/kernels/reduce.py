@@ -389,19 +389,20 @@ def two_sum_loops(body: Callable, clip_value: bool = False) -> Loops:
     return _element_loops(_two_sums_template, "two_sums", body, bool(clip_value))
 
 
-def segment_loops(body: Callable) -> Loops:
+def segment_loops(body: Callable, clip_value: bool = False) -> Loops:
     """Pass 2 over ``body(i, theta, g, state, c, step)``, ``step`` per segment.
 
     The loops take ``(theta, g, state, c, start, segment, stop, steps)``; ``steps``
-    holds one value per segment, in ``theta``'s dtype.
+    holds one value per segment, in ``theta``'s dtype.  ``clip_value``: the body's
+    ``grad`` clips (a pass 2 that reads the gradient again, as LARS's).
     """
-    return _element_loops(_segment_template, "segments", body, False)
+    return _element_loops(_segment_template, "segments", body, bool(clip_value))
 
 
-def segment_bounded_loops(body: Callable) -> Loops:
+def segment_bounded_loops(body: Callable, clip_value: bool = False) -> Loops:
     """As :func:`segment_loops`, then ``theta[i]`` clamped to ``[lo[i], hi[i]]``.
 
     Two more arguments, the flat bounds ``lo, hi`` in ``theta``'s dtype; the clamp
     is ``np.clip``'s, element for element (see :mod:`numopt.kernels.cpu`).
     """
-    return _element_loops(_segment_bounded_template, "segments_bounded", body, False)
+    return _element_loops(_segment_bounded_template, "segments_bounded", body, bool(clip_value))

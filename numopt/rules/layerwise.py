@@ -1,4 +1,4 @@
-"""Layer-wise steps: a trust ratio per layer, in two passes over memory (LAMB).
+"""Layer-wise steps: a trust ratio per layer, in two passes over memory (LAMB, LARS).
 
 A layer-wise rule scales each *layer* (a consecutive part of the flat ``x``) by a
 ratio of norms, so every ``u_i`` of a layer is needed before the first ``θ_i`` of it
@@ -34,7 +34,8 @@ class TrustRatio:
     first, second : callable
         The element functions of pass 1 and pass 2.
     ratio : callable
-        ``ratio(theta_norm, update_norm) -> float`` for one layer.
+        ``ratio(theta_norm, update_norm, hp) -> float`` for one layer, ``hp`` the
+        optimizer's hyperparameters (LARS's trust coefficient).
     """
 
     def __init__(self, first: Callable, second: Callable, ratio: Callable) -> None:
@@ -56,11 +57,11 @@ class TrustRatio:
         """What the rule's NumPy reference takes besides the hyperparameters."""
         return {"layers": self.sizes(opt, n)}
 
-    def steps(self, lr: float, sums: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    def steps(self, lr: float, sums: np.ndarray, dtype: np.dtype, hp: Any) -> np.ndarray:
         """``fl(η r_ℓ)`` per layer from the sums of squares ``(Σθ², Σu²)`` (float64 rows)."""
         return np.array(
             [
-                lr * self.ratio(math.sqrt(p), math.sqrt(q))
+                lr * self.ratio(math.sqrt(p), math.sqrt(q), hp)
                 for p, q in zip(sums[0].tolist(), sums[1].tolist(), strict=True)
             ],
             dtype,
@@ -85,8 +86,10 @@ class TrustRatio:
 
             c = tuple(dtype.type(f) for f in factors)
             sums = cuda_reduce.two_sums(self.first, pair.x, pair.g, state, c, sizes, clip_value)
-            steps = self.steps(lr, sums, dtype)
-            cuda_reduce.segments(self.second, pair.x, pair.g, state, c, sizes, steps, box)
+            steps = self.steps(lr, sums, dtype, opt.hyperparameters)
+            cuda_reduce.segments(
+                self.second, pair.x, pair.g, state, c, sizes, steps, box, clip_value
+            )
             return
         c = np.array(factors, dtype)
         table = reduce.blocks(sizes)
@@ -96,9 +99,10 @@ class TrustRatio:
         work = scratch[1]
         first = getattr(reduce.two_sum_loops(self.first, clip_value), backend)
         first(pair.x, pair.g, state, c, table.start, table.stop, table.first, *work)
-        steps = self.steps(lr, work.out, dtype)
+        steps = self.steps(lr, work.out, dtype, opt.hyperparameters)
         args = (pair.x, pair.g, state, c, table.start, table.segment, table.stop, steps)
         if box is None:
-            getattr(reduce.segment_loops(self.second), backend)(*args)
+            getattr(reduce.segment_loops(self.second, clip_value), backend)(*args)
         else:
-            getattr(reduce.segment_bounded_loops(self.second), backend)(*args, box.lo, box.hi)
+            second = reduce.segment_bounded_loops(self.second, clip_value)
+            getattr(second, backend)(*args, box.lo, box.hi)
