@@ -166,6 +166,14 @@ _halving = schedules.exponential  # the same for NAdam, Lion, Adadelta (see belo
 #: * LAMB moves each layer by about η‖θ‖ per update, so at a constant rate it hovers
 #:   too: a halving rate (quadratic 3380 updates, Rosenbrock 22 364; a 2× longer
 #:   half-life converges too, a 2× shorter one stops short on Rosenbrock).
+#: * Issue 19's rules (tried 2026-12-05): ASGD runs with ``lambd=0`` (its shrink
+#:   ``1 - λη`` puts the fixed point at ∇f = -λθ, off gtol); sign SGD and Signum move
+#:   every parameter by η, so they hover like Lion: a halving rate.  AdEMAMix (α = 5,
+#:   β3 = 0.9999) hovers on the quadratic at every constant η from 1e-3 to 0.3 and
+#:   Adan at every η ≥ 3e-3: a halving rate there.  ADOPT on Rosenbrock wants a large
+#:   η (0.3: 9 493 updates; 0.03: 39 330).  LARS moves each layer by about ητ‖θ‖ per
+#:   update, so it hovers at every constant η too (tried 0.1 to 30 at τ = 0.01): a
+#:   halving rate (3 245 updates on the quadratic, 3 233 on Rosenbrock).
 SETTINGS: dict[str, dict[str, dict]] = {
     "quadratic": {  # quadratic(100), κ = 10, from x = 0
         "gd": {"learning_rate": 0.1},
@@ -181,6 +189,18 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "rprop": {"learning_rate": 0.1, "step_sizes": (1e-12, 50.0)},
         "lion": {"learning_rate": _halving(0.02, decay_rate=0.5, transition_steps=200)},
         "lamb": {"learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=200)},
+        "asgd": {"learning_rate": 0.1, "lambd": 0.0},
+        "adabelief": {"learning_rate": 0.1},
+        "yogi": {"learning_rate": 0.1},
+        "adan": {"learning_rate": _halving(0.02, decay_rate=0.5, transition_steps=200)},
+        "adopt": {"learning_rate": 0.03},
+        "ademamix": {"learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=1000)},
+        "sign_sgd": {"learning_rate": _halving(0.01, decay_rate=0.5, transition_steps=200)},
+        "signum": {"learning_rate": _halving(0.01, decay_rate=0.5, transition_steps=200)},
+        "lars": {
+            "learning_rate": _halving(3.0, decay_rate=0.5, transition_steps=200),
+            "trust_coefficient": 0.01,
+        },
     },
     "rosenbrock": {  # 2-D, from (-1.2, 1)
         "gd": {"learning_rate": 1e-3},
@@ -196,6 +216,18 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "rprop": {"learning_rate": 1e-2, "step_sizes": (1e-12, 50.0)},
         "lion": {"learning_rate": _halving(1e-2, decay_rate=0.5, transition_steps=1000)},
         "lamb": {"learning_rate": _halving(0.05, decay_rate=0.5, transition_steps=1000)},
+        "asgd": {"learning_rate": 1e-3, "lambd": 0.0},
+        "adabelief": {"learning_rate": 0.1},
+        "yogi": {"learning_rate": 0.1},
+        "adan": {"learning_rate": 0.03},
+        "adopt": {"learning_rate": 0.3},
+        "ademamix": {"learning_rate": 0.01},
+        "sign_sgd": {"learning_rate": _halving(0.01, decay_rate=0.5, transition_steps=1000)},
+        "signum": {"learning_rate": _halving(0.01, decay_rate=0.5, transition_steps=1000)},
+        "lars": {
+            "learning_rate": _halving(3.0, decay_rate=0.5, transition_steps=200),
+            "trust_coefficient": 0.01,
+        },
     },
     "logistic": {  # logistic_data(), batches of 256, 2 epochs, seed 0
         "gd": {"learning_rate": 1.0},
@@ -210,6 +242,15 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "radam": {"learning_rate": 0.1},
         "lion": {"learning_rate": 0.01},
         "lamb": {"learning_rate": 0.03},
+        "asgd": {"learning_rate": 1.0},
+        "adabelief": {"learning_rate": 0.03},
+        "yogi": {"learning_rate": 0.03},
+        "adan": {"learning_rate": 0.03},
+        "adopt": {"learning_rate": 0.03},
+        "ademamix": {"learning_rate": 0.01},
+        "sign_sgd": {"learning_rate": 0.01},
+        "signum": {"learning_rate": 0.01},
+        "lars": {"learning_rate": 1.0, "trust_coefficient": 0.01},
     },
 }
 

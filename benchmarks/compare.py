@@ -61,6 +61,10 @@ try:
 except ImportError:  # torch is an optional peer
     torch = None
 
+#: The rules of issue 19 (torch has ASGD only; optax has the rest).
+NEW_RULES = ("asgd", "adabelief", "yogi", "adan", "adopt", "ademamix", "sign_sgd", "signum")
+#: Rules optax does not have.
+NO_OPTAX = ("asgd",)
 #: The rules this script writes out for NumPy, torch.optim and optax.
 COMPARED = (
     "gd",
@@ -70,10 +74,14 @@ COMPARED = (
     "adamw",
     *("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion"),
     "lamb",
+    *NEW_RULES,
 )
 #: Rules whose naive NumPy step is numopt's own NumPy reference (``backend="numpy"``:
 #: the formula written the obvious way, allocating temporaries), not written out here.
-REFERENCE_AS_NUMPY = ("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion")
+REFERENCE_AS_NUMPY = (
+    *("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion"),
+    *NEW_RULES,
+)
 
 
 # -- the roofline: STREAM triad and copy -------------------------------------------------
@@ -119,6 +127,27 @@ def _traffic2(theta, g, a, b, s):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True)
+def _traffic3(theta, g, a, b, c, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        gi = g[i]
+        a[i] = a[i] * s + gi
+        b[i] = b[i] * s + gi
+        c[i] = c[i] * s + gi
+        theta[i] = theta[i] + s * gi
+
+
+@njit(parallel=True, cache=True)
+def _traffic4(theta, g, a, b, c, d, s):  # pragma: no cover - compiled
+    for i in prange(theta.size):
+        gi = g[i]
+        a[i] = a[i] * s + gi
+        b[i] = b[i] * s + gi
+        c[i] = c[i] * s + gi
+        d[i] = d[i] * s + gi
+        theta[i] = theta[i] + s * gi
+
+
+@njit(parallel=True, cache=True)
 def _two_pass1(theta, g, a, b, s):  # pragma: no cover - compiled
     for i in prange(theta.size):
         gi = g[i] + s * theta[i]
@@ -144,7 +173,7 @@ def same_traffic(theta, g, state, s, method: str = "") -> None:
         _two_pass1(theta, g, *state, s)
         _two_pass2(theta, *state, s)
     else:
-        (_traffic0, _traffic1, _traffic2)[len(state)](theta, g, *state, s)
+        (_traffic0, _traffic1, _traffic2, _traffic3, _traffic4)[len(state)](theta, g, *state, s)
 
 
 def traffic(method: str, k: int) -> int:
@@ -221,7 +250,7 @@ def torch_optimizers(method: str, hp: dict, param) -> dict[str, object]:
         }
         if "beta1" in hp:
             kwargs["betas"] = (hp["beta1"], hp["beta2"])
-    elif method in ("lion", "lamb"):  # torch has no Lion, no LAMB
+    elif method not in ("adam", "adamw"):  # torch has no Lion, LAMB, nor optax's others
         return {}
     else:
         cls = torch.optim.AdamW if method == "adamw" else torch.optim.Adam
@@ -254,6 +283,7 @@ TORCH_NAMES = {
     "nadam": "NAdam",
     "radam": "RAdam",
     "rprop": "Rprop",
+    "asgd": "ASGD",
 }
 
 
@@ -325,6 +355,47 @@ OPTAX_MORE = {
     "lion": lambda optax, hp: optax.lion(
         hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], weight_decay=hp["weight_decay"]
     ),
+    # issue 19: the same rules, with the same hyperparameters (optax's b1 is beta1, ...)
+    "adabelief": lambda optax, hp: optax.adabelief(
+        hp["learning_rate"],
+        b1=hp["beta1"],
+        b2=hp["beta2"],
+        eps=hp["eps"],
+        eps_root=hp["eps_root"],
+        nesterov=hp["nesterov"],
+    ),
+    "yogi": lambda optax, hp: optax.yogi(
+        hp["learning_rate"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"]
+    ),
+    "adan": lambda optax, hp: optax.adan(
+        hp["learning_rate"],
+        b1=hp["beta1"],
+        b2=hp["beta2"],
+        b3=hp["beta3"],
+        eps=hp["eps"],
+        eps_root=hp["eps_root"],
+        weight_decay=hp["weight_decay"],
+    ),
+    "adopt": lambda optax, hp: optax.contrib.adopt(
+        hp["learning_rate"],
+        b1=hp["beta1"],
+        b2=hp["beta2"],
+        eps=hp["eps"],
+        nesterov=hp["nesterov"],
+        use_clipping=hp["clipping"],
+    ),
+    "ademamix": lambda optax, hp: optax.contrib.ademamix(
+        hp["learning_rate"],
+        b1=hp["beta1"],
+        b2=hp["beta2"],
+        b3=hp["beta3"],
+        alpha=hp["alpha"],
+        eps=hp["eps"],
+        eps_root=hp["eps_root"],
+        weight_decay=hp["weight_decay"],
+    ),
+    "sign_sgd": lambda optax, hp: optax.sign_sgd(hp["learning_rate"]),
+    "signum": lambda optax, hp: optax.signum(hp["learning_rate"], beta=hp["beta"]),
 }
 
 
@@ -426,7 +497,7 @@ def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
             param.grad = torch.from_numpy(g.copy())
             for impl, topt in torch_optimizers(method, hp, param).items():
                 contenders[impl] = topt.step
-        if _jax() is not None:
+        if _jax() is not None and method not in NO_OPTAX:
             contenders["optax"] = optax_step(method, hp, x, g)
         med = round_robin(contenders, rounds)
         moved = traffic(method, k) * n * np.dtype(dtype).itemsize

@@ -3,9 +3,11 @@
 :func:`minimize` is the door, with ``scipy.optimize.minimize``'s calling
 conventions; the stateful optimizers (``numopt.Adam(...).step(x, g)``) serve custom
 loops.  The rules — gradient descent and mini-batch SGD, Momentum/Nesterov,
-RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Lion and
-LAMB (:data:`RULES`) — run as fused Numba kernels on the CPU or, for CUDA device
-arrays, on the GPU; schedules, transforms and bounds compose with every one.
+RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion,
+LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD and Signum
+(:data:`RULES`) — run as fused Numba kernels on the CPU or, for CUDA device
+arrays, on the GPU;
+schedules, transforms and bounds compose with every one.
 :class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
 ``scipy.optimize.minimize``, for smooth deterministic objectives.
 Importing numopt compiles nothing and needs no GPU.
@@ -24,14 +26,20 @@ from numopt.loop.loop_cache import RecompileWarning
 from numopt.many import minimize_many
 from numopt.quasi_newton import LBFGS
 from numopt.rules import (
+    ADOPT,
+    ASGD,
     GD,
+    LARS,
     RULES,
     SGD,
+    AdaBelief,
     Adadelta,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    Adan,
+    AdEMAMix,
     Lamb,
     Lion,
     Momentum,
@@ -40,22 +48,31 @@ from numopt.rules import (
     RAdam,
     RMSprop,
     Rprop,
+    SignSGD,
+    Signum,
+    Yogi,
 )
 from numopt.transforms import EMA, Averaged, Lookahead, MultiSteps, ParamGroups, Polyak
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADOPT",
+    "ASGD",
     "EMA",
     "GD",
+    "LARS",
     "LBFGS",
     "RULES",
     "SGD",
+    "AdEMAMix",
+    "AdaBelief",
     "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Adan",
     "Averaged",
     "Lamb",
     "Lion",
@@ -70,6 +87,9 @@ __all__ = [
     "RMSprop",
     "RecompileWarning",
     "Rprop",
+    "SignSGD",
+    "Signum",
+    "Yogi",
     "methods",
     "minimize",
     "minimize_many",

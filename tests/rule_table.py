@@ -14,6 +14,14 @@ etas = st.tuples(st.floats(0.1, 0.9), st.floats(1.05, 2.0))
 step_sizes = st.tuples(st.floats(1e-6, 1e-2), st.floats(0.1, 50.0))
 placement = st.sampled_from(["inside", "outside"])
 _adam = {"learning_rate": lr, "beta1": decay, "beta2": decay, "eps": eps, "weight_decay": wd}
+_belief = {
+    "learning_rate": lr,
+    "beta1": decay,
+    "beta2": decay,
+    "eps": eps,
+    "eps_root": st.floats(0.0, 1e-6),
+}
+_adopt = {"learning_rate": lr, "beta1": decay, "beta2": decay, "eps": eps}
 
 #: id -> (class, fixed options, strategy of hyperparameters; a drawn value overrides a
 #: fixed one, so the fixed options alone also pick the variant's kernel body)
@@ -183,6 +191,81 @@ VARIANTS = {
     ),
     # layer-wise: one layer here (tests/rules/test_lamb.py covers layers)
     "lamb": (numopt.Lamb, {}, st.fixed_dictionaries(_adam)),
+    # issue 19: torch's ASGD and the rules of optax
+    "asgd": (
+        numopt.ASGD,
+        {"t0": 2.0, "lambd": 0.01},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "lambd": st.floats(0.0, 0.1),
+                "alpha": st.floats(0.0, 1.0),
+                "t0": st.floats(0.0, 5.0),
+                "weight_decay": wd,
+            }
+        ),
+    ),
+    "adabelief": (numopt.AdaBelief, {}, st.fixed_dictionaries(_belief)),
+    "adabelief-nesterov": (
+        numopt.AdaBelief,
+        {"nesterov": True},
+        st.fixed_dictionaries(_belief),
+    ),
+    "yogi": (
+        numopt.Yogi,
+        {},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "beta1": decay,
+                "beta2": decay,
+                "eps": eps,
+                "initial_accumulator_value": st.floats(1e-8, 1e-2),
+            }
+        ),
+    ),
+    "adan": (
+        numopt.Adan,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries({**_adam, "beta3": decay, "eps_root": st.floats(0.0, 1e-6)}),
+    ),
+    "adopt": (numopt.ADOPT, {}, st.fixed_dictionaries(_adopt)),
+    "adopt-nesterov": (numopt.ADOPT, {"nesterov": True}, st.fixed_dictionaries(_adopt)),
+    "adopt-unclipped": (numopt.ADOPT, {"clipping": False}, st.fixed_dictionaries(_adopt)),
+    "ademamix": (
+        numopt.AdEMAMix,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries(
+            {
+                **_adam,
+                "beta3": decay,
+                "alpha": st.floats(0.0, 10.0),
+                "eps_root": st.floats(0.0, 1e-6),
+            }
+        ),
+    ),
+    "sign_sgd": (numopt.SignSGD, {}, st.fixed_dictionaries({"learning_rate": lr})),
+    # layer-wise like LAMB: one layer here (tests/rules/test_new_rules_vs_optax_torch.py
+    # compares two layers with optax)
+    "lars": (
+        numopt.LARS,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries(
+            {
+                "learning_rate": lr,
+                "weight_decay": wd,
+                "trust_coefficient": st.floats(1e-3, 1.0),
+                "eps": st.floats(0.0, 1e-3),
+                "momentum": decay,
+                "nesterov": st.booleans(),
+            }
+        ),
+    ),
+    "signum": (
+        numopt.Signum,
+        {},
+        st.fixed_dictionaries({"learning_rate": lr, "beta": decay}),
+    ),
 }
 
 

@@ -63,8 +63,10 @@ def minimize(
             full-batch, host arrays; see ``docs/lbfgs.md``), or a first-order rule:
             ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
             ``"adamw"``, ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
-            ``"radam"``, ``"rprop"`` (full-batch only: no ``batch_size``), ``"lion"``,
-            ``"lamb"`` (a list/dict ``x0``'s arrays are its layers) — the keys of
+            ``"radam"``, ``"rprop"`` (full-batch only: no ``batch_size``), ``"asgd"``,
+            ``"lion"``, ``"lamb"`` and ``"lars"`` (a list/dict ``x0``'s arrays are
+            their layers), ``"adabelief"``, ``"yogi"``, ``"adan"``, ``"adopt"``,
+            ``"ademamix"``, ``"sign_sgd"``, ``"signum"`` — the keys of
             :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
             (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``,
             SciPy's default for a smooth problem (with or without bounds), and

@@ -9,12 +9,18 @@ file plus one entry in :data:`RULES`.
 
 from __future__ import annotations
 
+from numopt.rules.adabelief import AdaBelief
 from numopt.rules.adadelta import Adadelta
 from numopt.rules.adagrad import Adagrad
 from numopt.rules.adam import Adam, AdamW
 from numopt.rules.adamax import Adamax
+from numopt.rules.adan import Adan
+from numopt.rules.ademamix import AdEMAMix
+from numopt.rules.adopt import ADOPT
+from numopt.rules.asgd import ASGD
 from numopt.rules.gd import GD, SGD
 from numopt.rules.lamb import Lamb
+from numopt.rules.lars import LARS
 from numopt.rules.lion import Lion
 from numopt.rules.momentum import Momentum
 from numopt.rules.nadam import NAdam
@@ -22,6 +28,8 @@ from numopt.rules.optimizer import Optimizer
 from numopt.rules.radam import RAdam
 from numopt.rules.rmsprop import RMSprop
 from numopt.rules.rprop import Rprop
+from numopt.rules.sign import SignSGD, Signum
+from numopt.rules.yogi import Yogi
 
 #: ``method=`` name → stateful optimizer class.  "sgd" is the plain gradient
 #: step fed with mini-batches.
@@ -40,17 +48,32 @@ RULES: dict[str, type[Optimizer]] = {
     "rprop": Rprop,
     "lion": Lion,
     "lamb": Lamb,
+    "asgd": ASGD,
+    "adabelief": AdaBelief,
+    "yogi": Yogi,
+    "adan": Adan,
+    "adopt": ADOPT,
+    "ademamix": AdEMAMix,
+    "sign_sgd": SignSGD,
+    "signum": Signum,
+    "lars": LARS,
 }
 
 __all__ = [
+    "ADOPT",
+    "ASGD",
     "GD",
+    "LARS",
     "RULES",
     "SGD",
+    "AdEMAMix",
+    "AdaBelief",
     "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Adan",
     "Lamb",
     "Lion",
     "Momentum",
@@ -59,4 +82,7 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "Rprop",
+    "SignSGD",
+    "Signum",
+    "Yogi",
 ]

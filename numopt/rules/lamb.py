@@ -59,7 +59,7 @@ from numopt.rules.spec import Hyper, RuleSpec, always
 F = adam.F
 
 
-def trust_ratio(theta_norm: float, update_norm: float) -> float:
+def trust_ratio(theta_norm: float, update_norm: float, hp: Any = None) -> float:
     """``‖θ‖/‖u‖``, or 1 when either norm is 0 (optax's ``scale_by_trust_ratio``)."""
     if theta_norm == 0.0 or update_norm == 0.0:
         return 1.0
@@ -144,6 +144,18 @@ def checked_layers(name: str, value: Any) -> tuple[int, ...] | None:
     return tuple(sizes)
 
 
+#: The layer-wise rules' ``layers`` (LAMB, LARS).
+LAYERS = Hyper(
+    "layers",
+    None,
+    checked_layers,
+    "sequence of int, optional",
+    "The sizes of the consecutive layers that ``x`` (viewed flat, in its memory\n"
+    "order) is made of, each with its own trust ratio; None: ``x`` is one layer.\n"
+    "``minimize`` sets it from a list/dict ``x0`` (one layer per array) when it is\n"
+    "None.  A checked attribute, not part of :meth:`state_dict`.",
+)
+
 SPEC = RuleSpec(
     name="lamb",
     hyperparameters=(
@@ -162,18 +174,7 @@ SPEC = RuleSpec(
     reference=reference,
     state=always(("m", "v")),
     passes=TrustRatio(moments, apply, trust_ratio),
-    attributes=(
-        Hyper(
-            "layers",
-            None,
-            checked_layers,
-            "sequence of int, optional",
-            "The sizes of the consecutive layers that ``x`` (viewed flat, in its memory\n"
-            "order) is made of, each with its own trust ratio; None: ``x`` is one layer.\n"
-            "``minimize`` sets it from a list/dict ``x0`` (one layer per array) when it is\n"
-            "None.  A checked attribute, not part of :meth:`state_dict`.",
-        ),
-    ),
+    attributes=(LAYERS,),
 )
 
 

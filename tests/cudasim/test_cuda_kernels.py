@@ -47,6 +47,19 @@ HP = {
     "rprop": {"learning_rate": 0.05, "etas": (0.4, 1.3), "step_sizes": (1e-3, 0.2)},
     "lion": {"learning_rate": 0.01, "weight_decay": 0.1},
     "lamb": {"learning_rate": 0.01, "weight_decay": 0.1},
+    # issue 19; ASGD averages from step 3 (t0 = 1), ADOPT's first step only sets v
+    "asgd": {"learning_rate": 0.05, "lambd": 0.1, "t0": 1.0, "weight_decay": 0.1},
+    "adabelief": {"learning_rate": 0.01, "eps_root": 1e-10},
+    "adabelief-nesterov": {"learning_rate": 0.01},
+    "yogi": {"learning_rate": 0.01, "initial_accumulator_value": 0.5},
+    "adan": {"learning_rate": 0.01, "weight_decay": 0.1},
+    "adopt": {"learning_rate": 0.01, "beta2": 0.9},
+    "adopt-nesterov": {"learning_rate": 0.01, "beta2": 0.9},
+    "adopt-unclipped": {"learning_rate": 0.01, "beta2": 0.9},
+    "ademamix": {"learning_rate": 0.01, "beta3": 0.9, "weight_decay": 0.1},
+    "sign_sgd": {"learning_rate": 0.01},
+    "signum": {"learning_rate": 0.01, "beta": 0.5},
+    "lars": {"learning_rate": 0.5, "trust_coefficient": 0.1, "nesterov": True},
 }
 # The simulator computes like NumPy; a real GPU may contract a*b+c into an FMA.
 MAXULP = 4 if config.ENABLE_CUDASIM else 64

@@ -36,6 +36,15 @@ OPTIONS = {
     "rprop": {"learning_rate": 0.05},
     "lion": {"learning_rate": lambda k: 0.01 / (1 + k / 100)},
     "lamb": {"learning_rate": 0.05},
+    "asgd": {"learning_rate": 0.3, "lambd": 0.0},  # λ > 0 shrinks θ: ∇f ≠ 0 at its fixed point
+    "adabelief": {"learning_rate": 0.05},
+    "yogi": {"learning_rate": 0.05},
+    "adan": {"learning_rate": 0.05},
+    "adopt": {"learning_rate": 0.05},
+    "ademamix": {"learning_rate": 0.05, "beta3": 0.99},
+    "sign_sgd": {"learning_rate": lambda k: 0.01 / (1 + k / 100)},
+    "signum": {"learning_rate": lambda k: 0.02 * 0.999**k},
+    "lars": {"learning_rate": 5.0, "trust_coefficient": 0.05},
 }
 
 

@@ -177,6 +177,15 @@ def test_rules_table():
         "rprop": numopt.Rprop,
         "lion": numopt.Lion,
         "lamb": numopt.Lamb,
+        "asgd": numopt.ASGD,
+        "adabelief": numopt.AdaBelief,
+        "yogi": numopt.Yogi,
+        "adan": numopt.Adan,
+        "adopt": numopt.ADOPT,
+        "ademamix": numopt.AdEMAMix,
+        "sign_sgd": numopt.SignSGD,
+        "signum": numopt.Signum,
+        "lars": numopt.LARS,
     }
     assert numopt.SGD is numopt.GD
     for name, cls in numopt.RULES.items():
@@ -215,13 +224,24 @@ BAD = {
     "decoupled_weight_decay": [("yes", TypeError), (1, TypeError)],
     "etas": [((1.2, 0.5), ValueError), ((0.5, 1.0), ValueError), (0.5, TypeError)],
     "step_sizes": [((1.0, 0.1), ValueError), ((0.0, 1.0), ValueError), ((1e-6,), TypeError)],
+    "beta3": _DECAY,
+    "eps_root": [(-1e-8, ValueError), (math.inf, ValueError), ("0", TypeError)],
+    "alpha": [(-0.5, ValueError), (math.nan, ValueError), (lambda t: 5.0, TypeError)],
+    "clipping": [("yes", TypeError), (1, TypeError)],
+    "lambd": [(-1e-4, ValueError), (math.inf, ValueError)],
+    "t0": [(-1.0, ValueError), (math.nan, ValueError), (None, TypeError)],
+    "trust_coefficient": [(0.0, ValueError), (-1e-3, ValueError), ("1", TypeError)],
+}
+#: Where one rule's range differs from the others' (LARS's ε may be 0, optax's default).
+BAD_FOR = {
+    ("LARS", "eps"): [(-1e-8, ValueError), (math.inf, ValueError), ("0", TypeError)],
 }
 
 
 def _bad_cases():
     for cls in CLASSES:
         for name in [*DEFAULTS[cls], "backend"]:
-            for value, exc in BAD[name]:
+            for value, exc in BAD_FOR.get((cls.__name__, name), BAD[name]):
                 yield pytest.param(cls, name, value, exc, id=f"{cls.__name__}-{name}={value!r}")
 
 
