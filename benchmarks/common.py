@@ -174,6 +174,9 @@ _halving = schedules.exponential  # the same for NAdam, Lion, Adadelta (see belo
 #:   η (0.3: 9 493 updates; 0.03: 39 330).  LARS moves each layer by about ητ‖θ‖ per
 #:   update, so it hovers at every constant η too (tried 0.1 to 30 at τ = 0.01): a
 #:   halving rate (3 245 updates on the quadratic, 3 233 on Rosenbrock).
+#:   Schedule-Free AdamW hovers at every constant η from 1e-3 to 0.3 on both
+#:   (its step is normalised, like RMSprop's): a halving rate, against its point;
+#:   Schedule-Free SGD converges at a constant η (its gtol reads the iterate y).
 SETTINGS: dict[str, dict[str, dict]] = {
     "quadratic": {  # quadratic(100), κ = 10, from x = 0
         "gd": {"learning_rate": 0.1},
@@ -200,6 +203,10 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "lars": {
             "learning_rate": _halving(3.0, decay_rate=0.5, transition_steps=200),
             "trust_coefficient": 0.01,
+        },
+        "schedule_free_sgd": {"learning_rate": 0.3},
+        "schedule_free_adamw": {
+            "learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=1000)
         },
     },
     "rosenbrock": {  # 2-D, from (-1.2, 1)
@@ -228,6 +235,10 @@ SETTINGS: dict[str, dict[str, dict]] = {
             "learning_rate": _halving(3.0, decay_rate=0.5, transition_steps=200),
             "trust_coefficient": 0.01,
         },
+        "schedule_free_sgd": {"learning_rate": 3e-3},
+        "schedule_free_adamw": {
+            "learning_rate": _halving(0.1, decay_rate=0.5, transition_steps=2000)
+        },
     },
     "logistic": {  # logistic_data(), batches of 256, 2 epochs, seed 0
         "gd": {"learning_rate": 1.0},
@@ -251,6 +262,8 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "sign_sgd": {"learning_rate": 0.01},
         "signum": {"learning_rate": 0.01},
         "lars": {"learning_rate": 1.0, "trust_coefficient": 0.01},
+        "schedule_free_sgd": {"learning_rate": 1.0},
+        "schedule_free_adamw": {"learning_rate": 0.1},
     },
 }
 

@@ -4,10 +4,10 @@
 conventions; the stateful optimizers (``numopt.Adam(...).step(x, g)``) serve custom
 loops.  The rules — gradient descent and mini-batch SGD, Momentum/Nesterov,
 RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion,
-LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD and Signum
-(:data:`RULES`) — run as fused Numba kernels on the CPU or, for CUDA device
-arrays, on the GPU;
-schedules, transforms and bounds compose with every one.
+LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD, Signum and
+Schedule-Free SGD/AdamW (:data:`RULES`) — run as fused Numba kernels on the CPU
+or, for CUDA device arrays, on the GPU; schedules, transforms and bounds compose
+with every one.
 :class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
 ``scipy.optimize.minimize``, for smooth deterministic objectives.
 Importing numopt compiles nothing and needs no GPU.
@@ -48,6 +48,8 @@ from numopt.rules import (
     RAdam,
     RMSprop,
     Rprop,
+    ScheduleFreeAdamW,
+    ScheduleFreeSGD,
     SignSGD,
     Signum,
     Yogi,
@@ -87,6 +89,8 @@ __all__ = [
     "RMSprop",
     "RecompileWarning",
     "Rprop",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
     "Yogi",

@@ -22,6 +22,12 @@ _belief = {
     "eps_root": st.floats(0.0, 1e-6),
 }
 _adopt = {"learning_rate": lr, "beta1": decay, "beta2": decay, "eps": eps}
+_schedule_free = {
+    "learning_rate": lr,
+    "beta1": st.floats(0.05, 1.0),
+    "weight_decay": wd,
+    "weight_lr_power": st.floats(0.0, 4.0),
+}
 
 #: id -> (class, fixed options, strategy of hyperparameters; a drawn value overrides a
 #: fixed one, so the fixed options alone also pick the variant's kernel body)
@@ -245,6 +251,16 @@ VARIANTS = {
         ),
     ),
     "sign_sgd": (numopt.SignSGD, {}, st.fixed_dictionaries({"learning_rate": lr})),
+    "schedule_free_sgd": (
+        numopt.ScheduleFreeSGD,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries(_schedule_free),
+    ),
+    "schedule_free_adamw": (
+        numopt.ScheduleFreeAdamW,
+        {"weight_decay": 0.1},
+        st.fixed_dictionaries({**_schedule_free, "beta2": decay, "eps": eps}),
+    ),
     # layer-wise like LAMB: one layer here (tests/rules/test_new_rules_vs_optax_torch.py
     # compares two layers with optax)
     "lars": (
@@ -272,3 +288,7 @@ VARIANTS = {
 def make(variant: str, backend: str, **hp) -> numopt.Optimizer:
     cls, fixed, _ = VARIANTS[variant]
     return cls(backend=backend, **{**fixed, **hp})
+
+
+#: The variants whose rule takes bounds (Schedule-Free's do not: its z would leave the box).
+BOUNDED_VARIANTS = sorted(v for v, (cls, _, _) in VARIANTS.items() if cls.spec.allows_bounds)

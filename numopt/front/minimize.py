@@ -23,6 +23,7 @@ from numopt.front.result import result
 from numopt.loop import checkpoint, compiled
 from numopt.loop.driver import drive
 from numopt.loop.run import Run
+from numopt.loop.status import Status
 from numopt.problem import placement
 from numopt.quasi_newton import LBFGS
 from numopt.rules import Optimizer
@@ -66,7 +67,8 @@ def minimize(
             ``"radam"``, ``"rprop"`` (full-batch only: no ``batch_size``), ``"asgd"``,
             ``"lion"``, ``"lamb"`` and ``"lars"`` (a list/dict ``x0``'s arrays are
             their layers), ``"adabelief"``, ``"yogi"``, ``"adan"``, ``"adopt"``,
-            ``"ademamix"``, ``"sign_sgd"``, ``"signum"`` — the keys of
+            ``"ademamix"``, ``"sign_sgd"``, ``"signum"``, ``"schedule_free_sgd"``,
+            ``"schedule_free_adamw"`` (no bounds; ``x`` is their average) — the keys of
             :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
             (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``,
             SciPy's default for a smooth problem (with or without bounds), and
@@ -140,7 +142,9 @@ def minimize(
             for.  With mini-batches, ``fun`` and ``jac`` are evaluated once more on the
             whole data at the end.  A run stopped by a non-finite loss or gradient
             returns its best point as ``x`` (never NaNs).  ``compiled`` says whether the
-            compiled loop ran, ``compiled_reason`` why not (None when it did).
+            compiled loop ran, ``compiled_reason`` why not (None when it did).  With a
+            Schedule-Free rule, ``x`` is its average (``fun``, ``jac`` evaluated there)
+            and ``x_iterate`` the last iterate, where the gradients were taken.
 
         See Also
         --------
@@ -179,6 +183,7 @@ def minimize(
     status, detail = drive(run)
     if config.checkpointing.path is not None:
         checkpoint.write(run)
+    run.to_evaluation_point(status not in (Status.NONFINITE, Status.INTERRUPTED))
     return result(run, status, detail)
 
 

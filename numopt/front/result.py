@@ -114,6 +114,8 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
     )
     if run.config.placement.return_device:  # the run's own device buffer, structured like x0
         out["x_device"] = s.views(x_device, writeable=True)
+    if run.x_iterate is not None:  # Schedule-Free: x is the average, this the last iterate
+        out["x_iterate"] = s.views(host(run.x_iterate), writeable=True)
     average = transform_options.average_of(run.opt, x)
     if average is not None:  # options["average"]: the averaged point, structured like x0
         out["x_average"] = s.views(average, writeable=True)

@@ -30,6 +30,7 @@ from numopt.problem.objective import Objective
 from numopt.problem.structure import Structure
 from numopt.transforms import Wrapper
 from numopt.transforms import options as transform_options
+from numopt.transforms._wrapper import chain
 from numopt.transforms.accumulate import MicroBatches
 
 #: The history's series.
@@ -155,6 +156,7 @@ class Run:
         self.compiled = False
         self.compiled_reason = "not decided"
         self.last_save = 0.0  # when the last checkpoint was written (perf_counter)
+        self.x_iterate: Any = None  # Schedule-Free: the last iterate (x is the average)
 
     # -- assembly --------------------------------------------------------------------
     def _batches(self) -> Any:
@@ -235,6 +237,11 @@ class Run:
             )
         if bounds is None:
             return None
+        from numopt.rules.optimizer import Optimizer, bounds_refused
+
+        rule = chain(self.opt)[-1]
+        if isinstance(rule, Optimizer) and not rule.spec.allows_bounds:
+            raise ValueError(f"bounds: {bounds_refused(rule)}")
         box = problem_bounds.for_structure(bounds, self.structure)
         if self.device == "cuda":
             box = kernel_box.to_device(box)
@@ -247,6 +254,20 @@ class Run:
         return box
 
     # -- what the loop and the result read -------------------------------------------
+    def to_evaluation_point(self, finished: bool) -> None:
+        """A Schedule-Free rule's run: ``x`` becomes the averaged point, the one to use,
+        whose loss the result then evaluates; the last iterate is kept as ``x_iterate``.
+
+        ``finished``: the run stopped normally (not interrupted, nothing non-finite);
+        otherwise, and before any update, ``x`` stays the iterate.
+        """
+        averaged = getattr(self.opt, "averaged", None)
+        if averaged is None or not finished or self.state.nit == 0:
+            return
+        self.x_iterate = self.ops.copy_of(self.x)
+        self.ops.load(self.x, self.ops.host(averaged(self.x)))
+        self.state.fx_known = 0
+
     def bounds_key(self) -> str | None:
         """The bounds' fingerprint saved in checkpoints (computed once)."""
         if self.box is not None and self._bounds_digest is None:

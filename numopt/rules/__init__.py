@@ -28,6 +28,7 @@ from numopt.rules.optimizer import Optimizer
 from numopt.rules.radam import RAdam
 from numopt.rules.rmsprop import RMSprop
 from numopt.rules.rprop import Rprop
+from numopt.rules.schedule_free import ScheduleFreeAdamW, ScheduleFreeSGD
 from numopt.rules.sign import SignSGD, Signum
 from numopt.rules.yogi import Yogi
 
@@ -57,6 +58,8 @@ RULES: dict[str, type[Optimizer]] = {
     "sign_sgd": SignSGD,
     "signum": Signum,
     "lars": LARS,
+    "schedule_free_sgd": ScheduleFreeSGD,
+    "schedule_free_adamw": ScheduleFreeAdamW,
 }
 
 __all__ = [
@@ -82,6 +85,8 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "Rprop",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
     "Yogi",

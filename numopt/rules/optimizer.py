@@ -209,6 +209,11 @@ class Optimizer:
         """The rule's own factors of step ``t`` with learning rate ``lr`` (float64)."""
         return self.spec.factor_fn(t, lr, self._planned().h)
 
+    def _reference_extras(self, t: int, lr: float) -> dict[str, Any]:
+        """What the NumPy reference of step ``t`` takes besides the hyperparameters (a
+        rule whose factors have a history: Schedule-Free's ``c_t``)."""
+        return {}
+
     def _kernel_factors(self, t: int, lr: float, g: Any = None, backend: str = "serial") -> tuple:
         """Every factor ``c`` a body reads: the rule's, the clip_value bound, the sign.
 
@@ -256,6 +261,8 @@ class Optimizer:
     def bounds(self, value: Any) -> None:
         from numopt.kernels import box
 
+        if value is not None and not self.spec.allows_bounds:
+            raise ValueError(bounds_refused(self))
         self._bounds = box.checked_pair(value)
         self._box = None
 
@@ -385,6 +392,7 @@ class Optimizer:
             rest = {k: v for k, v in hp.items() if k != "learning_rate" and k not in clipping.NAMES}
             if self.spec.passes is not None:
                 rest.update(self.spec.passes.reference_options(self, pair.x.size))
+            rest.update(self._reference_extras(t, lr))
             self.reference(pair.x, g, *state, t=t, learning_rate=lr, **rest)
             if box is not None:
                 np.clip(pair.x, box.lo, box.hi, out=pair.x)
@@ -607,6 +615,15 @@ def _with_parameters(doc: str, declarations: Any) -> str:
         if line.strip() in _SECTIONS and k + 1 < len(lines) and set(lines[k + 1].strip()) == {"-"}:
             return "\n".join([*lines[:k], *section.splitlines(), "", *lines[k:]])
     return f"{text}\n\n{section}"
+
+
+def bounds_refused(opt: Any) -> str:
+    """Why ``opt`` (a rule with ``allows_bounds=False``) takes no bounds."""
+    return (
+        f"{type(opt).__name__} takes no bounds: only θ would be projected, and its state "
+        "(Schedule-Free's z, whose average is the result) would leave the box; use "
+        "another rule with bounds, or a penalty in the objective"
+    )
 
 
 def _describe_schedule(lr: Any) -> str:

@@ -140,6 +140,10 @@ class RuleSpec:
     full_batch_only : bool
         True for rules that need the whole gradient (Rprop): ``minimize`` refuses
         ``batch_size`` for them.
+    allows_bounds : bool
+        False for rules whose state would leave a box that only θ is projected into
+        (Schedule-Free's ``z``, which its average is made of): ``opt.bounds`` and
+        ``minimize``'s ``bounds`` are refused for them.
     passes : object, optional
         A step that is not one element-wise pass: an object with ``run(opt, pair,
         state, factors, lr, backend, box)`` and ``reference_options(opt, n)`` (a
@@ -161,6 +165,7 @@ class RuleSpec:
     )
     initial_state: Callable | None = None
     full_batch_only: bool = False
+    allows_bounds: bool = True
     passes: Any = None
     attributes: tuple[Hyper, ...] = ()
 

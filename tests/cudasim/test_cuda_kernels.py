@@ -60,6 +60,8 @@ HP = {
     "sign_sgd": {"learning_rate": 0.01},
     "signum": {"learning_rate": 0.01, "beta": 0.5},
     "lars": {"learning_rate": 0.5, "trust_coefficient": 0.1, "nesterov": True},
+    "schedule_free_sgd": {"learning_rate": 0.05, "beta1": 0.8, "weight_decay": 0.1},
+    "schedule_free_adamw": {"learning_rate": 0.01, "beta2": 0.9, "weight_decay": 0.1},
 }
 # The simulator computes like NumPy; a real GPU may contract a*b+c into an FMA.
 MAXULP = 4 if config.ENABLE_CUDASIM else 64

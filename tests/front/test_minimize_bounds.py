@@ -48,13 +48,27 @@ OPTIONS = {
 }
 
 
+#: the rules that take bounds (Schedule-Free refuses them: its z would leave the box)
+BOUNDED = sorted(m for m, cls in numopt.RULES.items() if cls.spec.allows_bounds)
+
+
 def test_every_rule_has_options_here():
-    assert set(OPTIONS) == set(numopt.RULES)
+    assert set(OPTIONS) == set(BOUNDED)
+
+
+@pytest.mark.parametrize(
+    "method", sorted(m for m, cls in numopt.RULES.items() if not cls.spec.allows_bounds)
+)
+def test_a_rule_without_bounds_refuses_them(method):
+    with pytest.raises(ValueError, match=r"^bounds: .* takes no bounds"):
+        numopt.minimize(fg, np.zeros(4), jac=True, method=method, bounds=pairs())
+    with pytest.raises(ValueError, match="takes no bounds"):
+        numopt.RULES[method]().bounds = (0.0, 1.0)
 
 
 # -- minimize(bounds=...) ----------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["serial", "parallel"])
-@pytest.mark.parametrize("method", sorted(numopt.RULES))
+@pytest.mark.parametrize("method", BOUNDED)
 def test_every_iterate_is_inside_the_box(method, backend):
     seen = []
 
@@ -76,7 +90,7 @@ def test_every_iterate_is_inside_the_box(method, backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("method", sorted(numopt.RULES))
+@pytest.mark.parametrize("method", BOUNDED)
 def test_converges_to_the_projected_solution(method, dtype):
     gtol = 1e-6 if dtype == np.float64 else 1e-4
     res = numopt.minimize(

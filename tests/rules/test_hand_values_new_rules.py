@@ -463,6 +463,56 @@ CASES: dict[str, Case] = {
             Step([0.9, -0.8, 0.3], {"m": [0.25, -0.5, 0.05]}),
         ],
     ),
+    # Schedule-Free SGD, η = 0.1, β1 = 0.9, constant η: c_t = 1/t.  z_0 = y_0.
+    "schedule-free-sgd": Case(
+        numopt.ScheduleFreeSGD,
+        {"learning_rate": 0.1},
+        [1.0, -1.0],
+        [[2.0, -1.0], [1.0, 1.0]],
+        [
+            # z = y - ηg = [0.8, -0.9]; c = 1: x = z; y = 0.9x + 0.1z = z
+            Step([0.8, -0.9], {"z": [0.8, -0.9]}),
+            # z = [0.7, -1.0]; x_prev = (y - 0.1 z_old)/0.9 = [0.8, -0.9];
+            # c = 1/2: x = [0.75, -0.95]; y = 0.9x + 0.1z = [0.745, -0.955]
+            Step([0.745, -0.955], {"z": [0.7, -1.0]}),
+        ],
+    ),
+    # Schedule-Free AdamW, η = 0.1, β1 = 0.5, β2 = 0.5, ε = 1e-30, λ = 0.5 (added to the
+    # normalised direction, at y before the step), p = 1: w = η, c_t = 1/t.
+    "schedule-free-adamw": Case(
+        numopt.ScheduleFreeAdamW,
+        {
+            "learning_rate": 0.1,
+            "beta1": 0.5,
+            "beta2": 0.5,
+            "eps": TINY,
+            "weight_decay": 0.5,
+            "weight_lr_power": 1.0,
+        },
+        [2.0, -2.0],
+        [[3.0, -4.0], [4.0, 3.0]],
+        [
+            # v = 0.5g² = [4.5, 8]; v̂ = v/0.5 = g²: d = sign(g) + 0.5y = [1 + 1, -1 - 1];
+            # z = y - 0.1d = [1.8, -1.8]; c = 1: x = z, y = z
+            Step([1.8, -1.8], {"z": [1.8, -1.8], "v": [4.5, 8.0]}),
+            # v = 0.5·[4.5, 8] + 0.5·[16, 9] = [10.25, 8.5]; v̂ = v/0.75;
+            # d = g/√v̂ + 0.5y; z = y - 0.1d; x_prev = (y - 0.5 z_old)/0.5 = y = [1.8, -1.8];
+            # x = (x_prev + z)/2; y = (x + z)/2 = 0.25 x_prev + 0.75 z
+            Step(
+                [
+                    0.25 * 1.8 + 0.75 * (1.8 - 0.1 * (4 / math.sqrt(10.25 / 0.75) + 0.9)),
+                    0.25 * -1.8 + 0.75 * (-1.8 - 0.1 * (3 / math.sqrt(8.5 / 0.75) - 0.9)),
+                ],
+                {
+                    "z": [
+                        1.8 - 0.1 * (4 / math.sqrt(10.25 / 0.75) + 0.9),
+                        -1.8 - 0.1 * (3 / math.sqrt(8.5 / 0.75) - 0.9),
+                    ],
+                    "v": [10.25, 8.5],
+                },
+            ),
+        ],
+    ),
     # LARS, one layer: θ = [3, 4] (‖θ‖ = 5), η = 1, τ = 0.1, ε = 0, μ = 0.5.
     "lars": Case(
         numopt.LARS,
@@ -553,6 +603,8 @@ def test_every_new_rule_has_a_case():
         numopt.SignSGD,
         numopt.Signum,
         numopt.LARS,
+        numopt.ScheduleFreeSGD,
+        numopt.ScheduleFreeAdamW,
     }
     assert any(c.hp.get("maximize") for c in CASES.values())
 

@@ -23,6 +23,8 @@ NEW = {
     "sign_sgd": {"learning_rate": 0.01},
     "signum": {"learning_rate": 0.01, "beta": 0.5},
     "lars": {"learning_rate": 0.5, "trust_coefficient": 0.1, "nesterov": True},
+    "schedule_free_sgd": {"learning_rate": 0.05, "weight_decay": 0.1},
+    "schedule_free_adamw": {"learning_rate": 0.01, "beta1": 0.8, "weight_lr_power": 1.0},
 }
 
 
@@ -82,7 +84,8 @@ def test_minimize_checkpoint_resume_is_bit_identical(method, tmp_path):
 def test_minimize_converges_on_a_quadratic(method):
     """Through the front door, at the defaults but for a halving rate (the sign rules
     hover at a constant one), ASGD's ``lambd=0`` (its shrink moves the fixed point) and
-    AdEMAMix's β3 = 0.99 (at 0.9999 its slow momentum outlasts the decaying rate)."""
+    AdEMAMix's β3 = 0.99 (at 0.9999 its slow momentum outlasts the decaying rate);
+    Schedule-Free at a constant rate, as meant."""
     a = np.linspace(0.5, 2.0, 8)
 
     def fun(x):
@@ -92,7 +95,45 @@ def test_minimize_converges_on_a_quadratic(method):
     rate = numopt.schedules.exponential(lr, decay_rate=0.5, transition_steps=300)
     own = {"asgd": {"lambd": 0.0}, "ademamix": {"beta3": 0.99}}.get(method, {})
     options = {"learning_rate": rate, **own}
+    if method.startswith("schedule_free"):  # no schedule (its point), and no early stop:
+        # the average trails the iterate whose gradient gtol tests
+        options = {"learning_rate": lr, "gtol": 0.0}
     res = numopt.minimize(
         fun, np.zeros(8), jac=True, method=method, options={**options, "maxiter": 20000}
     )
     assert res.fun < 1e-6, (res.fun, res.message)
+
+
+@pytest.mark.parametrize("method", ["schedule_free_sgd", "schedule_free_adamw"])
+def test_schedule_free_minimize_returns_the_average(method):
+    """``x`` is the averaged point (evaluated once more: ``fun``, ``jac`` are its own),
+    ``x_iterate`` the last iterate, as a hand-written loop with ``averaged`` gives them."""
+    a = np.linspace(0.5, 2.0, 6)
+    calls = []
+
+    def fun(x):
+        calls.append(x.copy())
+        return 0.5 * float(a @ (x - 1) ** 2), a * (x - 1)
+
+    opts = {"learning_rate": 0.05, "gtol": 0.0, "maxiter": 40}
+    res = numopt.minimize(fun, np.zeros(6), jac=True, method=method, options=opts)
+    opt, y = numopt.RULES[method](learning_rate=0.05), np.zeros(6)
+    for _ in range(40):
+        opt.step(y, fun(y)[1])
+    np.testing.assert_array_equal(res.x_iterate, y)
+    np.testing.assert_array_equal(res.x, opt.averaged(y))
+    assert not np.array_equal(res.x, res.x_iterate)
+    assert res.fun == fun(res.x)[0] and np.array_equal(res.jac, fun(res.x)[1])
+    assert res.nfev == 40 + 1  # before each of the 40 updates, then at the average
+    assert res.fun_best <= res.fun
+
+
+def test_schedule_free_stateful_resume_needs_its_weights():
+    opt = numopt.ScheduleFreeSGD(learning_rate=0.1)
+    x = np.ones(3)
+    opt.step(x, np.ones(3))
+    sd = opt.state_dict()
+    assert sd["averaging"] == {"max_learning_rate": 0.1, "weight_sum": 0.1**2}
+    del sd["averaging"]
+    with pytest.raises(ValueError, match="averaging"):
+        numopt.ScheduleFreeSGD().load_state_dict(sd)

@@ -266,3 +266,55 @@ def test_lars_matches_optax_per_layer(hp):
         for t in range(STEPS):
             opt.step(x, grad(x, t))
         np.testing.assert_allclose(x, want, rtol=1e-10, atol=1e-12, err_msg=backend)
+
+
+SCHEDULE_FREE = [
+    (
+        numopt.ScheduleFreeSGD,
+        {"learning_rate": 0.1},
+        lambda o: o.contrib.schedule_free_sgd(0.1),
+    ),
+    (
+        numopt.ScheduleFreeSGD,
+        {"learning_rate": 0.05, "beta1": 0.7, "weight_decay": 0.01, "weight_lr_power": 1.0},
+        lambda o: o.contrib.schedule_free_sgd(0.05, b1=0.7, weight_decay=0.01, weight_lr_power=1.0),
+    ),
+    (
+        numopt.ScheduleFreeAdamW,
+        {"learning_rate": 0.02},
+        lambda o: o.contrib.schedule_free_adamw(0.02),
+    ),
+    (
+        numopt.ScheduleFreeAdamW,
+        {"learning_rate": 0.05, "beta1": 0.95, "beta2": 0.9, "eps": 1e-6, "weight_decay": 0.05},
+        lambda o: o.contrib.schedule_free_adamw(0.05, b1=0.95, b2=0.9, eps=1e-6, weight_decay=0.05),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, hp, make", SCHEDULE_FREE, ids=["sgd", "sgd-options", "adamw", "adamw-options"]
+)
+def test_schedule_free_matches_optax_iterate_and_average(cls, hp, make):
+    """Both points: the iterate y (θ) and the average x (optax's
+    ``schedule_free_eval_params``, numopt's ``averaged``)."""
+    jax = pytest.importorskip("jax")
+    optax = pytest.importorskip("optax")
+    x0, grad = problem()
+    with jax.enable_x64(True):
+        tx = make(optax)
+        p = jax.numpy.asarray(x0)
+        state = tx.init(p)
+        for t in range(STEPS):
+            updates, state = tx.update(jax.numpy.asarray(grad(np.asarray(p), t)), state, p)
+            p = optax.apply_updates(p, updates)
+        want_y = np.asarray(p)
+        want_x = np.asarray(optax.contrib.schedule_free_eval_params(state, p))
+    assert not np.allclose(want_x, want_y)  # two different points
+    for backend in CPU_BACKENDS:
+        opt = cls(backend=backend, **hp)
+        y = x0.copy()
+        for t in range(STEPS):
+            opt.step(y, grad(y, t))
+        np.testing.assert_allclose(y, want_y, rtol=1e-10, atol=1e-12, err_msg=backend)
+        np.testing.assert_allclose(opt.averaged(y), want_x, rtol=1e-10, atol=1e-12)

@@ -186,6 +186,8 @@ def test_rules_table():
         "sign_sgd": numopt.SignSGD,
         "signum": numopt.Signum,
         "lars": numopt.LARS,
+        "schedule_free_sgd": numopt.ScheduleFreeSGD,
+        "schedule_free_adamw": numopt.ScheduleFreeAdamW,
     }
     assert numopt.SGD is numopt.GD
     for name, cls in numopt.RULES.items():
@@ -231,10 +233,15 @@ BAD = {
     "lambd": [(-1e-4, ValueError), (math.inf, ValueError)],
     "t0": [(-1.0, ValueError), (math.nan, ValueError), (None, TypeError)],
     "trust_coefficient": [(0.0, ValueError), (-1e-3, ValueError), ("1", TypeError)],
+    "weight_lr_power": [(-1.0, ValueError), (math.inf, ValueError), (None, TypeError)],
 }
+#: Schedule-Free's β1 is in (0, 1]: 1 is allowed, 0 would divide by zero.
+_INTERPOLATION = [(0.0, ValueError), (-0.1, ValueError), (1.5, ValueError), (math.nan, ValueError)]
 #: Where one rule's range differs from the others' (LARS's ε may be 0, optax's default).
 BAD_FOR = {
     ("LARS", "eps"): [(-1e-8, ValueError), (math.inf, ValueError), ("0", TypeError)],
+    ("ScheduleFreeSGD", "beta1"): _INTERPOLATION,
+    ("ScheduleFreeAdamW", "beta1"): _INTERPOLATION,
 }
 
 
