@@ -22,11 +22,10 @@ import math
 
 import numpy as np
 
-from numopt import _checks
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE
+from numopt.rules.hyperparameters import BETA1, BETA2, EPS, EPS_ROOT, LEARNING_RATE, NESTEROV
 from numopt.rules.optimizer import Optimizer
-from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+from numopt.rules.spec import RuleSpec, always, factor_layout
 
 F = factor_layout(
     "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias1", "bias2", "eps",
@@ -79,20 +78,10 @@ SPEC = RuleSpec(
         BETA1,
         BETA2.but(doc="Decay of the belief ``s`` (the squared deviation), in [0, 1)."),
         EPS.but(default=1e-16),
-        Hyper(
-            "eps_root",
-            1e-16,
-            _checks.nonnegative,
-            "float",
-            "ε_root >= 0, added to ``s`` at every step (optax's ``eps_root``).",
+        EPS_ROOT.but(
+            default=1e-16, doc="ε_root >= 0, added to ``s`` at every step (optax's ``eps_root``)."
         ),
-        Hyper(
-            "nesterov",
-            False,
-            _checks.boolean,
-            "bool",
-            "Nesterov's look-ahead on the bias-corrected first moment (optax's).",
-        ),
+        NESTEROV.but(doc="Nesterov's look-ahead on the bias-corrected first moment (optax's)."),
     ),
     factors=F,
     factor_fn=factors,

@@ -22,11 +22,18 @@ import math
 
 import numpy as np
 
-from numopt import _checks
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import (
+    BETA1,
+    BETA2,
+    BETA3,
+    EPS,
+    EPS_ROOT,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+)
 from numopt.rules.optimizer import Optimizer
-from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
+from numopt.rules.spec import RuleSpec, always, factor_layout
 
 F = factor_layout(
     "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "beta3", "one_minus_beta3",
@@ -85,21 +92,9 @@ SPEC = RuleSpec(
         LEARNING_RATE,
         BETA1.but(default=0.98),
         BETA2.but(default=0.92, doc="Decay of the gradient's change ``v``, in [0, 1)."),
-        Hyper(
-            "beta3",
-            0.99,
-            _checks.decay,
-            "float",
-            "Decay of the second moment ``n``, in [0, 1).",
-        ),
+        BETA3.but(default=0.99, doc="Decay of the second moment ``n``, in [0, 1)."),
         EPS,
-        Hyper(
-            "eps_root",
-            1e-8,
-            _checks.nonnegative,
-            "float",
-            "ε_root >= 0, added inside the root (optax's ``eps_root``).",
-        ),
+        EPS_ROOT.but(default=1e-8),
         WEIGHT_DECAY.but(doc="λ >= 0, decoupled: the step is ``η (u + λθ)`` (as optax)."),
     ),
     factors=F,

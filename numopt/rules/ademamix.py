@@ -23,7 +23,15 @@ import numpy as np
 
 from numopt import _checks
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import (
+    BETA1,
+    BETA2,
+    BETA3,
+    EPS,
+    EPS_ROOT,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+)
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
@@ -80,13 +88,7 @@ SPEC = RuleSpec(
         LEARNING_RATE,
         BETA1.but(doc="Decay of the fast momentum ``m1``, in [0, 1)."),
         BETA2,
-        Hyper(
-            "beta3",
-            0.9999,
-            _checks.decay,
-            "float",
-            "Decay of the slow momentum ``m2``, in [0, 1).",
-        ),
+        BETA3.but(doc="Decay of the slow momentum ``m2``, in [0, 1)."),
         Hyper(
             "alpha",
             5.0,
@@ -95,13 +97,7 @@ SPEC = RuleSpec(
             "α >= 0, the weight of the slow momentum in the step.",
         ),
         EPS,
-        Hyper(
-            "eps_root",
-            0.0,
-            _checks.nonnegative,
-            "float",
-            "ε_root >= 0, added inside the root (optax's ``eps_root``).",
-        ),
+        EPS_ROOT,
         WEIGHT_DECAY.but(doc="λ >= 0, decoupled: the step is ``η (u + λθ)`` (as optax)."),
     ),
     factors=F,

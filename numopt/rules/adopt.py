@@ -24,7 +24,7 @@ import numpy as np
 
 from numopt import _checks
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE
+from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, NESTEROV
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
@@ -88,13 +88,7 @@ SPEC = RuleSpec(
         BETA1,
         BETA2.but(default=0.9999),
         EPS.but(default=1e-6, doc="ε > 0, the floor of ``sqrt(v)`` that divides ``g``."),
-        Hyper(
-            "nesterov",
-            False,
-            _checks.boolean,
-            "bool",
-            "Step by ``β1 m + (1-β1) q`` instead of ``m`` (optax's ``nesterov``).",
-        ),
+        NESTEROV.but(doc="Step by ``β1 m + (1-β1) q`` instead of ``m`` (optax's ``nesterov``)."),
         Hyper(
             "clipping",
             True,

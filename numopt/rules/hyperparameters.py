@@ -20,7 +20,16 @@ LEARNING_RATE = Hyper(
 )
 BETA1 = Hyper("beta1", 0.9, _checks.decay, "float", "Decay of the first moment, in [0, 1).")
 BETA2 = Hyper("beta2", 0.999, _checks.decay, "float", "Decay of the second moment, in [0, 1).")
+BETA3 = Hyper("beta3", 0.9999, _checks.decay, "float", "A third decay rate, in [0, 1).")
 EPS = Hyper("eps", 1e-8, _checks.positive, "float", "ε > 0, added outside the root.")
+EPS_ROOT = Hyper(
+    "eps_root",
+    0.0,
+    _checks.nonnegative,
+    "float",
+    "ε_root >= 0, added inside the root (optax's ``eps_root``).",
+)
+NESTEROV = Hyper("nesterov", False, _checks.boolean, "bool", "Nesterov's look-ahead step.")
 WEIGHT_DECAY = Hyper(
     "weight_decay",
     0.0,

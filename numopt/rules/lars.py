@@ -31,7 +31,7 @@ import math
 from numopt import _checks
 from numopt.kernels import reduce
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import LEARNING_RATE, NESTEROV, WEIGHT_DECAY
 from numopt.rules.lamb import LAYERS
 from numopt.rules.layerwise import TrustRatio
 from numopt.rules.optimizer import Optimizer
@@ -109,13 +109,7 @@ SPEC = RuleSpec(
             "ε >= 0, added to ``‖u_ℓ‖`` in the ratio (optax's default 0).",
         ),
         Hyper("momentum", 0.9, _checks.decay, "float", "μ, the momentum's decay, in [0, 1)."),
-        Hyper(
-            "nesterov",
-            False,
-            _checks.boolean,
-            "bool",
-            "Nesterov's momentum: step by ``η r u + μ m`` with the new ``m``.",
-        ),
+        NESTEROV.but(doc="Nesterov's momentum: step by ``η r u + μ m`` with the new ``m``."),
     ),
     factors=F,
     factor_fn=factors,

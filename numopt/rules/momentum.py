@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from numopt import _checks
 from numopt.kernels.element import grad
-from numopt.rules.hyperparameters import LEARNING_RATE, WEIGHT_DECAY
+from numopt.rules.hyperparameters import LEARNING_RATE, NESTEROV, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, factor_layout
 
@@ -130,13 +130,7 @@ SPEC = RuleSpec(
             doc="λ >= 0, L2 decay added to the gradient before the momentum:\n"
             "``g ← g + λθ`` (as torch)."
         ),
-        Hyper(
-            "nesterov",
-            False,
-            _checks.boolean,
-            "bool",
-            "Nesterov's look-ahead step ``θ ← θ - η(g + βv)``.",
-        ),
+        NESTEROV.but(doc="Nesterov's look-ahead step ``θ ← θ - η(g + βv)``."),
     ),
     factors=F,
     factor_fn=factors,

@@ -67,12 +67,35 @@ def test_nadam_mu_product_is_the_running_product_in_order():
     assert opt._mu_product(3) == mu(1, 0.7, 0.01) * mu(2, 0.7, 0.01) * mu(3, 0.7, 0.01)
 
 
+#: Options of the rules below beyond η = 0.01 (issue 19's rules: where their step
+#: depends on t beyond bias corrections, the resume at step 12 falls across it).
+OWN = {
+    "rprop": {"etas": (0.4, 1.3), "step_sizes": (1e-9, 1.0)},
+    "nadam": {"decoupled_weight_decay": True, "weight_decay": 0.1},
+    "asgd": {"lambd": 0.1, "t0": 3.0, "weight_decay": 0.1},
+    "adabelief": {"nesterov": True},
+    "yogi": {"learning_rate": 0.05, "initial_accumulator_value": 0.3},
+    "adan": {"weight_decay": 0.1},
+    "adopt": {"beta2": 0.9},
+    "ademamix": {"beta3": 0.9, "weight_decay": 0.1},
+    "signum": {"beta": 0.5},
+    "lars": {"learning_rate": 0.5, "trust_coefficient": 0.1, "nesterov": True},
+    "schedule_free_sgd": {"learning_rate": 0.05, "weight_decay": 0.1},
+    "schedule_free_adamw": {"beta1": 0.8, "weight_lr_power": 1.0},
+}
+
+
 @pytest.mark.parametrize(
-    "method", ["adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion"]
+    "method",
+    [
+        *("adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "lion", "asgd"),
+        *("adabelief", "yogi", "adan", "adopt", "ademamix", "sign_sgd", "signum", "lars"),
+        *("schedule_free_sgd", "schedule_free_adamw"),
+    ],
 )
 def test_minimize_checkpoint_resume_is_bit_identical(method, tmp_path):
     """Stopped by maxiter, saved, resumed: the same x as one run (Rprop's tuples go
-    through the checkpoint's JSON as lists)."""
+    through the checkpoint's JSON as lists; Schedule-Free's averaging weights too)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((6, 6))
     a = a @ a.T + np.eye(6)
@@ -81,11 +104,7 @@ def test_minimize_checkpoint_resume_is_bit_identical(method, tmp_path):
     def fun(x):
         return 0.5 * x @ a @ x - b @ x, a @ x - b
 
-    options = {"learning_rate": 0.01, "gtol": 0.0, "maxiter": 30}
-    if method == "rprop":
-        options.update(etas=(0.4, 1.3), step_sizes=(1e-9, 1.0))
-    if method == "nadam":
-        options.update(decoupled_weight_decay=True, weight_decay=0.1)
+    options = {"learning_rate": 0.01, "gtol": 0.0, "maxiter": 30, **OWN.get(method, {})}
     whole = numopt.minimize(fun, np.zeros(6), jac=True, method=method, options=options)
     path = tmp_path / "run.npz"
     numopt.minimize(
@@ -100,6 +119,7 @@ def test_minimize_checkpoint_resume_is_bit_identical(method, tmp_path):
     )
     assert resumed.nit == whole.nit == 30
     np.testing.assert_array_equal(resumed.x, whole.x)
+    np.testing.assert_array_equal(resumed.x_best, whole.x_best)
 
 
 def test_rprop_is_full_batch_only():

@@ -1,4 +1,6 @@
-"""The rules of issue 19 resume bit for bit: from a state dict and from a checkpoint.
+"""The rules of issue 19 resume bit for bit from a state dict (from a checkpoint:
+tests/rules/test_more_rules_resume_options.py), converge through ``minimize``, and
+Schedule-Free returns its average.
 
 Each rule's step depends on ``t`` beyond its bias corrections (ASGD's decaying η and
 its averaging switch, ADOPT's first step and its clip, Adan's first difference), so
@@ -50,34 +52,6 @@ def test_state_dict_round_trip_mid_run_is_bit_identical(method, backend, split):
     np.testing.assert_array_equal(y, x)
     for name in cls.state_names:
         np.testing.assert_array_equal(second.state[name], whole.state[name])
-
-
-@pytest.mark.parametrize("method", sorted(NEW))
-def test_minimize_checkpoint_resume_is_bit_identical(method, tmp_path):
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((6, 6))
-    a = a @ a.T + np.eye(6)
-    b = rng.standard_normal(6)
-
-    def fun(x):
-        return 0.5 * x @ a @ x - b @ x, a @ x - b
-
-    options = {**NEW[method], "gtol": 0.0, "maxiter": 30}
-    whole = numopt.minimize(fun, np.zeros(6), jac=True, method=method, options=options)
-    path = tmp_path / "run.npz"
-    numopt.minimize(
-        fun,
-        np.zeros(6),
-        jac=True,
-        method=method,
-        options={**options, "maxiter": 12, "checkpoint": path},
-    )
-    resumed = numopt.minimize(
-        fun, np.zeros(6), jac=True, method=method, options={**options, "resume": path}
-    )
-    assert resumed.nit == whole.nit == 30
-    np.testing.assert_array_equal(resumed.x, whole.x)
-    np.testing.assert_array_equal(resumed.x_best, whole.x_best)
 
 
 @pytest.mark.parametrize("method", sorted(NEW))
