@@ -192,8 +192,14 @@ class _ScheduleFree(Optimizer):
         optimizer steps: a new array like ``x`` (a copy of ``x`` before the first step).
 
         ``x`` is a NumPy array, or a CUDA device array (the result is then one too; the
-        arithmetic runs on the host, once).
+        arithmetic runs on the host, once).  For a list/dict of arrays, ``minimize``
+        returns the average structured like ``x0``.
         """
+        if isinstance(x, (list, tuple, dict)):
+            raise TypeError(
+                "x must be the array this optimizer steps (a NumPy or CUDA array), got a "
+                f"{type(x).__name__}; for a list/dict of arrays, minimize returns the average"
+            )
         device = hasattr(x, "copy_to_host")
         y = x.copy_to_host() if device else np.array(x, copy=True)
         if self._t > 0 and self._state is not None:

@@ -111,3 +111,21 @@ def test_schedule_free_stateful_resume_needs_its_weights():
     del sd["averaging"]
     with pytest.raises(ValueError, match="averaging"):
         numopt.ScheduleFreeSGD().load_state_dict(sd)
+
+
+def test_schedule_free_average_of_a_structure_comes_from_minimize():
+    """The stateful ``averaged`` takes the stepped array; a list/dict is refused, naming
+    what to do (``minimize`` returns the average structured like ``x0``)."""
+    with pytest.raises(TypeError, match="minimize returns the average"):
+        numopt.ScheduleFreeSGD().averaged([np.ones(2)])
+
+    def fun(p):
+        return float(np.sum(p["a"] ** 2) + np.sum(p["b"] ** 2)), {"a": 2 * p["a"], "b": 2 * p["b"]}
+
+    x0 = {"a": np.ones(2), "b": np.ones((2, 2))}
+    res = numopt.minimize(
+        fun, x0, jac=True, method="schedule_free_sgd", options={"learning_rate": 0.1, "maxiter": 9}
+    )
+    assert set(res.x) == set(res.x_iterate) == {"a", "b"}
+    assert res.x["b"].shape == (2, 2)
+    assert not np.array_equal(res.x["a"], res.x_iterate["a"])
