@@ -140,19 +140,19 @@ class _ScheduleFree(Optimizer):
     def _mix(self, t: int, lr: float) -> float:
         """``c_t``, advancing the running ``max η`` and ``Σ w`` from step ``t - 1``."""
         done, top, total = self._weights
+        power = self._hyperparameters["weight_lr_power"]
         if done == t:  # asked again for the same step (the factors, then the reference)
-            return self._mix_of
+            return math.pow(top, power) / total if total > 0 else 0.0
         if done != t - 1:
             raise RuntimeError(
                 f"{type(self).__name__}: the average's weights are at step {done}, not "
                 f"{t - 1}; restore them with load_state_dict"
             )
         top = max(top, lr)
-        weight = math.pow(top, self._hyperparameters["weight_lr_power"])
+        weight = math.pow(top, power)
         total = total + weight
         self._weights = (t, top, total)
-        self._mix_of = weight / total if total > 0 else 0.0
-        return self._mix_of
+        return weight / total if total > 0 else 0.0
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
         hp = self._hyperparameters
