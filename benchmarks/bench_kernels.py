@@ -1,9 +1,10 @@
 """Kernel throughput: one ``opt.step(x, g)`` of every rule × backend × dtype × N.
 
-Every rule class in ``numopt.RULES`` (``"sgd"`` is ``"gd"``'s class, timed once) with
-its default hyperparameters, on the serial and parallel CPU loops and on the CUDA
-kernel (skipped unless numba-cuda sees a GPU; the time then includes a
-``cuda.synchronize()``), float32 and float64, N = 10³, 10⁵, 10⁷.  ``setup`` takes one
+Every rule class in ``numopt.RULES`` that steps vectors (``"sgd"`` is ``"gd"``'s class,
+timed once) with its default hyperparameters, on the serial and parallel CPU loops
+and on the CUDA kernel (skipped unless numba-cuda sees a GPU; the time then includes
+a ``cuda.synchronize()``), float32 and float64, N = 10³, 10⁵, 10⁷; Muon, which steps
+matrices, on n×n matrices (:class:`MuonStep`).  ``setup`` takes one
 step first: it compiles the kernel or loads it from Numba's on-disk cache, and
 allocates the rule's state, so the timed step is the steady state.
 
@@ -56,3 +57,22 @@ class Step:
 
 def _no_sync():
     pass
+
+
+class MuonStep:
+    """One Muon step on an n×n matrix (its cost is Newton–Schulz's matrix products, in
+    NumPy's BLAS; ``benchmarks/muon.py`` sets it beside torch.optim.Muon)."""
+
+    params = (["float32", "float64"], [256, 1024])
+    param_names = ["dtype", "n"]
+    timeout = 300
+
+    def setup(self, dtype, n):
+        rng = np.random.default_rng(0)
+        self.w = rng.standard_normal((n, n)).astype(dtype)
+        self.g = (1e-3 * rng.standard_normal((n, n))).astype(dtype)
+        self.opt = numopt.Muon()
+        self.opt.step(self.w, self.g)  # allocate the state
+
+    def time_step(self, dtype, n):
+        self.opt.step(self.w, self.g)

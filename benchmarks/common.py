@@ -28,7 +28,10 @@ from numopt import schedules
 
 
 def rule_names(batched: bool = False) -> list[str]:
-    """One ``method=`` name per distinct rule class in :data:`numopt.RULES`.
+    """One ``method=`` name per distinct rule class in :data:`numopt.RULES` that has
+    kernels of its own on every backend.  The rules that step through NumPy on the CPU
+    have their own scripts beside torch: ``benchmarks/muon.py`` (and
+    ``bench_kernels.MuonStep``), ``sparse_adam.py`` and ``adafactor.py``.
 
     ``"gd"`` and ``"sgd"`` are one class; the first name is kept (``"gd"``), or the
     last one (``"sgd"``) where the rule is fed mini-batches (``batched=True``, which
@@ -37,6 +40,8 @@ def rule_names(batched: bool = False) -> list[str]:
     names: dict[type, str] = {}
     for name, cls in numopt.RULES.items():
         if batched and cls.full_batch_only:  # Rprop: minimize refuses batch_size
+            continue
+        if getattr(cls.spec.passes, "runs_reference", False):  # NumPy on the CPU only
             continue
         if batched or cls not in names:
             names[cls] = name

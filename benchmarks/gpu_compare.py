@@ -1,6 +1,6 @@
 """Every rule's CUDA kernel against the GPU's copy bandwidth and torch.optim, in one process.
 
-For each rule of :data:`numopt.RULES` (one name per class), dtype (float32,
+For each vector rule of :data:`numopt.RULES` (one name per class), dtype (float32,
 float64) and N (10**6, 10**7, 10**8) this script times one update step of:
 
 * numopt's CUDA kernel through the stateful API, ``opt.step(d_x, d_g)``;
@@ -54,6 +54,12 @@ from numba import config
 
 import numopt
 
+if __package__:
+    from .common import rule_names
+else:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.common import rule_names
+
 try:  # numba-cuda is the `cuda` extra; asv imports this module without it
     from numba import cuda
 except ImportError:  # pragma: no cover - main() says what is missing
@@ -77,14 +83,6 @@ TORCH = {
     "radam": ("RAdam", {}),
     "rprop": ("Rprop", {}),
 }
-
-
-def rule_names() -> list[str]:
-    """One ``method=`` name per distinct rule class of :data:`numopt.RULES`."""
-    names: dict[type, str] = {}
-    for name, cls in numopt.RULES.items():
-        names.setdefault(cls, name)
-    return list(names.values())
 
 
 # -- timing ---------------------------------------------------------------------------

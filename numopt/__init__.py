@@ -4,10 +4,11 @@
 conventions; the stateful optimizers (``numopt.Adam(...).step(x, g)``) serve custom
 loops.  The rules — gradient descent and mini-batch SGD, Momentum/Nesterov,
 RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion,
-LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD, Signum and
-Schedule-Free SGD/AdamW (:data:`RULES`) — run as fused Numba kernels on the CPU
-or, for CUDA device arrays, on the GPU; schedules, transforms and bounds compose
-with every one.
+LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD, Signum,
+Schedule-Free SGD/AdamW (:data:`RULES`) — run as fused Numba kernels on the CPU or,
+for CUDA device arrays, on the GPU; Adafactor (factored moments), Muon (matrix
+products) and SparseAdam (lazy rows) run on the CPU.  Schedules, transforms and
+bounds compose with every rule.
 :class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
 ``scipy.optimize.minimize``, for smooth deterministic objectives.
 Importing numopt compiles nothing and needs no GPU.
@@ -34,6 +35,7 @@ from numopt.rules import (
     SGD,
     AdaBelief,
     Adadelta,
+    Adafactor,
     Adagrad,
     Adam,
     Adamax,
@@ -43,6 +45,7 @@ from numopt.rules import (
     Lamb,
     Lion,
     Momentum,
+    Muon,
     NAdam,
     Optimizer,
     RAdam,
@@ -52,6 +55,7 @@ from numopt.rules import (
     ScheduleFreeSGD,
     SignSGD,
     Signum,
+    SparseAdam,
     Yogi,
 )
 from numopt.transforms import EMA, Averaged, Lookahead, MultiSteps, ParamGroups, Polyak
@@ -70,6 +74,7 @@ __all__ = [
     "AdEMAMix",
     "AdaBelief",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -81,6 +86,7 @@ __all__ = [
     "Lookahead",
     "Momentum",
     "MultiSteps",
+    "Muon",
     "NAdam",
     "Optimizer",
     "ParamGroups",
@@ -93,6 +99,7 @@ __all__ = [
     "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
+    "SparseAdam",
     "Yogi",
     "methods",
     "minimize",

@@ -22,6 +22,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "betas": ("beta1", "beta2"),  # torch.optim's Adam family
     "b1": ("beta1",),  # optax
     "b2": ("beta2",),
+    "b3": ("beta3",),  # optax.contrib.ademamix
     "epsilon": ("eps",),  # Keras
     "momentum": ("beta",),  # torch.optim.SGD(momentum=...): the momentum rule's beta
     "max_iter": ("maxiter",),  # torch.optim.LBFGS, scikit-learn
@@ -47,6 +48,19 @@ def _key(name: str) -> str:
 
 
 _BY_KEY = {_key(alias): targets for alias, targets in ALIASES.items()}
+
+#: Other libraries' names with no numopt name to suggest: what to do instead.  Given
+#: where they are not valid, their hint replaces a guess from spelling alone (which
+#: would answer ``weight_decay`` with ``ema_decay``).
+HINTS: dict[str, str] = {
+    "weight_decay": "this rule has no weight_decay: add (λ/2)‖x‖² to the objective, or "
+    "choose a rule that has one (adamw, lion, lamb, ...)",
+    "warmup_steps": "a warm-up is a learning-rate schedule here: learning_rate="
+    "numopt.schedules.Warmup(<rate or schedule>, warmup_steps=<W>)",
+    "alpha_scheduler": "numopt's AdEMAMix takes a constant alpha, not a schedule",
+    "b3_scheduler": "numopt's AdEMAMix takes a constant beta3, not a schedule",
+}
+_HINT_BY_KEY = {_key(name): hint for name, hint in HINTS.items()}
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -105,11 +119,17 @@ def did_you_mean(given: Mapping[str, Any] | Iterable[str], valid: Iterable[str],
     ' (did you mean learning_rate=0.1 for lr; beta1=0.9, beta2=0.99 for betas=(0.9, 0.99)?)'
     >>> did_you_mean(["zzz"], ["learning_rate"])
     ''
+    >>> did_you_mean(["b3", "warmup_steps"], ["beta3"])  # doctest: +ELLIPSIS
+    " (did you mean 'beta3' for 'b3'?) (warmup_steps: a warm-up is a learning-rate schedule ...)"
     """
     valid = list(valid)
     values = dict(given) if isinstance(given, Mapping) else dict.fromkeys(given, _UNSHOWN)
-    parts = []
+    parts, hints = [], []
     for name, value in values.items():
+        hint = _HINT_BY_KEY.get(_key(name))
+        if hint is not None:
+            hints.append(f"{name}: {hint}" if len(values) > 1 else hint)
+            continue
         targets = meant(name, valid)
         if not targets:
             continue
@@ -129,4 +149,5 @@ def did_you_mean(given: Mapping[str, Any] | Iterable[str], valid: Iterable[str],
         elif len(values) > 1 or split:
             part += f" for {name}" if keyword else f" for {name!r}"
         parts.append(part)
-    return f" (did you mean {'; '.join(parts)}?)" if parts else ""
+    out = f" (did you mean {'; '.join(parts)}?)" if parts else ""
+    return out + "".join(f" ({hint})" for hint in hints)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 import numopt
@@ -292,3 +293,22 @@ def make(variant: str, backend: str, **hp) -> numopt.Optimizer:
 
 #: The variants whose rule takes bounds (Schedule-Free's do not: its z would leave the box).
 BOUNDED_VARIANTS = sorted(v for v, (cls, _, _) in VARIANTS.items() if cls.spec.allows_bounds)
+
+
+#: The rules that step matrices only (Muon); the tests written for every rule give them
+#: each array as a 1×n matrix (:func:`as_matrices`).
+MATRIX_RULES = frozenset(
+    m for m, cls in numopt.RULES.items() if isinstance(cls.spec.passes, numopt.rules.muon.Matrices)
+)
+
+
+def as_matrices(method, *arrays):
+    """``arrays`` unchanged, or for a matrix rule each with an axis before its last: an
+    ``x`` of shape (n,) becomes a 1×n matrix, a stack of gradients (k, n) becomes (k, 1, n)."""
+    if method not in MATRIX_RULES:
+        return arrays if len(arrays) > 1 else arrays[0]
+    out = tuple(
+        [np.expand_dims(a, -2) for a in x] if isinstance(x, list) else np.expand_dims(x, -2)
+        for x in arrays
+    )
+    return out if len(out) > 1 else out[0]

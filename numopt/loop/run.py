@@ -28,6 +28,7 @@ from numopt.problem import placement
 from numopt.problem.batching import Batches
 from numopt.problem.objective import Objective
 from numopt.problem.structure import Structure
+from numopt.rules.optimizer import per_array
 from numopt.transforms import Wrapper
 from numopt.transforms import options as transform_options
 from numopt.transforms._wrapper import chain
@@ -100,8 +101,8 @@ class Run:
                 "choose another method"
             )
         s = self.structure
-        if s.kind != "array":  # a layer-wise rule (LAMB): one layer per array
-            _layers_from(self.opt, s.sizes)
+        if config.transforms.param_groups is None:  # with groups, each group's rule at binding
+            _per_array_from(self.opt, s)  # LAMB's layers, Muon's matrices: one per array
         # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
         # accumulate > 1 makes each update evaluate that many mini-batches
         if getattr(self.opt, "evaluates", False) and config.transforms.wrapping:
@@ -329,16 +330,32 @@ def _optimizer(method: Any, hyperparameters: dict, backend: Any) -> Any:
     return cls(**hyperparameters, backend=backend)  # checks each, by name
 
 
-def _layers_from(opt: Any, sizes: list[int]) -> None:
-    """Give a layer-wise rule in ``opt``'s chain (LAMB's ``layers``) x0's arrays as layers.
+def _per_array_from(opt: Any, s: Any) -> None:
+    """Give a rule in ``opt``'s chain that works per array x0's arrays: LAMB's and LARS's
+    ``layers`` (for a list/dict x0), Muon's ``shapes`` (always: the flat buffer has lost
+    the shape).
 
-    Only where ``layers`` is None: sizes the user set on an optimizer object are kept
+    Only where the attribute is None: what the user set on an optimizer object is kept
     (and checked against x at the first step).
     """
+    given = per_array(s)
+    if s.kind == "array":
+        del given["layers"]  # one array: one layer, as layers=None says
     link = opt
-    while True:
-        if "layers" in getattr(link, "_attributes", {}) and link.layers is None:
-            link.layers = list(sizes)
+    while getattr(link, "kind", None) != "param_groups":  # its units get theirs at binding
+        attributes = getattr(link, "_attributes", {})
+        for name, value in given.items():
+            if name in attributes and attributes[name] is None:
+                try:
+                    setattr(link, name, value)
+                except ValueError as exc:  # Muon and a 1-D array: say which
+                    shapes = dict(zip(s.keys, s.shapes, strict=True))
+                    what = (
+                        f"x0 has the shape {s.shapes[0]}"
+                        if s.kind == "array"
+                        else f"x0's arrays have the shapes {shapes}"
+                    )
+                    raise ValueError(f"{what}: {exc}") from None
         if not isinstance(link, Wrapper):
             return
         link = link.inner

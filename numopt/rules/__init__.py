@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from numopt.rules.adabelief import AdaBelief
 from numopt.rules.adadelta import Adadelta
+from numopt.rules.adafactor import Adafactor
 from numopt.rules.adagrad import Adagrad
 from numopt.rules.adam import Adam, AdamW
 from numopt.rules.adamax import Adamax
@@ -23,6 +24,7 @@ from numopt.rules.lamb import Lamb
 from numopt.rules.lars import LARS
 from numopt.rules.lion import Lion
 from numopt.rules.momentum import Momentum
+from numopt.rules.muon import Muon
 from numopt.rules.nadam import NAdam
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.radam import RAdam
@@ -30,6 +32,7 @@ from numopt.rules.rmsprop import RMSprop
 from numopt.rules.rprop import Rprop
 from numopt.rules.schedule_free import ScheduleFreeAdamW, ScheduleFreeSGD
 from numopt.rules.sign import SignSGD, Signum
+from numopt.rules.sparse_adam import SparseAdam
 from numopt.rules.yogi import Yogi
 
 #: ``method=`` name → stateful optimizer class.  "sgd" is the plain gradient
@@ -58,6 +61,9 @@ RULES: dict[str, type[Optimizer]] = {
     "sign_sgd": SignSGD,
     "signum": Signum,
     "lars": LARS,
+    "muon": Muon,
+    "adafactor": Adafactor,
+    "sparse_adam": SparseAdam,
     "schedule_free_sgd": ScheduleFreeSGD,
     "schedule_free_adamw": ScheduleFreeAdamW,
 }
@@ -72,6 +78,7 @@ __all__ = [
     "AdEMAMix",
     "AdaBelief",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -80,6 +87,7 @@ __all__ = [
     "Lamb",
     "Lion",
     "Momentum",
+    "Muon",
     "NAdam",
     "Optimizer",
     "RAdam",
@@ -89,5 +97,6 @@ __all__ = [
     "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
+    "SparseAdam",
     "Yogi",
 ]

@@ -18,6 +18,7 @@ Defaults are optax's: β = (0.9, 0.999, 0.9999), α = 5, ε = 1e-8, ε_root = 0,
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,16 @@ def factors(t, lr, h):
     )  # fmt: skip
 
 
+def constant_alpha(name: str, value: Any) -> float:
+    """α >= 0, a number: optax's ``alpha_scheduler`` has no counterpart here."""
+    if callable(value):
+        raise TypeError(
+            f"{name} must be a real number >= 0, not a schedule: numopt's AdEMAMix takes a "
+            "constant alpha (optax's alpha_scheduler has no counterpart)"
+        )
+    return _checks.nonnegative(name, value)
+
+
 SPEC = RuleSpec(
     name="ademamix",
     hyperparameters=(
@@ -92,7 +103,7 @@ SPEC = RuleSpec(
         Hyper(
             "alpha",
             5.0,
-            _checks.nonnegative,
+            constant_alpha,
             "float",
             "α >= 0, the weight of the slow momentum in the step.",
         ),

@@ -53,9 +53,10 @@ class TrustRatio:
             )
         return layers
 
-    def reference_options(self, opt: Any, n: int) -> dict[str, Any]:
-        """What the rule's NumPy reference takes besides the hyperparameters."""
-        return {"layers": self.sizes(opt, n)}
+    def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
+        """What the rule's NumPy reference takes besides the hyperparameters (``layout``:
+        x's :class:`numopt.kernels.arrays.Layout`)."""
+        return {"layers": self.sizes(opt, math.prod(layout.shape))}
 
     def steps(self, lr: float, sums: np.ndarray, dtype: np.dtype, hp: Any) -> np.ndarray:
         """``fl(η r_ℓ)`` per layer from the sums of squares ``(Σθ², Σu²)`` (float64 rows)."""

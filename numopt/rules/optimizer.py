@@ -18,6 +18,7 @@ reference.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
@@ -358,14 +359,16 @@ class Optimizer:
         s, flat_x, flat_g = cached
         s.flatten(x, flat_x, name="x")
         s.flatten(g, flat_g, name="g")
-        layered = "layers" in self._attributes and self.layers is None
-        if layered:  # LAMB: each array is a layer, as in minimize
-            self.layers = list(s.sizes)
+        # LAMB's layers, Muon's matrices: one per array, as in minimize
+        given = {name: value for name, value in per_array(s).items() if name in self._attributes}
+        unset = [name for name in given if self._attributes[name] is None]
+        for name in unset:
+            setattr(self, name, given[name])
         try:
             self.step(flat_x, flat_g)
         finally:
-            if layered:
-                self.layers = None
+            for name in unset:
+                self._attributes[name] = None
         for key, view in zip(keys, s._leaves(s.views(flat_x), "x"), strict=True):
             np.copyto(x[key], view)
         return x
@@ -387,18 +390,20 @@ class Optimizer:
         keep = best is not None and backend == "parallel" and self.spec.passes is None
         if best is not None and not keep:  # a copy first (device to device on a GPU)
             best.copy_to_device(pair.x) if pair.layout.device else np.copyto(best, pair.x)
-        if backend == "numpy":
-            g = clipping.reference_gradient(pair.g, hp)  # pair.g itself when not clipping
+        passes = self.spec.passes
+        if backend == "numpy" or getattr(passes, "runs_reference", False):  # Muon: always
+            clip = getattr(passes, "clipped_gradient", clipping.reference_gradient)
+            g = clip(pair.g, hp)  # pair.g itself when not clipping (SparseAdam's: sparse)
             rest = {k: v for k, v in hp.items() if k != "learning_rate" and k not in clipping.NAMES}
-            if self.spec.passes is not None:
-                rest.update(self.spec.passes.reference_options(self, pair.x.size))
+            if passes is not None:
+                rest.update(passes.reference_options(self, pair.layout))
             rest.update(self._reference_extras(t, lr))
             self.reference(pair.x, g, *state, t=t, learning_rate=lr, **rest)
             if box is not None:
                 np.clip(pair.x, box.lo, box.hi, out=pair.x)
-        elif self.spec.passes is not None:  # a layer-wise rule: its own passes
+        elif passes is not None:  # a layer-wise rule: its own passes
             factors = self._kernel_factors(t, lr, pair.g, backend)
-            self.spec.passes.run(self, pair, state, factors, lr, backend, box)
+            passes.run(self, pair, state, factors, lr, backend, box)
         else:
             plan = self._planned()
             factors = self._kernel_factors(t, lr, pair.g, backend)
@@ -436,10 +441,14 @@ class Optimizer:
             layout = self._layout
             host = self._state.copy_to_host() if layout.device else self._state.copy()
             out["order"] = layout.order  # how x was viewed flat (C or Fortran order)
-            out["state"] = {
-                name: host[k].reshape(layout.shape, order=layout.order)
-                for k, name in enumerate(self.state_names)
-            }
+            if host.shape[1] == math.prod(layout.shape):  # state arrays shaped like x
+                out["state"] = {
+                    name: host[k].reshape(layout.shape, order=layout.order)
+                    for k, name in enumerate(self.state_names)
+                }
+            else:  # Adafactor's factored state: flat, with x's shape beside it
+                out["state"] = dict(zip(self.state_names, host, strict=True))
+                out["shape"] = list(layout.shape)
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -460,7 +469,9 @@ class Optimizer:
                 raise ValueError(f"state_dict has hyperparameter {key!r}, unknown to {self.name}")
             hp[key] = self.check(key, value)
         names = self._state_names_for(hp)
-        rows, layout = self._loaded_state(state_dict.get("state"), state_dict.get("order"), names)
+        rows, layout = self._loaded_state(
+            state_dict.get("state"), state_dict.get("order"), names, state_dict.get("shape")
+        )
         if rows is None and step > 0 and names:
             raise ValueError("state_dict has step > 0 but no 'state'")
         schedule = hp["learning_rate"]
@@ -477,10 +488,13 @@ class Optimizer:
 
     # -- internals -------------------------------------------------------------------
     def _state_for(self, layout: Layout, n: int) -> Any:
-        """The state buffer, shape ``(k, n)``, allocated at the first step."""
+        """The state buffer, shape ``(k, n)`` (``(k, length)`` for a rule whose passes
+        say the state's ``length``: Adafactor's factors), allocated at the first step."""
         if layout == self._layout:  # the common case: the same x as the last step
             return self._state
         if self._state is None:
+            length = getattr(self.spec.passes, "state_length", None)
+            n = n if length is None else length(self, layout)
             rows = np.zeros((len(self.state_names), n), layout.dtype)
             if self.spec.initial_state is not None:
                 self.spec.initial_state(rows, self._hyperparameters)
@@ -513,10 +527,15 @@ class Optimizer:
         return self._state
 
     def _loaded_state(
-        self, state: Any, order: str | None, names: tuple[str, ...]
+        self, state: Any, order: str | None, names: tuple[str, ...], shape: Any = None
     ) -> tuple[Any, Layout | None]:
         if state is None:
             return None, None
+        if shape is not None and not (
+            isinstance(shape, (list, tuple))
+            and all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape)
+        ):
+            raise ValueError(f"state_dict['shape'] must be x's shape (integers), got {shape!r}")
         if not isinstance(state, dict) or set(state) != set(names):
             raise ValueError(
                 f"state_dict['state'] must have the arrays {list(names)}, got "
@@ -537,7 +556,17 @@ class Optimizer:
         elif order not in ("C", "F"):
             raise ValueError(f"state_dict['order'] must be 'C' or 'F', got {order!r}")
         rows = np.stack([a.reshape(-1, order=order) for a in arrays])
+        if shape is not None:  # a factored state (flat) for an x of this shape
+            if first.ndim != 1:
+                raise ValueError("state_dict has a 'shape', so its state arrays must be 1-D")
+            return rows, Layout(tuple(int(d) for d in shape), first.dtype, order, False)
         return rows, Layout(first.shape, first.dtype, order, False)
+
+
+def per_array(structure: Any) -> dict[str, Any]:
+    """The attributes a list/dict ``x`` gives a rule that works per array: its arrays'
+    sizes as LAMB's and LARS's ``layers``, their shapes as Muon's ``shapes``."""
+    return {"layers": list(structure.sizes), "shapes": list(structure.shapes)}
 
 
 def _constructor(cls: type[Optimizer]) -> Callable[..., None]:

@@ -146,8 +146,14 @@ class RuleSpec:
         ``minimize``'s ``bounds`` are refused for them.
     passes : object, optional
         A step that is not one element-wise pass: an object with ``run(opt, pair,
-        state, factors, lr, backend, box)`` and ``reference_options(opt, n)`` (a
-        layer-wise rule, :class:`numopt.rules.layerwise.TrustRatio`).
+        state, factors, lr, backend, box)`` and ``reference_options(opt, layout)`` (a
+        layer-wise rule, :class:`numopt.rules.layerwise.TrustRatio`); or, with
+        ``runs_reference = True``, a rule whose NumPy reference is its CPU step
+        (Muon's matrix products: :class:`numopt.rules.muon.Matrices`), which may
+        also clip its own kind of gradient, ``clipped_gradient(g, hp)`` (SparseAdam's
+        rows: :class:`numopt.rules.sparse_adam.Lazy`), and say its state arrays'
+        length, ``state_length(opt, layout)``, where it is not x's size (Adafactor's
+        factors: :class:`numopt.rules.adafactor.Factored`).
     attributes : tuple of Hyper
         Constructor arguments kept as checked attributes, not hyperparameters (not in
         ``state_dict``): LAMB's ``layers``.

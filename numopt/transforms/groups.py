@@ -19,6 +19,12 @@ Rules are element-wise, so the result is the same either way, bit for bit.
 
 The optimizer given may itself be a transform (``Lookahead(Adam(...))``): each group
 then gets its own copy of the whole chain.
+
+A group may also bring its own optimizer, another rule (``{"params": ["b"],
+"optimizer": numopt.AdamW(...)}``): Muon for the matrices, AdamW for the biases, as
+torch users pair two optimizers.  Its arrays then run a copy of that optimizer (with
+the group's overrides, checked by its rule), and setting a hyperparameter on the
+ParamGroups leaves them alone.
 """
 
 from __future__ import annotations
@@ -109,7 +115,7 @@ class ParamGroups(Wrapper):
                 "clip by the norm of its own arrays, not the global norm; clip the gradient "
                 "before stepping, or use clip_value (per entry)"
             )
-        self._groups = _checked_groups(param_groups, optimizer)
+        self._groups, self._own = _checked_groups(param_groups, optimizer)
         self._units: list[_Unit] = []
         self._binding: str | None = None  # "leaves" (step) or "flat" (minimize)
         self._keys: list | None = None
@@ -118,16 +124,30 @@ class ParamGroups(Wrapper):
     # -- settings ----------------------------------------------------------------------
     @property
     def param_groups(self) -> list[dict]:
-        """The groups as given (copies): ``{"params": [...], overrides...}``."""
-        return [{"params": list(keys), **hp} for keys, hp in self._groups]
+        """The groups as given (copies): ``{"params": [...], overrides...}`` (and the
+        group's ``"optimizer"``, if it has its own)."""
+        return [
+            {"params": list(keys), **hp, **({} if own is None else {"optimizer": own})}
+            for (keys, hp), own in zip(self._groups, self._own, strict=True)
+        ]
 
     def _config(self) -> dict[str, Any]:
         return {
             "param_groups": [
-                {"params": list(keys), **{k: _describe(v) for k, v in hp.items()}}
-                for keys, hp in self._groups
+                {
+                    "params": list(keys),
+                    **{k: _describe(v) for k, v in hp.items()},
+                    **({} if own is None else {"optimizer": repr(own)}),
+                }
+                for (keys, hp), own in zip(self._groups, self._own, strict=True)
             ]
         }
+
+    def _base(self, group: int) -> Any:
+        """The optimizer that ``group``'s arrays run copies of (the group's own, or the
+        one given to ParamGroups)."""
+        own = self._own[group] if group < len(self._own) else None
+        return self._inner if own is None else own
 
     def _clone_around(self, inner: Any) -> Wrapper:  # pragma: no cover - refused by __init__
         raise TypeError("ParamGroups cannot be nested")
@@ -150,16 +170,16 @@ class ParamGroups(Wrapper):
         for unit in self._units:
             if name == "backend" or unit.group == len(self._groups):
                 setattr(unit.opt, name, value)
-            elif name not in self._groups[unit.group][1]:
+            elif self._own[unit.group] is None and name not in self._groups[unit.group][1]:
                 setattr(unit.opt, name, value)
 
     def __repr__(self) -> str:
         return f"ParamGroups({self._inner!r}, {self.param_groups!r})"
 
     # -- binding the groups to arrays --------------------------------------------------
-    def _bind(self, keys: list, sizes: list[int] | None) -> None:
+    def _bind(self, keys: list, sizes: list[int] | None, shapes: list | None = None) -> None:
         """Build the units: one per array (``sizes`` None), or per run of one group's
-        neighbouring arrays of minimize's flat buffer (``sizes`` given)."""
+        neighbouring arrays of minimize's flat buffer (``sizes`` and ``shapes`` given)."""
         where = {key: i for i, (group, _) in enumerate(self._groups) for key in group}
         known = set(keys)
         for i, (group, _) in enumerate(self._groups):
@@ -180,26 +200,27 @@ class ParamGroups(Wrapper):
             else:
                 runs.append((group, [key], start, stop))
             start = stop
-        layered = _layers_of(self._inner, sizes)
-        size_of = dict(zip(keys, sizes, strict=True)) if sizes is not None else {}
+        for base in {id(self._base(g)): self._base(g) for g in range(default + 1)}.values():
+            _check_per_array(base, sizes)
         units = []
         for group, run_keys, a, b in runs:
             overrides = self._groups[group][1] if group < default else {}
             span = slice(a, b) if sizes is not None else None
-            opt = clone(self._inner, overrides)
-            if layered and sizes is not None:  # a layer-wise rule: one layer per array
-                chain(opt)[-1].layers = [size_of[key] for key in run_keys]
+            opt = clone(self._base(group), overrides)
+            if sizes is not None:  # LAMB's layers, Muon's matrices: the unit's arrays
+                index = [keys.index(key) for key in run_keys]
+                _give_per_array(opt, [sizes[j] for j in index], [shapes[j] for j in index])
             units.append(_Unit(group, tuple(run_keys), span, opt))
         self._units, self._keys = units, list(keys)
         self._binding = "leaves" if sizes is None else "flat"
         self._pairs = None
 
-    def bind_flat(self, keys: list, sizes: list[int]) -> None:
-        """Bind to a flat buffer holding the arrays ``keys`` of ``sizes`` elements in order
-        (what ``minimize`` does with ``x0``'s structure)."""
+    def bind_flat(self, keys: list, sizes: list[int], shapes: list) -> None:
+        """Bind to a flat buffer holding the arrays ``keys`` of ``sizes`` elements and
+        ``shapes`` in order (what ``minimize`` does with ``x0``'s structure)."""
         if self._binding is not None:
             raise ValueError("this ParamGroups is already bound to arrays")
-        self._bind(list(keys), list(sizes))
+        self._bind(list(keys), list(sizes), list(shapes))
 
     # -- steps -----------------------------------------------------------------------
     def step(self, params: Any, grads: Any) -> Any:
@@ -334,10 +355,11 @@ class ParamGroups(Wrapper):
             if arrays:
                 sd["state"] = arrays
             overrides = self._groups[group][1] if group < len(self._groups) else {}
-            opt = clone(self._inner, overrides)
+            opt = clone(self._base(group), overrides)
             rule = chain(opt)[-1]
-            if own and hasattr(type(rule), "layers"):  # as _bind gave them
-                rule.layers = chain(own[u].opt)[-1].layers
+            if own:  # LAMB's layers, Muon's shapes: as _bind gave them
+                for name, value in chain(own[u].opt)[-1]._attributes.items():
+                    setattr(rule, name, value)
             try:
                 opt.load_state_dict(sd)
             except (TypeError, ValueError) as exc:
@@ -360,36 +382,38 @@ class ParamGroups(Wrapper):
         self._updated = False
 
 
-def _layers_of(optimizer: Any, sizes: list[int] | None) -> bool:
-    """Whether the rule is layer-wise (LAMB's ``layers``); its layers must be x's arrays.
-
-    Each unit then gets its arrays as layers (in your own loop each array is a unit,
-    one layer, so the rule's ``layers`` must be None).
-    """
+def _check_per_array(optimizer: Any, sizes: list[int] | None) -> None:
+    """A rule that works per array (LAMB's ``layers``, Muon's ``shapes``) must take x's
+    arrays as they are: in your own loop each array is a unit (the attribute must be
+    None); in minimize each unit gets its arrays (what the user set must be them)."""
     rule = chain(optimizer)[-1]
-    if "layers" not in rule.spec.attributes_by_name:
-        return False
-    layers = rule.layers
+    layers = rule._attributes.get("layers")
     if layers is not None and (sizes is None or list(layers) != list(sizes)):
         raise ValueError(
             f"the optimizer's layers {list(layers)} are not x's arrays: with ParamGroups "
             "each array is a layer (leave layers=None)"
         )
-    return True
 
 
-def _checked_groups(groups: Any, optimizer: Any) -> list[tuple[tuple, dict]]:
-    """``param_groups`` checked: keys, no array twice, each override checked by the rule."""
+def _give_per_array(opt: Any, sizes: list[int], shapes: list) -> None:
+    """Give a unit's rule its arrays: as LAMB's/LARS's layers, as Muon's matrices."""
+    rule = chain(opt)[-1]
+    given = {"layers": sizes, "shapes": shapes}
+    for name in rule._attributes:
+        setattr(rule, name, given[name])
+
+
+def _checked_groups(groups: Any, optimizer: Any) -> tuple[list[tuple[tuple, dict]], list]:
+    """``param_groups`` checked: keys, no array twice, each override checked by the rule
+    (the group's own optimizer's, if it has one).  Returns ``[(keys, overrides)]`` and
+    the groups' own optimizers (None where a group has none)."""
     if isinstance(groups, (str, bytes, dict)) or not isinstance(groups, Sequence):
         raise TypeError(
             "param_groups must be a list of dicts like {'params': [keys...], "
             f"'weight_decay': 0.0}}, got {type(groups).__name__}"
         )
-    rule = chain(optimizer)[-1]
-    # every declared hyperparameter (``hyperparameters`` hides clipping when off)
-    names = sorted(rule.declarations)
     seen: dict[Any, int] = {}
-    out = []
+    out, own = [], []
     for i, group in enumerate(groups):
         if not isinstance(group, dict):
             raise TypeError(
@@ -417,7 +441,12 @@ def _checked_groups(groups: Any, optimizer: Any) -> list[tuple[tuple, dict]]:
                     "belongs to one group"
                 )
             seen[key] = i
-        overrides = {k: v for k, v in group.items() if k != "params"}
+        overrides = {k: v for k, v in group.items() if k not in ("params", "optimizer")}
+        base = _own_optimizer(group.get("optimizer"), i) if "optimizer" in group else None
+        own.append(base)
+        base = optimizer if base is None else base
+        rule = chain(base)[-1]
+        names = sorted(rule.declarations)  # all declared (``hyperparameters`` hides clipping)
         unknown = sorted(set(overrides) - set(names) | set(overrides) & {"clip_norm"})
         if unknown:
             valid = [name for name in names if name != "clip_norm"]
@@ -432,9 +461,28 @@ def _checked_groups(groups: Any, optimizer: Any) -> list[tuple[tuple, dict]]:
                 "group a number or a schedule of the step"
             )
         try:
-            probe = clone(optimizer, overrides)
+            probe = clone(base, overrides)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"param_groups[{i}]: {exc}") from None
         checked = {k: chain(probe)[-1]._hyperparameters[k] for k in overrides}
         out.append((tuple(int(k) if not isinstance(k, str) else k for k in keys), checked))
-    return out
+    return out, own
+
+
+def _own_optimizer(value: Any, i: int) -> Any:
+    """A group's ``"optimizer"``: a fresh numopt optimizer, without bounds or clip_norm."""
+    from numopt.rules.optimizer import Optimizer
+
+    rule = chain(value)[-1] if isinstance(value, Wrapper) else value
+    if not isinstance(rule, Optimizer) or isinstance(value, ParamGroups):
+        raise TypeError(
+            f"param_groups[{i}]['optimizer'] must be a numopt optimizer such as "
+            f"numopt.AdamW(learning_rate=3e-4), got {type(value).__name__}"
+        )
+    if value.step_count or rule.bounds is not None or rule._hyperparameters["clip_norm"]:
+        raise ValueError(
+            f"param_groups[{i}]['optimizer'] must be fresh (no steps taken), without bounds "
+            "and without clip_norm (minimize's bounds and clipping apply to every group), "
+            f"got {value!r}"
+        )
+    return value

@@ -52,7 +52,7 @@ def wrap(opt: Any, options: Any, structure: Any) -> Any:
                 "method is a ParamGroups: it needs x0 as a dict, list or tuple of arrays, and "
                 "a fresh ParamGroups (not yet stepped)"
             )
-        given[0].bind_flat(structure.keys, structure.sizes)
+        given[0].bind_flat(structure.keys, structure.sizes, structure.shapes)
     groups = options.param_groups
     if groups is not None:
         if structure.kind == "array":
@@ -66,7 +66,7 @@ def wrap(opt: Any, options: Any, structure: Any) -> Any:
                 f"taken {opt.step_count} steps"
             )
         opt = ParamGroups(opt, groups)
-        opt.bind_flat(structure.keys, structure.sizes)
+        opt.bind_flat(structure.keys, structure.sizes, structure.shapes)
     if options.lookahead is not None:
         alpha = options.lookahead_alpha
         opt = Lookahead(opt, options.lookahead, 0.5 if alpha is None else alpha)

@@ -819,6 +819,66 @@ CATALOGUE = [
         TypeError,
         "layers must be None or a sequence of layer sizes",
     ),
+    (
+        "Muon on a vector x0",
+        call(method="muon"),
+        ValueError,
+        r"x0 has the shape \(3,\): Muon orthogonalises matrices",
+    ),
+    (
+        "Muon stepping a 1-D array",
+        step(numopt.Muon(), np.ones(4), np.ones(4)),
+        ValueError,
+        r"x has shape \(4,\): give 1-D and 0-D arrays",
+    ),
+    (
+        "Muon ns_steps of 100 or more",
+        lambda: numopt.Muon(ns_steps=100),
+        ValueError,
+        r"ns_steps must be an integer in \[0, 100\), got 100",
+    ),
+    (
+        "Muon ns_coefficients of two numbers",
+        lambda: numopt.Muon(ns_coefficients=(1.0, 2.0)),
+        TypeError,
+        r"ns_coefficients must be three real numbers \(a, b, c\)",
+    ),
+    (
+        "SparseAdam given row indices out of range",
+        step(numopt.SparseAdam(), np.zeros((4, 2)), (np.array([1, 4]), np.ones((2, 2)))),
+        IndexError,
+        r"g's indices must lie in \[0, 4\) \(x's rows\), got 4",
+    ),
+    (
+        "SparseAdam given values of the wrong row shape",
+        step(numopt.SparseAdam(), np.zeros((4, 2)), (np.array([1]), np.ones((1, 3)))),
+        ValueError,
+        r"g's values must have shape \(1, 2\) \(one row of x per index\), got \(1, 3\)",
+    ),
+    (
+        "SparseAdam given float indices",
+        step(numopt.SparseAdam(), np.zeros((4, 2)), (np.array([1.0]), np.ones((1, 2)))),
+        TypeError,
+        r"g's indices must be a 1-D integer array of row numbers, got dtype float64",
+    ),
+    (
+        "Adafactor given one eps",
+        lambda: numopt.Adafactor(eps=1e-3),
+        TypeError,
+        r"eps must be a pair \(eps1, eps2\): eps1 None or >= 0, eps2 >= 0",
+    ),
+    (
+        "Adafactor beta2_decay above 0",
+        lambda: numopt.Adafactor(beta2_decay=0.5),
+        ValueError,
+        r"beta2_decay must be <= 0, got 0.5",
+    ),
+    (
+        "a param group's optimizer given by name",
+        lambda: numopt.ParamGroups(numopt.Muon(), [{"params": ["b"], "optimizer": "adamw"}]),
+        TypeError,
+        r"param_groups\[0\]\['optimizer'\] must be a numopt optimizer",
+    ),
     # -- SciPy's keywords and other libraries' names (issue 20; tests/front/test_scipy_keywords.py)
     (
         "hess given (no method uses it)",

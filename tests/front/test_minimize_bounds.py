@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 from box_problem import HI, LO, ON_BOUNDARY, SOLUTION, fg, inside, pairs
+from rule_table import MATRIX_RULES
 from scipy.optimize import Bounds, OptimizeWarning
 
 import numopt
@@ -45,11 +46,16 @@ OPTIONS = {
     "sign_sgd": {"learning_rate": lambda k: 0.01 / (1 + k / 100)},
     "signum": {"learning_rate": lambda k: 0.02 * 0.999**k},
     "lars": {"learning_rate": 5.0, "trust_coefficient": 0.05},
+    "sparse_adam": {"learning_rate": 0.05},
+    "adafactor": {"learning_rate": 1.0, "eps": (None, 0.05)},
 }
 
 
-#: the rules that take bounds (Schedule-Free refuses them: its z would leave the box)
-BOUNDED = sorted(m for m, cls in numopt.RULES.items() if cls.spec.allows_bounds)
+#: the rules that take bounds (Schedule-Free refuses them: its z would leave the box) and
+#: step this problem's vector (Muon steps matrices: tests/rules/test_muon.py has its bounds)
+BOUNDED = sorted(
+    m for m, cls in numopt.RULES.items() if cls.spec.allows_bounds and m not in MATRIX_RULES
+)
 
 
 def test_every_rule_has_options_here():

@@ -210,3 +210,35 @@ def test_startup_script_runs(tmp_path):
     assert all(len(ts) == 1 and 0 < ts[0] < 60 for ts in times.values())
     text = out.read_text()
     assert text.startswith("# benchmarks/startup.py, ") and "| import numopt |" in text
+
+
+def test_muon_script_runs(tmp_path):
+    """``benchmarks/muon.py --smoke``: numopt's step and the bare matrix products, n = 64."""
+    from benchmarks import muon
+
+    out = tmp_path / "muon.txt"
+    record = muon.main(["--smoke", "--out", str(out)])
+    assert set(record[64]) == {"numopt float32", "matmuls only"}
+    text = out.read_text()
+    assert text.startswith("# benchmarks/muon.py, ") and "numopt float32 / matmuls only" in text
+
+
+def test_sparse_adam_script_runs(tmp_path):
+    """``benchmarks/sparse_adam.py --smoke``: numopt's sparse step and dense Adam, no torch."""
+    from benchmarks import sparse_adam
+
+    out = tmp_path / "sparse.txt"
+    record = sparse_adam.main(["--smoke", "--out", str(out)])
+    assert set(record[(1000, 64)]) == {"numopt sparse", "numopt Adam, dense"}
+    text = out.read_text()
+    assert text.startswith("# benchmarks/sparse_adam.py, ") and "## R = 1000, k = 64" in text
+
+
+def test_adafactor_script_runs(tmp_path):
+    """``benchmarks/adafactor.py --smoke``: numopt's Adafactor and Adam steps, n = 64."""
+    from benchmarks import adafactor
+
+    out = tmp_path / "adafactor.txt"
+    record = adafactor.main(["--smoke", "--out", str(out)])
+    assert set(record[64]) == {"numopt", "numopt Adam"}
+    assert out.read_text().startswith("# benchmarks/adafactor.py, ")

@@ -94,6 +94,24 @@ DEFAULTS = {
     },
     numopt.Rprop: {"learning_rate": 1e-2, "etas": (0.5, 1.2), "step_sizes": (1e-6, 50.0)},
     numopt.Lion: {"learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0},
+    numopt.Muon: {  # torch.optim.Muon's
+        "learning_rate": 1e-3,
+        "weight_decay": 0.1,
+        "momentum": 0.95,
+        "nesterov": True,
+        "ns_coefficients": (3.4445, -4.7750, 2.0315),
+        "eps": 1e-7,
+        "ns_steps": 5,
+        "adjust_lr_fn": None,
+    },
+    numopt.SparseAdam: {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    numopt.Adafactor: {  # torch.optim.Adafactor's
+        "learning_rate": 1e-2,
+        "beta2_decay": -0.8,
+        "eps": (None, 1e-3),
+        "d": 1.0,
+        "weight_decay": 0.0,
+    },
 }
 
 
@@ -186,6 +204,9 @@ def test_rules_table():
         "sign_sgd": numopt.SignSGD,
         "signum": numopt.Signum,
         "lars": numopt.LARS,
+        "muon": numopt.Muon,
+        "sparse_adam": numopt.SparseAdam,
+        "adafactor": numopt.Adafactor,
         "schedule_free_sgd": numopt.ScheduleFreeSGD,
         "schedule_free_adamw": numopt.ScheduleFreeAdamW,
     }
@@ -234,6 +255,13 @@ BAD = {
     "t0": [(-1.0, ValueError), (math.nan, ValueError), (None, TypeError)],
     "trust_coefficient": [(0.0, ValueError), (-1e-3, ValueError), ("1", TypeError)],
     "weight_lr_power": [(-1.0, ValueError), (math.inf, ValueError), (None, TypeError)],
+    "ns_coefficients": [
+        ((1.0, 2.0), TypeError),
+        ((1.0, math.nan, 2.0), ValueError),
+        (3, TypeError),
+    ],
+    "ns_steps": [(100, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)],
+    "adjust_lr_fn": [("rms", ValueError), (1, TypeError)],
 }
 #: Schedule-Free's β1 is in (0, 1]: 1 is allowed, 0 would divide by zero.
 _INTERPOLATION = [(0.0, ValueError), (-0.1, ValueError), (1.5, ValueError), (math.nan, ValueError)]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rule_table import as_matrices
 
 import numopt
 from numopt.kernels.cpu import SERIAL_BELOW
@@ -40,7 +41,7 @@ def mean_by_hand(gs):
 def test_multisteps_is_the_rule_stepped_with_the_mean_gradient(method, dtype):
     k, updates, n = 3, 4, 37
     x0 = np.random.default_rng(1).standard_normal(n).astype(dtype)
-    gs = grads(n, k * updates, dtype)
+    x0, gs = as_matrices(method, x0, grads(n, k * updates, dtype))
     wrapped, x = numopt.MultiSteps(numopt.RULES[method](learning_rate=0.01), every_k=k), x0.copy()
     plain, y = numopt.RULES[method](learning_rate=0.01), x0.copy()
     for u in range(updates):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from rule_table import as_matrices
 
 import numopt
 from numopt.kernels.cpu import SERIAL_BELOW
@@ -175,10 +176,10 @@ def test_tracker_state_dict_round_trip():
 @pytest.mark.parametrize("method", RULES)
 def test_averaged_feeds_every_update_of_every_rule(method, kind):
     make = (lambda: numopt.EMA(0.7)) if kind == "ema" else numopt.Polyak
-    gs = np.random.default_rng(4).standard_normal((7, 9))
+    gs = as_matrices(method, np.random.default_rng(4).standard_normal((7, 9)))
     wrapped = numopt.Averaged(numopt.RULES[method](learning_rate=0.01), make())
     plain, tracker = numopt.RULES[method](learning_rate=0.01), make()
-    x, y = np.ones(9), np.ones(9)
+    x, y = as_matrices(method, np.ones(9), np.ones(9))
     for g in gs:
         wrapped.step(x, g)
         plain.step(y, g)

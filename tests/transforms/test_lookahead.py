@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rule_table import as_matrices
 
 import numopt
 from numopt.kernels.cpu import SERIAL_BELOW
@@ -70,6 +71,7 @@ def test_lookahead_around_every_rule(method, dtype):
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal(11).astype(dtype)
     gs = rng.standard_normal((10, 11)).astype(dtype)
+    x0, gs = as_matrices(method, x0, gs)
     opt, x = numopt.Lookahead(numopt.RULES[method](learning_rate=0.01), k=3, alpha=0.3), x0.copy()
     for g in gs:
         opt.step(x, g)

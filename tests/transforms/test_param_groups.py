@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rule_table import MATRIX_RULES
 
 import numopt
 
@@ -20,6 +21,12 @@ def linear(p, X, y):
     r = X @ p["w"] + p["b"][0] - y
     n = len(y)
     return 0.5 * float(r @ r) / n, {"w": X.T @ r / n, "b": np.array([r.sum() / n])}
+
+
+def as_matrix_model(p, X, y):
+    """:func:`linear` with w a 3×1 and b a 1×1 matrix (for a matrix rule)."""
+    f, g = linear({"w": p["w"][:, 0], "b": p["b"][0]}, X, y)
+    return f, {"w": g["w"][:, None], "b": g["b"][None, :]}
 
 
 def test_no_weight_decay_on_the_bias_equals_two_optimizers_by_hand():
@@ -62,6 +69,8 @@ def test_no_weight_decay_on_the_bias_equals_two_optimizers_by_hand():
 def test_stateful_groups_equal_one_optimizer_per_array_for_every_rule(method):
     rng = np.random.default_rng(1)
     shapes = {"a": (3, 2), "b": (4,), "c": (2,), "d": (5,)}
+    if method in MATRIX_RULES:
+        shapes = {"a": (3, 2), "b": (1, 4), "c": (2, 1), "d": (5, 3)}
     params = {k: rng.standard_normal(s) for k, s in shapes.items()}
     mine = {k: v.copy() for k, v in params.items()}
     cls = numopt.RULES[method]
@@ -123,7 +132,7 @@ def test_minimize_segments_equal_per_array_steps(grouping, method, seed):
 
 def test_neighbouring_arrays_of_a_group_share_one_optimizer():
     opt = numopt.ParamGroups(numopt.Adam(), [{"params": ["b", "c"], "beta1": 0.5}])
-    opt.bind_flat(["a", "b", "c", "d", "e"], [2, 3, 1, 4, 1])
+    opt.bind_flat(["a", "b", "c", "d", "e"], [2, 3, 1, 4, 1], [(2,), (3,), (1,), (4,), (1,)])
     units = [(u.group, u.keys, u.span) for u in opt._units]
     assert units == [
         (1, ("a",), slice(0, 2)),
@@ -356,12 +365,14 @@ def test_every_transform_together_with_every_rule_resumes_bit_exact(method, tmp_
         options.update(batch_size=6, accumulate=2, epochs=3, seed=1)
     else:
         options["maxiter"] = 9
-    x0 = {"w": np.zeros(3), "b": np.zeros(1)}
-    whole = numopt.minimize(linear, x0, args=(X, Y), jac=True, method=method, options=options)
+    x0, fun = {"w": np.zeros(3), "b": np.zeros(1)}, linear
+    if method in MATRIX_RULES:  # Muon: w as a 3×1 matrix, b as a 1×1 one
+        x0, fun = {"w": np.zeros((3, 1)), "b": np.zeros((1, 1))}, as_matrix_model
+    whole = numopt.minimize(fun, x0, args=(X, Y), jac=True, method=method, options=options)
     assert whole.nit == 9 and whole.compiled is False
     path = tmp_path / "run.npz"
     numopt.minimize(
-        linear,
+        fun,
         x0,
         args=(X, Y),
         jac=True,
@@ -369,7 +380,7 @@ def test_every_transform_together_with_every_rule_resumes_bit_exact(method, tmp_
         options={**options, "maxiter": 4, "checkpoint": path},
     )
     resumed = numopt.minimize(
-        linear, x0, args=(X, Y), jac=True, method=method, options={**options, "resume": path}
+        fun, x0, args=(X, Y), jac=True, method=method, options={**options, "resume": path}
     )
     for k in x0:
         np.testing.assert_array_equal(resumed.x[k], whole.x[k])
@@ -380,7 +391,7 @@ def test_every_transform_together_with_every_rule_resumes_bit_exact(method, tmp_
         "resume": path,
     }
     with pytest.raises(ValueError, match="checkpoint was made with transforms"):
-        numopt.minimize(linear, x0, args=(X, Y), jac=True, method=method, options=changed)
+        numopt.minimize(fun, x0, args=(X, Y), jac=True, method=method, options=changed)
 
 
 def test_a_stateful_method_object_keeps_working_with_groups():
@@ -484,3 +495,49 @@ def test_a_param_groups_object_as_method():
             method=numopt.ParamGroups(numopt.Adam(0.1), groups),
             options={"param_groups": groups},
         )
+
+
+# -- a group with its own optimizer (Muon for matrices, AdamW for the rest) -------------------
+def test_a_group_with_its_own_optimizer_equals_two_optimizers_by_hand():
+    rng = np.random.default_rng(5)
+    shapes = {"w1": (4, 3), "b1": (3,), "w2": (3, 2), "b2": (2,)}
+    params = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    mine = {k: v.copy() for k, v in params.items()}
+    opt = numopt.ParamGroups(
+        numopt.Muon(learning_rate=0.02),
+        [{"params": ["b1", "b2"], "optimizer": numopt.AdamW(learning_rate=3e-3), "beta1": 0.8}],
+    )
+    muon = numopt.Muon(learning_rate=0.02)
+    adamw = numopt.AdamW(learning_rate=3e-3, beta1=0.8)
+    for _ in range(5):
+        grads = {k: rng.standard_normal(s) for k, s in shapes.items()}
+        opt.step(params, grads)
+        muon.step([mine["w1"], mine["w2"]], [grads["w1"], grads["w2"]])
+        adamw.step([mine["b1"], mine["b2"]], [grads["b1"], grads["b2"]])
+    for k in shapes:
+        np.testing.assert_array_equal(params[k], mine[k])
+    # the defaults' changes leave the group with its own optimizer alone
+    opt.learning_rate = 0.5
+    assert [u.opt.learning_rate for u in opt._units] == [0.5, 3e-3, 0.5, 3e-3]
+    assert opt.param_groups[0]["optimizer"].name == "adamw"
+
+
+@pytest.mark.parametrize(
+    ("group", "error", "pattern"),
+    [
+        ({"params": ["b"], "optimizer": "adamw"}, TypeError, r"param_groups\[0\]\['optimizer'\]"),
+        ({"params": ["b"], "optimizer": numopt.AdamW(clip_norm=1.0)}, ValueError, "clip_norm"),
+        ({"params": ["b"], "optimizer": numopt.AdamW(), "beta": 0.5}, ValueError, "'adamw'"),
+        ({"params": ["b"], "optimizer": numopt.AdamW(), "beta1": 1.5}, ValueError, "beta1"),
+    ],
+)
+def test_a_bad_group_optimizer_is_named(group, error, pattern):
+    with pytest.raises(error, match=pattern):
+        numopt.ParamGroups(numopt.Muon(), [group])
+
+
+def test_a_used_group_optimizer_is_refused():
+    used = numopt.AdamW()
+    used.step(np.zeros(2), np.ones(2))
+    with pytest.raises(ValueError, match="must be fresh"):
+        numopt.ParamGroups(numopt.Muon(), [{"params": ["b"], "optimizer": used}])
