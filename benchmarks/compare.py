@@ -396,6 +396,9 @@ OPTAX_MORE = {
     ),
     "sign_sgd": lambda optax, hp: optax.sign_sgd(hp["learning_rate"]),
     "signum": lambda optax, hp: optax.signum(hp["learning_rate"], beta=hp["beta"]),
+    "prodigy": lambda optax, hp: optax.contrib.prodigy(
+        hp["learning_rate"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]
+    ),
 }
 
 
@@ -410,7 +413,8 @@ def optax_step(method: str, hp: dict, x: np.ndarray, g: np.ndarray) -> Callable[
         return optax.apply_updates(params, updates), state
 
     params = jax.device_put(x.copy())
-    box = [params, tx.init(params)]
+    box = [params, tx.init(jax.device_put(x.copy()))]  # a state that keeps x₀ (Prodigy)
+    # holds its own buffer: params and state are both donated
     grads = jax.device_put(g)
 
     def call():

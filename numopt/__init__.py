@@ -7,8 +7,8 @@ RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion
 LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD, Signum,
 Schedule-Free SGD/AdamW (:data:`RULES`) — run as fused Numba kernels on the CPU or,
 for CUDA device arrays, on the GPU; Adafactor (factored moments), Muon (matrix
-products) and SparseAdam (lazy rows) run on the CPU.  Schedules, transforms and
-bounds compose with every rule.
+products), SparseAdam (lazy rows) and Prodigy (an estimated rate) run on the CPU.
+Schedules, transforms and bounds compose with every rule.
 :class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
 ``scipy.optimize.minimize``, for smooth deterministic objectives.
 Importing numopt compiles nothing and needs no GPU.
@@ -48,6 +48,7 @@ from numopt.rules import (
     Muon,
     NAdam,
     Optimizer,
+    Prodigy,
     RAdam,
     RMSprop,
     Rprop,
@@ -91,6 +92,7 @@ __all__ = [
     "Optimizer",
     "ParamGroups",
     "Polyak",
+    "Prodigy",
     "RAdam",
     "RMSprop",
     "RecompileWarning",

@@ -27,6 +27,7 @@ from numopt.rules.momentum import Momentum
 from numopt.rules.muon import Muon
 from numopt.rules.nadam import NAdam
 from numopt.rules.optimizer import Optimizer
+from numopt.rules.prodigy import Prodigy
 from numopt.rules.radam import RAdam
 from numopt.rules.rmsprop import RMSprop
 from numopt.rules.rprop import Rprop
@@ -64,6 +65,7 @@ RULES: dict[str, type[Optimizer]] = {
     "muon": Muon,
     "adafactor": Adafactor,
     "sparse_adam": SparseAdam,
+    "prodigy": Prodigy,
     "schedule_free_sgd": ScheduleFreeSGD,
     "schedule_free_adamw": ScheduleFreeAdamW,
 }
@@ -90,6 +92,7 @@ __all__ = [
     "Muon",
     "NAdam",
     "Optimizer",
+    "Prodigy",
     "RAdam",
     "RMSprop",
     "Rprop",

@@ -874,6 +874,12 @@ CATALOGUE = [
         r"beta2_decay must be <= 0, got 0.5",
     ),
     (
+        "Prodigy given a zero first estimate",
+        lambda: numopt.Prodigy(estim_lr0=0.0),
+        ValueError,
+        r"estim_lr0 must be > 0, got 0.0",
+    ),
+    (
         "a param group's optimizer given by name",
         lambda: numopt.ParamGroups(numopt.Muon(), [{"params": ["b"], "optimizer": "adamw"}]),
         TypeError,

@@ -48,6 +48,7 @@ OPTIONS = {
     "lars": {"learning_rate": 5.0, "trust_coefficient": 0.05},
     "sparse_adam": {"learning_rate": 0.05},
     "adafactor": {"learning_rate": 1.0, "eps": (None, 0.05)},
+    "prodigy": {"learning_rate": lambda k: 1 / (1 + k / 100)},
 }
 
 

@@ -242,3 +242,13 @@ def test_adafactor_script_runs(tmp_path):
     record = adafactor.main(["--smoke", "--out", str(out)])
     assert set(record[64]) == {"numopt", "numopt Adam"}
     assert out.read_text().startswith("# benchmarks/adafactor.py, ")
+
+
+def test_prodigy_script_runs(tmp_path):
+    """``benchmarks/prodigy.py --smoke``: numopt's Prodigy and AdamW steps, N = 1000."""
+    from benchmarks import prodigy
+
+    out = tmp_path / "prodigy.txt"
+    record = prodigy.main(["--smoke", "--out", str(out)])
+    assert set(record[1000]) == {"numopt", "numopt AdamW"}
+    assert out.read_text().startswith("# benchmarks/prodigy.py, ")

@@ -112,6 +112,17 @@ DEFAULTS = {
         "d": 1.0,
         "weight_decay": 0.0,
     },
+    numopt.Prodigy: {  # optax.contrib.prodigy's
+        "learning_rate": 1.0,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "beta3": None,
+        "eps": 1e-8,
+        "estim_lr0": 1e-6,
+        "estim_lr_coef": 1.0,
+        "weight_decay": 0.0,
+        "safeguard_warmup": False,
+    },
 }
 
 
@@ -207,6 +218,7 @@ def test_rules_table():
         "muon": numopt.Muon,
         "sparse_adam": numopt.SparseAdam,
         "adafactor": numopt.Adafactor,
+        "prodigy": numopt.Prodigy,
         "schedule_free_sgd": numopt.ScheduleFreeSGD,
         "schedule_free_adamw": numopt.ScheduleFreeAdamW,
     }
