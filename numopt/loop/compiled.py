@@ -103,6 +103,8 @@ def plan(run: Any, fun: Any, jac: Any) -> str | None:
     if why is not None:
         return why
     opt = run.opt
+    if getattr(opt.spec.passes, "runs_reference", False):  # Muon, Adafactor, ...
+        return f"the rule {opt.name!r} steps through NumPy on the CPU (its Python step)"
     if opt.spec.passes is not None:  # LAMB: norms, then the update
         return f"the rule {opt.name!r} takes 2 passes per step, not one loop"
     if opt.spec.factor_fn is None:

@@ -124,7 +124,13 @@ class Structure:
 
     def _copy_leaf(self, dst: Any, leaf: Any, shape: tuple, label: str) -> None:
         """Copy one array of a structured value into its part ``dst`` of the flat buffer."""
-        leaf_shape = np.shape(leaf)
+        try:
+            leaf_shape = np.shape(leaf)
+        except ValueError:  # ragged: a tuple of arrays, e.g. a sparse (indices, values)
+            raise TypeError(
+                f"{label} must be an array of shape {shape}, got a ragged "
+                f"{type(leaf).__name__} (minimize takes dense gradients, like x0)"
+            ) from None
         if leaf_shape != shape:
             raise ValueError(f"{label} has shape {leaf_shape} but x0 has shape {shape}")
         kind = getattr(leaf, "dtype", np.dtype(float)).kind

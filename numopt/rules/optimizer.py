@@ -298,6 +298,7 @@ class Optimizer:
         self._loaded_on_host = False  # state from load_state_dict may move to the GPU
         self._c: np.ndarray | None = None  # the factors' buffer (CPU)
         self._scratch: Any = None  # a multi-pass step's buffers (spec.passes)
+        self._structured: Any = None  # a list/dict x's structure and flat buffers
 
     def learning_rate_at(self, t: int) -> float:
         """The learning rate of step ``t`` (1-based); a schedule is called with ``t - 1``."""
@@ -350,10 +351,16 @@ class Optimizer:
                 )
             if not leaf.flags.writeable:
                 raise ValueError(f"x[{key!r}] is read-only; step updates it in place")
-        cached = getattr(self, "_structured", None)
+        cached = self._structured
         s = Structure(x)
         key_of = lambda s: (s.kind, s.keys, s.shapes, s.dtype)  # noqa: E731
         if cached is None or key_of(cached[0]) != key_of(s):  # buffers kept between steps
+            if cached is not None and self._state is not None:  # the state is per element
+                raise ValueError(
+                    f"x has the arrays {_arrays(s)} but this optimizer's state was built for "
+                    f"{_arrays(cached[0])}; keep the same arrays in the same order, or call "
+                    "reset() to start over"
+                )
             cached = (s, np.empty(s.size, s.dtype), np.empty(s.size, s.dtype))
             self._structured = cached
         s, flat_x, flat_g = cached
@@ -361,9 +368,22 @@ class Optimizer:
         s.flatten(g, flat_g, name="g")
         # LAMB's layers, Muon's matrices: one per array, as in minimize
         given = {name: value for name, value in per_array(s).items() if name in self._attributes}
+        have = self._attributes.get("shapes")
+        if "shapes" in given and have is not None and have != tuple(map(tuple, s.shapes)):
+            raise ValueError(
+                f"shapes={[list(t) for t in have]} was set, but x's arrays have the shapes "
+                f"{[list(t) for t in s.shapes]}; leave shapes None for a list/dict x (each "
+                "array is one)"
+            )
         unset = [name for name in given if self._attributes[name] is None]
         for name in unset:
-            setattr(self, name, given[name])
+            try:
+                setattr(self, name, given[name])
+            except ValueError as exc:  # name the array, not the attribute's index
+                message = str(exc)
+                for k in reversed(range(len(s.keys))):
+                    message = message.replace(f"{name}[{k}]", f"x[{s.keys[k]!r}]")
+                raise ValueError(message) from None
         try:
             self.step(flat_x, flat_g)
         finally:
@@ -485,6 +505,7 @@ class Optimizer:
         self._t = int(step)
         self._state, self._layout, self._c = rows, layout, None
         self._loaded_on_host = rows is not None
+        self._structured = None  # a list/dict x is checked by its size only, from here
 
     # -- internals -------------------------------------------------------------------
     def _state_for(self, layout: Layout, n: int) -> Any:
@@ -561,6 +582,12 @@ class Optimizer:
                 raise ValueError("state_dict has a 'shape', so its state arrays must be 1-D")
             return rows, Layout(tuple(int(d) for d in shape), first.dtype, order, False)
         return rows, Layout(first.shape, first.dtype, order, False)
+
+
+def _arrays(structure: Any) -> str:
+    """``{key: shape, ...}`` of a list/dict x, for messages."""
+    pairs = zip(structure.keys, structure.shapes, strict=True)
+    return "{" + ", ".join(f"{k!r}: {tuple(shape)}" for k, shape in pairs) + "}"
 
 
 def per_array(structure: Any) -> dict[str, Any]:

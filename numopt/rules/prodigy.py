@@ -227,7 +227,10 @@ class Prodigy(Optimizer, spec=SPEC):
     >>> opt = numopt.Prodigy()
     >>> for _ in range(3):
     ...     _ = opt.step(x, 2 * x)               # f = ‖x‖²
-    >>> bool(opt.estimate > 1e-6)                 # d has grown from d₀
+    >>> opt.estimate                              # d₀ still: too little evidence yet
+    1e-06
+    >>> _ = opt.step(x, 2 * x)
+    >>> bool(opt.estimate > 1e-6)                 # from the 4th step d grows
     True
     """
 

@@ -246,7 +246,17 @@ class SparseAdam(Optimizer, spec=SPEC):
         x
             The same object, updated.
         """
-        if not (isinstance(g, tuple) and not isinstance(x, (list, tuple, dict))):
+        if isinstance(x, (list, tuple, dict)):
+            leaves = (
+                g.values() if isinstance(g, dict) else g if isinstance(g, (list, tuple)) else ()
+            )
+            if any(isinstance(leaf, tuple) for leaf in leaves):
+                raise TypeError(
+                    "a sparse gradient (indices, values) is for one table: step(x, (indices, "
+                    "values)) with x a numpy.ndarray; for a list/dict x give dense gradients"
+                )
+            return super().step(x, g)
+        if not isinstance(g, tuple):
             return super().step(x, g)
         if len(g) != 2:
             raise TypeError(

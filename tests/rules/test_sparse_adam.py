@@ -308,3 +308,15 @@ def test_the_guide_s_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
     assert len(blocks) == 1
     exec(compile(blocks[0], "docs/sparse-adam.md", "exec"), {})
+
+
+def test_a_sparse_gradient_inside_a_list_or_from_minimize_is_named():
+    with pytest.raises(TypeError, match=r"a sparse gradient .* is for one table"):
+        numopt.SparseAdam().step({"E": np.ones((4, 2))}, {"E": (np.array([1]), np.ones((1, 2)))})
+    with pytest.raises(TypeError, match=r"jac must be an array of shape \(4, 2\), got a ragged"):
+        numopt.minimize(
+            lambda e: float(np.sum(e * e)),
+            np.ones((4, 2)),
+            jac=lambda e: (np.array([1]), np.ones((1, 2))),
+            method="sparse_adam",
+        )

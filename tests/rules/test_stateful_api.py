@@ -680,3 +680,30 @@ def test_structured_step_errors_name_the_array():
     with pytest.raises(ValueError, match=r"g\[0\] has shape \(3,\) but x0 has shape \(2,\)"):
         opt.step([np.ones(2)], [np.ones(3)])
     assert opt.step_count == 0  # nothing was stepped
+
+
+@pytest.mark.parametrize("method", ["adam", "adafactor", "muon"])
+def test_a_list_or_dict_x_keeps_its_arrays_until_reset(method):
+    opt = numopt.RULES[method]()
+    x = {"W": np.ones((6, 4)), "V": np.ones((4, 6))}
+    opt.step(x, {k: np.full_like(v, 0.5) for k, v in x.items()})
+    for other in (
+        {"W": np.ones((4, 6)), "V": np.ones((4, 6))},  # a shape changed, the size did not
+        {"V": np.ones((4, 6)), "W": np.ones((6, 4))},  # the same arrays, another order
+    ):
+        with pytest.raises(ValueError, match=r"state was built for \{'W': \(6, 4\)"):
+            opt.step(other, {k: np.ones_like(v) for k, v in other.items()})
+    opt.reset()
+    other = {"V": np.ones((4, 6)), "W": np.ones((6, 4))}
+    opt.step(other, {k: np.ones_like(v) for k, v in other.items()})
+    assert opt.step_count == 1
+
+
+def test_shapes_set_by_hand_must_be_a_list_x_s_own():
+    x = {"a": np.ones((4, 3)), "b": np.ones(4)}
+    opt = numopt.Adafactor(shapes=[(2, 6), (4,)])
+    with pytest.raises(ValueError, match=r"shapes=\[\[2, 6\], \[4\]\] was set, but x's arrays"):
+        opt.step(x, {k: np.ones_like(v) for k, v in x.items()})
+    with pytest.raises(ValueError, match=r"and x\['b'\] has shape \(3,\)"):
+        y = {"W": np.ones((6, 3)), "b": np.ones(3)}
+        numopt.Muon().step(y, {k: np.ones_like(v) for k, v in y.items()})
