@@ -28,7 +28,7 @@ from numopt.problem import placement
 from numopt.problem.batching import Batches
 from numopt.problem.objective import Objective
 from numopt.problem.structure import Structure
-from numopt.rules.optimizer import per_array
+from numopt.rules.structured import per_array
 from numopt.transforms import Wrapper
 from numopt.transforms import options as transform_options
 from numopt.transforms._wrapper import chain

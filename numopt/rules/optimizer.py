@@ -32,6 +32,7 @@ from numopt.kernels.launch import BACKENDS, launch, resolve, typed_factors
 from numopt.rules import clipping
 from numopt.rules.hyperparameters import BACKEND_DOC, FRAMEWORK
 from numopt.rules.spec import Hyper, RuleSpec
+from numopt.rules.structured import step_structured
 
 
 class _Plan(NamedTuple):
@@ -331,66 +332,9 @@ class Optimizer:
             The same object, updated.
         """
         if isinstance(x, (list, tuple, dict)):
-            return self._step_structured(x, g)
+            return step_structured(self, x, g)
         pair = flat_pair(x, g)
         self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
-        return x
-
-    def _step_structured(self, x: Any, g: Any) -> Any:
-        """:meth:`step` on a list/tuple/dict of arrays, through one flat buffer."""
-        from numopt.problem.structure import Structure
-
-        keys = list(x) if isinstance(x, dict) else range(len(x))
-        for key in keys:
-            leaf = x[key]
-            if not (isinstance(leaf, np.ndarray) and leaf.dtype in FLOAT_DTYPES):
-                raise TypeError(
-                    f"x[{key!r}] must be a float32 or float64 numpy.ndarray (updated in "
-                    f"place), got {type(leaf).__name__}"
-                    + (f" of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else "")
-                )
-            if not leaf.flags.writeable:
-                raise ValueError(f"x[{key!r}] is read-only; step updates it in place")
-        cached = self._structured
-        s = Structure(x)
-        key_of = lambda s: (s.kind, s.keys, s.shapes, s.dtype)  # noqa: E731
-        if cached is None or key_of(cached[0]) != key_of(s):  # buffers kept between steps
-            if cached is not None and self._state is not None:  # the state is per element
-                raise ValueError(
-                    f"x has the arrays {_arrays(s)} but this optimizer's state was built for "
-                    f"{_arrays(cached[0])}; keep the same arrays in the same order, or call "
-                    "reset() to start over"
-                )
-            cached = (s, np.empty(s.size, s.dtype), np.empty(s.size, s.dtype))
-            self._structured = cached
-        s, flat_x, flat_g = cached
-        s.flatten(x, flat_x, name="x")
-        s.flatten(g, flat_g, name="g")
-        # LAMB's layers, Muon's matrices: one per array, as in minimize
-        given = {name: value for name, value in per_array(s).items() if name in self._attributes}
-        have = self._attributes.get("shapes")
-        if "shapes" in given and have is not None and have != tuple(map(tuple, s.shapes)):
-            raise ValueError(
-                f"shapes={[list(t) for t in have]} was set, but x's arrays have the shapes "
-                f"{[list(t) for t in s.shapes]}; leave shapes None for a list/dict x (each "
-                "array is one)"
-            )
-        unset = [name for name in given if self._attributes[name] is None]
-        for name in unset:
-            try:
-                setattr(self, name, given[name])
-            except ValueError as exc:  # name the array, not the attribute's index
-                message = str(exc)
-                for k in reversed(range(len(s.keys))):
-                    message = message.replace(f"{name}[{k}]", f"x[{s.keys[k]!r}]")
-                raise ValueError(message) from None
-        try:
-            self.step(flat_x, flat_g)
-        finally:
-            for name in unset:
-                self._attributes[name] = None
-        for key, view in zip(keys, s._leaves(s.views(flat_x), "x"), strict=True):
-            np.copyto(x[key], view)
         return x
 
     def _apply(self, pair: FlatPair, box: Any = None, best: Any = None) -> None:
@@ -582,18 +526,6 @@ class Optimizer:
                 raise ValueError("state_dict has a 'shape', so its state arrays must be 1-D")
             return rows, Layout(tuple(int(d) for d in shape), first.dtype, order, False)
         return rows, Layout(first.shape, first.dtype, order, False)
-
-
-def _arrays(structure: Any) -> str:
-    """``{key: shape, ...}`` of a list/dict x, for messages."""
-    pairs = zip(structure.keys, structure.shapes, strict=True)
-    return "{" + ", ".join(f"{k!r}: {tuple(shape)}" for k, shape in pairs) + "}"
-
-
-def per_array(structure: Any) -> dict[str, Any]:
-    """The attributes a list/dict ``x`` gives a rule that works per array: its arrays'
-    sizes as LAMB's and LARS's ``layers``, their shapes as Muon's ``shapes``."""
-    return {"layers": list(structure.sizes), "shapes": list(structure.shapes)}
 
 
 def _constructor(cls: type[Optimizer]) -> Callable[..., None]:

@@ -4,7 +4,7 @@ Muon orthogonalises each array as a matrix; SparseAdam updates each array's rows
 Both step a flat buffer (``minimize``'s, or a list/dict ``x`` gathered into one),
 which has lost the arrays' shapes: ``shapes`` gives them back, one per array, in the
 buffer's order.  ``minimize`` and :meth:`numopt.Optimizer.step` on a list/dict set
-it (:func:`numopt.rules.optimizer.per_array`); None means ``x``'s own shape.
+it (:func:`numopt.rules.structured.per_array`); None means ``x``'s own shape.
 """
 
 from __future__ import annotations
