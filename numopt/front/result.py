@@ -90,6 +90,10 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
     message = status.message(detail, bounded=run.box is not None)
     if finite and skipping:
         message += skipping
+    if run.x_iterate is not None and status is Status.GTOL:  # Schedule-Free's average
+        message = message.removesuffix(".") + (
+            " at the last iterate (x_iterate); x is the average the run built from it."
+        )
     # the run is over: its buffers become the result (no copies of N-sized arrays)
     x_device = x
     host = run.ops.host

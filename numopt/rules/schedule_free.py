@@ -202,6 +202,11 @@ class _ScheduleFree(Optimizer):
             )
         device = hasattr(x, "copy_to_host")
         y = x.copy_to_host() if device else np.array(x, copy=True)
+        if self._layout is not None and y.shape != tuple(self._layout.shape):
+            raise ValueError(
+                f"x has shape {y.shape} but this optimizer steps an array of shape "
+                f"{tuple(self._layout.shape)}; give averaged() the array it steps"
+            )
         if self._t > 0 and self._state is not None:
             z = self._state[0]
             z = z.copy_to_host() if hasattr(z, "copy_to_host") else z

@@ -129,3 +129,21 @@ def test_schedule_free_average_of_a_structure_comes_from_minimize():
     assert set(res.x) == set(res.x_iterate) == {"a", "b"}
     assert res.x["b"].shape == (2, 2)
     assert not np.array_equal(res.x["a"], res.x_iterate["a"])
+
+
+def test_schedule_free_says_where_gtol_was_met_and_names_a_wrong_shape():
+    res = numopt.minimize(
+        lambda x: float(x @ x),
+        np.ones(3),
+        jac=lambda x: 2 * x,
+        method="schedule_free_sgd",
+        options={"learning_rate": 0.1, "maxiter": 2000},
+    )
+    assert res.success and res.message.endswith(
+        "below gtol at the last iterate (x_iterate); x is the average the run built from it."
+    )
+    assert np.abs(2 * res.x_iterate).max() < 1e-5 < np.abs(2 * res.x).max()
+    opt = numopt.ScheduleFreeAdamW()
+    opt.step(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match=r"x has shape \(5,\) but this optimizer steps .* \(4,\)"):
+        opt.averaged(np.ones(5))
