@@ -27,10 +27,10 @@ import numopt
 
 if __package__:
     from .machine import Unavailable
-    from .side_by_side import arguments, run
+    from .side_by_side import arguments, run, sizes
 else:  # run as a script: benchmarks/ is on sys.path
     from machine import Unavailable
-    from side_by_side import arguments, run
+    from side_by_side import arguments, run, sizes
 
 
 def torch_steppers(w0: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], object]]:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, float]]:
         args,
         argv,
         title="one step on an n×n float32 matrix",
-        cases=[64] if args.smoke else [int(float(s)) for s in args.sizes.split(",")],
+        cases=sizes(args, 64),
         label=lambda n: f"n = {n}",
         contenders=contenders,
         ratios=[(name, "numopt") for name in ("torch foreach", "torch single", "numopt Adam")],

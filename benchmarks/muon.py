@@ -32,10 +32,10 @@ from numopt.rules.muon import NS_COEFFICIENTS
 
 if __package__:
     from .machine import Unavailable
-    from .side_by_side import arguments, run
+    from .side_by_side import arguments, run, sizes
 else:  # run as a script: benchmarks/ is on sys.path
     from machine import Unavailable
-    from side_by_side import arguments, run
+    from side_by_side import arguments, run, sizes
 
 
 def matmuls(u: np.ndarray, steps: int = 5) -> np.ndarray:
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, float]]:
         args,
         argv,
         title="one Muon step on an n×n float32 matrix",
-        cases=[64] if args.smoke else [int(float(s)) for s in args.sizes.split(",")],
+        cases=sizes(args, 64),
         label=lambda n: f"n = {n}",
         contenders=contenders,
         ratios=[

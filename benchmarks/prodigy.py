@@ -27,10 +27,10 @@ import numopt
 
 if __package__:
     from .compare import optax_step
-    from .side_by_side import arguments, run
+    from .side_by_side import arguments, run, sizes
 else:  # run as a script: benchmarks/ is on sys.path
     from compare import optax_step
-    from side_by_side import arguments, run
+    from side_by_side import arguments, run, sizes
 
 
 def contenders(n: int, with_peers: bool) -> tuple[dict[str, Callable[[], object]], list[str]]:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, float]]:
         args,
         argv,
         title="one step on a float64 vector of N",
-        cases=[1000] if args.smoke else [int(float(s)) for s in args.sizes.split(",")],
+        cases=sizes(args, 1000),
         label=lambda n: f"N = {n}",
         contenders=contenders,
         ratios=[("optax jit", "numopt"), ("numopt AdamW", "numopt")],

@@ -38,6 +38,11 @@ def arguments(doc: str, cases: dict[str, str], rounds: int, smoke: str) -> argpa
     return parser
 
 
+def sizes(args: argparse.Namespace, smoke: int) -> list[int]:
+    """``--sizes`` as integers (``1e6`` allowed), or ``[smoke]`` in a smoke run."""
+    return [smoke] if args.smoke else [int(float(s)) for s in args.sizes.split(",")]
+
+
 def run(
     script: str,
     args: argparse.Namespace,

@@ -338,7 +338,7 @@ def _per_array_from(opt: Any, s: Any) -> None:
     Only where the attribute is None: what the user set on an optimizer object is kept
     (and checked against x at the first step).
     """
-    given = per_array(s)
+    given = per_array(s.sizes, s.shapes)
     if s.kind == "array":
         del given["layers"]  # one array: one layer, as layers=None says
     link = opt

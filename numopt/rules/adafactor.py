@@ -126,7 +126,7 @@ class Factored:
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
         """The arrays that the flat ``x`` is made of, and the order it was flattened in."""
         given, order = array_shapes.of_host_x("Adafactor", opt.shapes, layout)
-        want, have = sum(state_length(s) for s in given), opt._state.shape[1]
+        want, have = self.state_length(opt, layout), opt._state.shape[1]
         if have != want:
             raise ValueError(
                 f"this optimizer's state holds {have} second moments but the arrays "

@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from numopt import _checks
-from numopt.kernels.cpu import SERIAL_BELOW
+from numopt.kernels.launch import resolve
 from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
@@ -129,8 +129,6 @@ def reference(
     d, numerator = float(estimate[0]), float(estimate[1])
     dlr = d * learning_rate * math.sqrt(1 - beta2**t) / (1 - beta1**t)
     factor = d if safeguard_warmup else dlr
-    if backend == "auto":
-        backend = "serial" if theta.size < SERIAL_BELOW else "parallel"
     if backend == "numpy":
         g = -g if maximize else g
         along = _block_sum(g * (x0 - theta))  # ⟨g, x₀ - θ⟩
@@ -163,15 +161,15 @@ def optional_decay(name: str, value: Any) -> float | None:
 
 
 class Estimated:
-    """Prodigy's step: NumPy on every CPU backend (see the module docstring)."""
+    """Prodigy's step: the fused passes, or NumPy's lines (see the module docstring)."""
 
     runs_reference = True
 
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
-        """The backend (after the check that x is on the host)."""
+        """The backend that runs (``"auto"`` resolved as for every rule), x on the host."""
         if layout.device:
             raise ValueError("Prodigy runs on the CPU: give it host arrays")
-        return {"backend": opt.backend}
+        return {"backend": resolve(opt.backend, False, math.prod(layout.shape))}
 
 
 SPEC = RuleSpec(

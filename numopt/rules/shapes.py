@@ -21,9 +21,10 @@ from numopt.rules.spec import Hyper
 Shapes = tuple[tuple[int, ...], ...]
 
 
-def checked(
-    name: str, value: Any, refuse: Callable[[str, tuple[int, ...]], str | None] = lambda w, s: None
-) -> Shapes | None:
+Refusal = Callable[[str, tuple[int, ...]], str | None]
+
+
+def checked(name: str, value: Any, refuse: Refusal | None = None) -> Shapes | None:
     """None, or a non-empty list of array shapes; ``refuse(what, shape)`` returns why a
     shape cannot be stepped (an error message), or None.
 
@@ -44,7 +45,7 @@ def checked(
             isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in shape
         ):
             raise _checks.type_error(f"{name}[{k}]", "a shape (a tuple of integers >= 0)", shape)
-        why = refuse(f"{name}[{k}]", tuple(shape))
+        why = None if refuse is None else refuse(f"{name}[{k}]", tuple(shape))
         if why is not None:
             raise ValueError(why)
         out.append(tuple(int(d) for d in shape))
@@ -88,19 +89,13 @@ def segments(shapes: Shapes) -> list[tuple[slice, tuple[int, ...]]]:
     return out
 
 
-def attribute(
-    each: str, refuse: Callable[[str, tuple[int, ...]], str | None] | None = None
-) -> Hyper:
+def attribute(each: str, refuse: Refusal | None = None) -> Hyper:
     """The declaration of a rule's ``shapes`` attribute: the arrays are stepped ``each``
     (e.g. ``"each a table of rows"``); ``refuse`` as in :func:`checked`."""
-
-    def check(name: str, value: Any) -> Shapes | None:
-        return checked(name, value) if refuse is None else checked(name, value, refuse)
-
     return Hyper(
         "shapes",
         None,
-        check,
+        lambda name, value: checked(name, value, refuse),
         "sequence of tuple, optional",
         "The shapes of the consecutive arrays that ``x`` (viewed flat, in its memory\n"
         f"order) is made of, {each}; None: ``x``'s own shape.\n"

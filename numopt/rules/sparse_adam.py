@@ -158,10 +158,11 @@ def reference(
         rows, values = g if isinstance(g, Rows) else touched(g[part].reshape(table, order=order))
         if rows.size == 0:
             continue
-        if backend != "numpy":
-            if backend == "auto":
-                backend = "serial" if values.size < SERIAL_BELOW else "parallel"
-            KERNELS[backend](x, mt, vt, rows, values, c)
+        if backend != "numpy":  # "auto": by the touched elements, not by x's size
+            kernel = backend
+            if kernel == "auto":
+                kernel = "serial" if values.size < SERIAL_BELOW else "parallel"
+            KERNELS[kernel](x, mt, vt, rows, values, c)
             continue
         values = -values if maximize else values
         m_old, v_old = mt[rows], vt[rows]
@@ -173,7 +174,7 @@ def reference(
 
 
 class Lazy:
-    """SparseAdam's step: the touched rows, through NumPy, on every CPU backend."""
+    """SparseAdam's step: the touched rows only (NumPy's lines, or the fused row loop)."""
 
     runs_reference = True
 

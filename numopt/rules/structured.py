@@ -47,7 +47,11 @@ def step_structured(opt: Any, x: Any, g: Any) -> Any:
     s.flatten(x, flat_x, name="x")
     s.flatten(g, flat_g, name="g")
     # LAMB's layers, Muon's matrices: one per array, as in minimize
-    given = {name: value for name, value in per_array(s).items() if name in opt._attributes}
+    given = {
+        name: value
+        for name, value in per_array(s.sizes, s.shapes).items()
+        if name in opt._attributes
+    }
     have = opt._attributes.get("shapes")
     if "shapes" in given and have is not None and have != tuple(map(tuple, s.shapes)):
         raise ValueError(
@@ -80,7 +84,8 @@ def describe(structure: Any) -> str:
     return "{" + ", ".join(f"{k!r}: {tuple(shape)}" for k, shape in pairs) + "}"
 
 
-def per_array(structure: Any) -> dict[str, Any]:
-    """The attributes a list/dict ``x`` gives a rule that works per array: its arrays'
-    sizes as LAMB's and LARS's ``layers``, their shapes as Muon's ``shapes``."""
-    return {"layers": list(structure.sizes), "shapes": list(structure.shapes)}
+def per_array(sizes: list[int], shapes: list) -> dict[str, Any]:
+    """The attributes arrays of ``sizes`` and ``shapes`` give a rule that works per
+    array: the sizes as LAMB's and LARS's ``layers``, the shapes as the ``shapes`` of
+    Muon, Adafactor and SparseAdam (one entry per array)."""
+    return {"layers": list(sizes), "shapes": list(shapes)}

@@ -397,8 +397,10 @@ def _check_per_array(optimizer: Any, sizes: list[int] | None) -> None:
 
 def _give_per_array(opt: Any, sizes: list[int], shapes: list) -> None:
     """Give a unit's rule its arrays: as LAMB's/LARS's layers, as Muon's matrices."""
+    from numopt.rules.structured import per_array
+
     rule = chain(opt)[-1]
-    given = {"layers": sizes, "shapes": shapes}
+    given = per_array(sizes, shapes)
     for name in rule._attributes:
         setattr(rule, name, given[name])
 
