@@ -59,7 +59,7 @@ from numopt.rules import (
     SparseAdam,
     Yogi,
 )
-from numopt.transforms import EMA, Averaged, Lookahead, MultiSteps, ParamGroups, Polyak
+from numopt.transforms import EMA, SAM, Averaged, Lookahead, MultiSteps, ParamGroups, Polyak
 
 __version__ = "0.1.0"
 
@@ -71,6 +71,7 @@ __all__ = [
     "LARS",
     "LBFGS",
     "RULES",
+    "SAM",
     "SGD",
     "AdEMAMix",
     "AdaBelief",

@@ -104,6 +104,8 @@ class TransformOptions:
     average_start: int | None
     lookahead: int | None
     lookahead_alpha: float | None
+    sam: float | None
+    sam_adaptive: bool | None
     param_groups: Any
 
     @property
@@ -113,6 +115,7 @@ class TransformOptions:
             self.accumulate > 1
             or self.average is not None
             or self.lookahead is not None
+            or self.sam is not None
             or self.param_groups is not None
         )
 
@@ -360,6 +363,8 @@ def _transforms(o: dict, batched: bool) -> TransformOptions:
         )
     if o["lookahead"] is None and o["lookahead_alpha"] is not None:
         raise ValueError("lookahead_alpha needs lookahead (the updates between synchronisations)")
+    if o["sam"] is None and o["sam_adaptive"] is not None:
+        raise ValueError("sam_adaptive needs sam (the radius rho of SAM's climb)")
     for key in ("ema_decay", "ema_debias"):
         if o[key] is not None and o["average"] != "ema":
             raise ValueError(f"{key} needs average='ema'")
@@ -373,5 +378,7 @@ def _transforms(o: dict, batched: bool) -> TransformOptions:
         average_start=o["average_start"],
         lookahead=o["lookahead"],
         lookahead_alpha=o["lookahead_alpha"],
+        sam=o["sam"],
+        sam_adaptive=o["sam_adaptive"],
         param_groups=o["param_groups"],
     )

@@ -397,6 +397,24 @@ OPTIONS: tuple[Option, ...] = (
         "Lookahead's slow step size α (default 0.5; needs ``lookahead``).",
     ),
     Option(
+        "sam",
+        None,
+        _checks.positive,
+        TRANSFORMS,
+        "Sharpness-aware minimisation around the rule (:class:`numopt.SAM`) with radius "
+        "ρ = ``sam`` (0.05 is Foret et al.'s default): each update evaluates the gradient "
+        "again at ``x + ρ g/‖g‖₂`` (clamped into the bounds; the same mini-batch) and "
+        "steps ``x`` with it.  ``nfev`` counts both evaluations; ``fun``, ``jac``, the "
+        "history and the stopping tests are those at ``x``.",
+    ),
+    Option(
+        "sam_adaptive",
+        None,
+        _checks.boolean,
+        TRANSFORMS,
+        "ASAM: scale SAM's climb by ``|x|``, ``x + ρ x² g/‖x g‖₂`` (default False; needs ``sam``).",
+    ),
+    Option(
         "param_groups",
         None,
         _any,

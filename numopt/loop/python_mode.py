@@ -16,7 +16,9 @@ from typing import Any
 from numopt.loop import iteration
 from numopt.loop.status import CODES
 from numopt.rules.optimizer import Optimizer
+from numopt.transforms._wrapper import chain
 from numopt.transforms.accumulate import grouped
+from numopt.transforms.sam import SAM
 
 
 class _Channel:
@@ -25,10 +27,11 @@ class _Channel:
     arrays (gigabytes at large N) would wait for the garbage collector after
     ``minimize`` returns."""
 
-    __slots__ = ("batches", "detail")
+    __slots__ = ("batch", "batches", "detail")
 
     def __init__(self) -> None:
         self.batches: Iterator | None = None
+        self.batch: Any = None  # this iteration's mini-batch (SAM evaluates it again)
         self.detail: str | None = None  # why a callback stopped the run
 
 
@@ -53,7 +56,8 @@ class PythonMode:
         else:
 
             def evaluate(ctx, s, x, g, order):
-                f = obj(view, next(shared.batches))
+                shared.batch = batch = next(shared.batches)
+                f = obj(view, batch)
                 s.nfev, s.njev = obj.nfev, obj.njev
                 return f
 
@@ -67,6 +71,7 @@ class PythonMode:
             return CODES.CALLBACK if shared.detail else 0
 
         self.ctx: Any = None
+        self._sams: list[SAM] = []
         if getattr(opt, "evaluates", False):  # L-BFGS-B: its update runs a line search
             from numopt.quasi_newton.method import python_services
 
@@ -87,6 +92,22 @@ class PythonMode:
                     opt._apply(pair, box)
                     return 0
 
+            state = run.state
+            # SAM's second evaluation: the gradient at its climbed point, same batch
+            self._sams = [link for link in chain(opt) if isinstance(link, SAM)]
+            if run.batches is None:
+
+                def again():
+                    obj(view, args)
+                    state.nfev, state.njev = obj.nfev, obj.njev
+
+            else:
+
+                def again():
+                    obj(view, shared.batch)
+                    state.nfev, state.njev = obj.nfev, obj.njev
+
+            self._again = again
             schedule = run.schedule
             method = {
                 "update": update,
@@ -126,7 +147,13 @@ class PythonMode:
                     enumerate(batches, run.state.batch_index), run.accumulate
                 ))  # fmt: skip
             self._shared.batches = iter(batches)
-        return self.iterate(
-            run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
-            run.losses, run.order, self.ctx,
-        )  # fmt: skip
+        for sam in self._sams:  # (set only while the loop runs: no reference kept after)
+            sam._evaluate = self._again
+        try:
+            return self.iterate(
+                run.state, run.settings, run.x, run.g, run.best_x, run.x_prev, hist, rows,
+                run.losses, run.order, self.ctx,
+            )  # fmt: skip
+        finally:
+            for sam in self._sams:
+                sam._evaluate = None

@@ -107,7 +107,7 @@ class Run:
         # accumulate > 1 makes each update evaluate that many mini-batches
         if getattr(self.opt, "evaluates", False) and config.transforms.wrapping:
             raise ValueError(
-                f"method {self.method!r} takes no transforms (average, lookahead, "
+                f"method {self.method!r} takes no transforms (average, lookahead, sam, "
                 "param_groups, accumulate): they wrap an element-wise rule's update"
             )
         self.opt = transform_options.wrap(self.opt, config.transforms, s)

@@ -42,6 +42,8 @@ UNSUPPORTED = {
     "accumulate": "transforms",
     "average": "transforms",
     "lookahead": "transforms",
+    "sam": "transforms",
+    "sam_adaptive": "transforms",
     "param_groups": "transforms",
 }
 

@@ -18,6 +18,10 @@ body          update (element ``i``)                      ``c``
 ``ema``       ``s = c0 s + c1 theta``                     ``(c0, c1)``
 ``polyak``    ``s = s + (theta - s) / (n + 1)``           ``(n + 1,)``
 ``lookahead`` ``s = s + α (theta - s); theta = s``        ``(α,)``
+``product``   ``s = theta g``                             —
+``ascend``    ``s = theta; theta = theta + c0 g``         ``(ρ/‖g‖,)``
+``ascend_x2`` ``s = theta; theta = theta + c0 theta² g``  ``(ρ/‖x⊙g‖,)``
+``restore``   ``theta = s``                               —
 ============  ==========================================  ==============
 
 (``s`` is ``state[0, i]``.)
@@ -73,6 +77,30 @@ def lookahead_body(i, theta, g, state, c):
     theta[i] = s
 
 
+def product_body(i, theta, g, state, c):
+    """``s = theta g``: ASAM's scaled gradient, whose norm sets the step (SAM)."""
+    state[0, i] = theta[i] * g[i]
+
+
+def ascend_body(i, theta, g, state, c):
+    """``s = theta; theta = theta + c0 g``: SAM's ascent, the point kept in ``s``."""
+    t = theta[i]
+    state[0, i] = t
+    theta[i] = t + g[i] * c[0]
+
+
+def ascend_x2_body(i, theta, g, state, c):
+    """``s = theta; theta = theta + c0 theta² g``: adaptive SAM's ascent."""
+    t = theta[i]
+    state[0, i] = t
+    theta[i] = t + (t * t) * g[i] * c[0]
+
+
+def restore_body(i, theta, g, state, c):
+    """``theta = s``: back to the point SAM's ascent left."""
+    theta[i] = state[0, i]
+
+
 # -- NumPy references (backend="numpy"; the tests compare the kernels with them) ------
 def _load(theta, g, state, c):
     state[0] = theta
@@ -103,6 +131,24 @@ def _lookahead(theta, g, state, c):
     theta[:] = state[0]
 
 
+def _product(theta, g, state, c):
+    state[0] = theta * g
+
+
+def _ascend(theta, g, state, c):
+    state[0] = theta
+    theta += g * c[0]
+
+
+def _ascend_x2(theta, g, state, c):
+    state[0] = theta
+    theta += (theta * theta) * g * c[0]
+
+
+def _restore(theta, g, state, c):
+    theta[:] = state[0]
+
+
 #: body → its NumPy reference.
 REFERENCES: dict[Callable, Callable] = {
     load_body: _load,
@@ -112,6 +158,10 @@ REFERENCES: dict[Callable, Callable] = {
     ema_body: _ema,
     polyak_body: _polyak,
     lookahead_body: _lookahead,
+    product_body: _product,
+    ascend_body: _ascend,
+    ascend_x2_body: _ascend_x2,
+    restore_body: _restore,
 }
 
 

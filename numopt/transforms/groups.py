@@ -104,6 +104,7 @@ class ParamGroups(Wrapper):
                 "ParamGroups builds one optimizer per group from this one's settings; pass a "
                 f"fresh optimizer (this one has taken {optimizer.step_count} steps)"
             )
+        _no_sam(optimizer, "ParamGroups' optimizer")
         if chain(optimizer)[-1].bounds is not None:
             raise ValueError(
                 "ParamGroups takes an optimizer without bounds (each group's copy would not "
@@ -471,6 +472,16 @@ def _checked_groups(groups: Any, optimizer: Any) -> tuple[list[tuple[tuple, dict
     return out, own
 
 
+def _no_sam(optimizer: Any, what: str) -> None:
+    """SAM climbs along the whole gradient: it goes around the groups, not inside one."""
+    if any(isinstance(link, Wrapper) and link.kind == "sam" for link in chain(optimizer)):
+        raise ValueError(
+            f"{what} is wrapped in SAM, whose climb uses the gradient of every array: put "
+            "SAM around the groups (numopt.SAM(numopt.ParamGroups(...)), or minimize's "
+            "options['sam'])"
+        )
+
+
 def _own_optimizer(value: Any, i: int) -> Any:
     """A group's ``"optimizer"``: a fresh numopt optimizer, without bounds or clip_norm."""
     from numopt.rules.optimizer import Optimizer
@@ -481,6 +492,7 @@ def _own_optimizer(value: Any, i: int) -> Any:
             f"param_groups[{i}]['optimizer'] must be a numopt optimizer such as "
             f"numopt.AdamW(learning_rate=3e-4), got {type(value).__name__}"
         )
+    _no_sam(value, f"param_groups[{i}]['optimizer']")
     if value.step_count or rule.bounds is not None or rule._hyperparameters["clip_norm"]:
         raise ValueError(
             f"param_groups[{i}]['optimizer'] must be fresh (no steps taken), without bounds "

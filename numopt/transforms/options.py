@@ -2,7 +2,7 @@
 
 ``minimize`` calls :func:`wrap` with its (checked) transform options and gets back
 the optimizer to step (the rule, wrapped from the inside out by :class:`ParamGroups`,
-:class:`Lookahead` and :class:`Averaged`); ``accumulate`` is done by the objective
+:class:`Lookahead`, :class:`Averaged` and :class:`SAM`); ``accumulate`` is done by the objective
 (:class:`numopt.transforms.accumulate.MicroBatches`).
 :func:`describe` is what a checkpoint records of them (a resumed run must match),
 :func:`compiled_reason` why the compiled loop steps aside, :func:`average_of` the
@@ -21,6 +21,7 @@ from numopt.transforms.accumulate import MultiSteps
 from numopt.transforms.averaging import EMA, Averaged, Polyak
 from numopt.transforms.groups import ParamGroups
 from numopt.transforms.lookahead import Lookahead
+from numopt.transforms.sam import SAM
 
 #: Option that turns each kind of wrapper on.
 _OPTION_OF = {
@@ -28,6 +29,7 @@ _OPTION_OF = {
     "lookahead": "lookahead",
     "average": "average",
     "accumulate": "accumulate",
+    "sam": "sam",
 }
 
 
@@ -82,6 +84,8 @@ def wrap(opt: Any, options: Any, structure: Any) -> Any:
         else:
             tracker = Polyak(start=start)
         opt = Averaged(opt, tracker)
+    if options.sam is not None:  # outermost: every link steps with the gradient at x + ε
+        opt = SAM(opt, options.sam, bool(options.sam_adaptive))
     return opt
 
 

@@ -1,6 +1,6 @@
 """The transforms' kernels on device arrays (numopt.transforms), against the host.
 
-Accumulation, EMA/Polyak and Lookahead run the CUDA kernel built from the same
+Accumulation, EMA/Polyak, Lookahead and SAM run the CUDA kernel built from the same
 element bodies as the CPU loops; their state stays on the device.  Small sizes:
 the simulator runs each CUDA thread as a Python thread.
 """
@@ -129,4 +129,29 @@ def test_minimize_on_the_device_accumulates_micro_batches():
         options={**options, "device": "cuda"},
     )
     assert device.nit == host.nit == 4
+    np.testing.assert_array_max_ulp(device.x, host.x, maxulp=MAXULP)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sam_climbs_and_returns_on_the_device(dtype, adaptive):
+    x0, gs = problem(41, dtype, steps=8)
+    cpu, x = numopt.SAM(numopt.Adam(0.05), rho=0.2, adaptive=adaptive), x0.copy()
+    gpu, d_x = numopt.SAM(numopt.Adam(0.05), rho=0.2, adaptive=adaptive), cuda.to_device(x0)
+    for g0, g1 in zip(gs[::2], gs[1::2], strict=True):
+        cpu.perturb(x, g0)
+        gpu.perturb(d_x, cuda.to_device(g0))
+        np.testing.assert_array_max_ulp(d_x.copy_to_host(), x, maxulp=MAXULP)
+        cpu.step(x, g1)
+        gpu.step(d_x, cuda.to_device(g1))
+    np.testing.assert_array_max_ulp(d_x.copy_to_host(), x, maxulp=MAXULP)
+
+
+def test_minimize_on_the_device_with_sam():
+    options = {"learning_rate": 0.1, "maxiter": 6, "gtol": 0.0, "sam": 0.1}
+    host = numopt.minimize(quadratic, np.zeros(5), jac=True, method="adam", options=options)
+    device = numopt.minimize(
+        quadratic, np.zeros(5), jac=True, method="adam", options={**options, "device": "cuda"}
+    )
+    assert device.nfev == host.nfev == 13
     np.testing.assert_array_max_ulp(device.x, host.x, maxulp=MAXULP)

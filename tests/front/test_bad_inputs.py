@@ -621,7 +621,7 @@ CATALOGUE = [
         ValueError,
         r"bounds: the lower bounds have shape \(2,\), which does not broadcast to x's shape",
     ),
-    # -- transforms (numopt.transforms; minimize's accumulate/average/lookahead/param_groups)
+    # -- transforms (numopt.transforms; minimize's accumulate/average/lookahead/sam/param_groups)
     (
         "accumulate without batch_size",
         call(options={"accumulate": 4}),
@@ -675,6 +675,36 @@ CATALOGUE = [
         call(options={"lookahead": 5, "lookahead_alpha": 0.0}),
         ValueError,
         r"lookahead_alpha must be in \(0, 1\]",
+    ),
+    (
+        "sam = 0",
+        call(options={"sam": 0.0}),
+        ValueError,
+        "sam must be > 0",
+    ),
+    (
+        "sam_adaptive without sam",
+        call(options={"sam_adaptive": True}),
+        ValueError,
+        "sam_adaptive needs sam",
+    ),
+    (
+        "sam with l-bfgs-b",
+        call(method="l-bfgs-b", options={"sam": 0.05}),
+        ValueError,
+        "takes no transforms",
+    ),
+    (
+        "SAM.step without perturb",
+        step(numopt.SAM(numopt.Adam()), np.ones(3), np.ones(3)),
+        ValueError,
+        r"call opt.perturb\(x, g\) first",
+    ),
+    (
+        "SAM inside a param group",
+        lambda: numopt.ParamGroups(numopt.SAM(numopt.Adam()), [{"params": [0]}]),
+        ValueError,
+        "put SAM around the groups",
     ),
     (
         "param_groups for a single-array x0",

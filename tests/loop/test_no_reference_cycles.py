@@ -68,6 +68,11 @@ CASES = {
         X0,
         {"jac": True, "method": numopt.Lookahead(numopt.Adam(1e-2), k=3, alpha=0.5)},
     ),
+    "sam": (
+        batch_quadratic,
+        X0,
+        {"jac": True, "method": "sgd", "args": DATA, "options": {"batch_size": 8, "sam": 0.05}},
+    ),
     "structured": (
         dict_quadratic,
         {"a": np.ones(3), "b": np.ones((2, 2))},

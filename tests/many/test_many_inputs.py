@@ -209,6 +209,8 @@ REFUSED = {
     "accumulate": 2,
     "average": "ema",
     "lookahead": 5,
+    "sam": 0.05,
+    "sam_adaptive": True,
     "param_groups": [{"params": [0], "learning_rate": 0.1}],
 }
 
