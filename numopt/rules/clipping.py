@@ -100,6 +100,8 @@ def reference_gradient(g: np.ndarray, hp: dict) -> np.ndarray:
     >>> reference_gradient(g, {"clip_value": 4.0, "clip_norm": 1.0}) * np.sqrt(41.0)
     array([ 3., -4.,  4.])
     """
+    if not isinstance(g, np.ndarray):  # a flat device array (a rule's GPU path)
+        return _device_gradient(g, hp)
     dt = g.dtype.type
     bound = hp.get("clip_value")
     if bound is not None:
@@ -108,3 +110,30 @@ def reference_gradient(g: np.ndarray, hp: dict) -> np.ndarray:
     if clip_norm is not None:
         g = g * dt(scale(clip_norm, gradient_norm(g, "numpy")))
     return g
+
+
+def clamp_scale_body(i, theta, g, state, c):  # pragma: no cover - compiled
+    """``s = min(max(g, -c0), c0) · c1``: :func:`reference_gradient`'s arithmetic, per entry."""
+    v = g[i]
+    if v > c[0]:
+        v = c[0]
+    elif v < -c[0]:
+        v = -c[0]
+    state[0, i] = v * c[1]
+
+
+def _device_gradient(g: Any, hp: Mapping[str, Any]) -> Any:
+    """:func:`reference_gradient` for a flat device array: a clipped device copy (one
+    kernel pass; the same bits as the host's), or ``g`` itself when not clipping."""
+    bound, clip_norm = hp.get("clip_value"), hp.get("clip_norm")
+    if bound is None and clip_norm is None:
+        return g
+    from numopt.kernels import cuda
+    from numopt.kernels.launch import typed_factors
+
+    bound = math.inf if bound is None else bound
+    factor = 1.0 if clip_norm is None else scale(clip_norm, gradient_norm(g, "cuda", bound))
+    out = cuda.zeros((1, g.size), np.dtype(g.dtype))
+    c = typed_factors((bound, factor), np.dtype(g.dtype), "cuda")
+    cuda.launch(clamp_scale_body, g, g, out, c)
+    return out[0]

@@ -27,6 +27,7 @@ import numpy as np
 
 from numopt import _spelling
 from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
+from numopt.kernels.box import clip as box_clip
 from numopt.kernels.cpu import cpu_loops
 from numopt.kernels.launch import BACKENDS, launch, resolve, typed_factors
 from numopt.rules import clipping
@@ -363,7 +364,9 @@ class Optimizer:
                 rest.update(passes.reference_options(self, pair.layout))
             rest.update(self._reference_extras(t, lr))
             self.reference(pair.x, g, *state, t=t, learning_rate=lr, **rest)
-            if box is not None:
+            if box is not None and pair.layout.device:  # a rule's GPU path
+                box_clip(pair.x, box)
+            elif box is not None:
                 np.clip(pair.x, box.lo, box.hi, out=pair.x)
         elif passes is not None:  # a layer-wise rule: its own passes
             factors = self._kernel_factors(t, lr, pair.g, backend)
