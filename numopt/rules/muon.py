@@ -33,7 +33,10 @@ param group with its own optimizer (``options={"param_groups": [{"params": ["b"]
 min(A, B)² · max(A, B)`` flops per matrix), which NumPy hands to its BLAS (threads
 included).  The element-wise parts are NumPy expressions around them: on the CPU
 every backend runs this module's :func:`reference`, so ``"numpy"``, ``"serial"`` and
-``"parallel"`` give the same bits.  The arithmetic is in θ's dtype (float32 or
+``"parallel"`` give the same bits.  Device arrays are stepped on the GPU by
+:mod:`numopt.rules.muon_cuda` (Numba CUDA kernels: the momentum, tiled matrix
+products, no copies to the host); its sums run in another order than the BLAS, so
+the GPU agrees with the CPU to rounding.  The arithmetic is in θ's dtype (float32 or
 float64); torch runs its Newton–Schulz in bfloat16, which the CPU has no fast path
 for, and which agrees with float64 only to about 1e-2.
 
@@ -95,10 +98,24 @@ def matrix_of(shape: tuple[int, ...]) -> tuple[int, int]:
 
 def reference(
     theta, g, m, *, t, learning_rate, weight_decay, momentum, nesterov, ns_coefficients, eps,
-    ns_steps, adjust_lr_fn, shapes, order="C", maximize=False,
+    ns_steps, adjust_lr_fn, shapes, order="C", maximize=False, backend="numpy",
 ):  # fmt: skip
     """One step, in place on flat ``theta`` and ``m``; ``shapes`` are the arrays that the
-    flat ``theta`` is made of, in its memory order ``order`` (what every backend runs)."""
+    flat ``theta`` is made of, in its memory order ``order`` (what every CPU backend
+    runs).  ``backend="cuda"``: device arrays, stepped by :mod:`numopt.rules.muon_cuda`."""
+    if backend == "cuda":
+        from numopt.rules import muon_cuda
+
+        matrices = [
+            (part.start, *matrix_of(shape), step_scale(matrix_of(shape), adjust_lr_fn))
+            for part, shape in segments(shapes)
+        ]
+        muon_cuda.step(
+            theta, g, m, learning_rate=learning_rate, weight_decay=weight_decay,
+            momentum=momentum, nesterov=nesterov, ns_coefficients=ns_coefficients, eps=eps,
+            ns_steps=ns_steps, matrices=matrices, order=order, maximize=maximize,
+        )  # fmt: skip
+        return
     dt = theta.dtype.type
     g = -g if maximize else g
     m += dt(1 - momentum) * (g - m)
@@ -146,20 +163,17 @@ def matrices_only(what: str, shape: tuple[int, ...]) -> str:
 
 
 class Matrices:
-    """Muon's step: NumPy and its BLAS on every CPU backend (see the module docstring)."""
+    """Muon's step: NumPy and its BLAS on every CPU backend, CUDA kernels on the GPU."""
 
     runs_reference = True
 
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
-        """The shapes the flat ``x`` is made of, and the order it was flattened in."""
-        if layout.device:
-            raise ValueError(
-                "Muon runs on the CPU (NumPy's BLAS does its matrix products): give it host arrays"
-            )
+        """The shapes the flat ``x`` is made of, the order it was flattened in, and
+        where it lives (``backend="cuda"`` for device arrays)."""
         given, order = array_shapes.of_x(opt.shapes, layout)
         if len(given[0]) < 2:  # x's own shape (a checked shapes attribute has >= 2 dims)
             raise ValueError(matrices_only("x", layout.shape))
-        return {"shapes": given, "order": order}
+        return {"shapes": given, "order": order, "backend": "cuda" if layout.device else "numpy"}
 
 
 SPEC = RuleSpec(
@@ -216,8 +230,9 @@ class Muon(Optimizer, spec=SPEC):
 
     Notes
     -----
-    For 2-D (and higher) arrays only, on the CPU: see :mod:`numopt.rules.muon` for the
-    formulas, and for how to pair it with AdamW for 1-D arrays.  ``minimize`` runs it
+    For 2-D (and higher) arrays only, on the CPU or the GPU: see
+    :mod:`numopt.rules.muon` for the formulas, and for how to pair it with AdamW for
+    1-D arrays.  ``minimize`` runs it
     in its Python loop.
 
     Examples
