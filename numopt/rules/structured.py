@@ -52,13 +52,16 @@ def step_structured(opt: Any, x: Any, g: Any) -> Any:
         for name, value in per_array(s.sizes, s.shapes).items()
         if name in opt._attributes
     }
-    have = opt._attributes.get("shapes")
-    if "shapes" in given and have is not None and have != tuple(map(tuple, s.shapes)):
-        raise ValueError(
-            f"shapes={[list(t) for t in have]} was set, but x's arrays have the shapes "
-            f"{[list(t) for t in s.shapes]}; leave shapes None for a list/dict x (each "
-            "array is one)"
-        )
+    for name, value in given.items():  # set by hand: it must be what x's arrays say
+        have = opt._attributes[name]
+        want = tuple(map(tuple, value)) if name == "shapes" else tuple(value)
+        if have is not None and have != want:
+            show = (lambda v: [list(t) for t in v]) if name == "shapes" else list
+            raise ValueError(
+                f"{name}={show(have)} was set, but x's arrays have the "
+                f"{'shapes' if name == 'shapes' else 'sizes'} {show(want)}; leave {name} "
+                "None for a list/dict x (each array is one)"
+            )
     unset = [name for name in given if opt._attributes[name] is None]
     for name in unset:
         try:

@@ -699,6 +699,17 @@ def test_a_list_or_dict_x_keeps_its_arrays_until_reset(method):
     assert opt.step_count == 1
 
 
+@pytest.mark.parametrize("rule", [numopt.Lamb, numopt.LARS])
+def test_layers_set_by_hand_must_be_a_list_x_s_own(rule):
+    x = [np.ones(3), np.ones(2)]
+    opt = rule(layers=[2, 3])
+    with pytest.raises(ValueError, match=r"layers=\[2, 3\] was set, but x's arrays have the sizes"):
+        opt.step(x, [np.ones(3), np.ones(2)])
+    same = rule(layers=[3, 2])
+    same.step(x, [np.ones(3), np.ones(2)])
+    assert same.step_count == 1
+
+
 def test_shapes_set_by_hand_must_be_a_list_x_s_own():
     x = {"a": np.ones((4, 3)), "b": np.ones(4)}
     opt = numopt.Adafactor(shapes=[(2, 6), (4,)])
