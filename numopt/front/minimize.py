@@ -139,8 +139,9 @@ def minimize(
             ``nfev``, ``njev``, ``status``, ``success``, ``message``, ``x_best`` and
             ``fun_best`` (the lowest loss seen and its point), ``epochs`` (completed,
             with mini-batches), ``history``, ``x_device`` and ``x_average`` when asked
-            for.  With mini-batches, ``fun`` and ``jac`` are evaluated once more on the
-            whole data at the end.  A run stopped by a non-finite loss or gradient
+            for (``x_average`` also with ASGD: its average ``ax``).  With mini-batches,
+            ``fun`` and ``jac`` are evaluated once more on the whole data at the end.
+            A run stopped by a non-finite loss or gradient
             returns its best point as ``x`` (never NaNs).  ``compiled`` says whether the
             compiled loop ran, ``compiled_reason`` why not (None when it did).  With a
             Schedule-Free rule, ``x`` is its average (``fun``, ``jac`` evaluated there)

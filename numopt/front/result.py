@@ -27,6 +27,7 @@ from scipy.optimize import OptimizeResult
 
 from numopt.loop.status import Status, best_point_detail, final_nonfinite_detail
 from numopt.transforms import options as transform_options
+from numopt.transforms._wrapper import chain
 from numopt.transforms.accumulate import Group, MicroBatches
 
 
@@ -121,7 +122,9 @@ def result(run: Any, status: Status, detail: str) -> OptimizeResult:
     if run.x_iterate is not None:  # Schedule-Free: x is the average, this the last iterate
         out["x_iterate"] = s.views(host(run.x_iterate), writeable=True)
     average = transform_options.average_of(run.opt, x)
-    if average is not None:  # options["average"]: the averaged point, structured like x0
+    if average is None:
+        average = _rule_average(run.opt, x)
+    if average is not None:  # options["average"] or ASGD's ax: structured like x0
         out["x_average"] = s.views(average, writeable=True)
     if run.batches is not None:
         out["epochs"] = state.epochs_done
@@ -168,3 +171,16 @@ def _without_skipped(run: Any, whole: float) -> tuple[float, str]:
         f"fun and jac are the mean loss and gradient at x over the {len(kept)} of {total} "
         "batches (an epoch in data order) whose loss is finite."
     )
+
+
+def _rule_average(opt: Any, x: np.ndarray) -> np.ndarray | None:
+    """The average a rule keeps in its state (ASGD's ``ax``), a flat host copy (a copy
+    of ``x`` before the first step); None for other rules and inside param groups."""
+    links = chain(opt)
+    rule = links[-1]
+    if rule.name != "asgd" or any(getattr(k, "kind", None) == "param_groups" for k in links):
+        return None
+    state = rule._state
+    if state is None:
+        return x.copy()
+    return state[0].copy_to_host() if rule._layout.device else state[0].copy()

@@ -11,8 +11,9 @@ defaults.  At step ``t`` (1-based), with ``η_t = η / (1 + λ η (t-1))^α`` an
 
 ``λ`` (``lambd``) both decays η and shrinks θ each step.  The average ``ax`` is kept in
 the state (``opt.state["ax"]``), as torch keeps it: the parameters, and what
-``minimize`` returns, are the iterates θ, as in torch; read ``ax`` for the averaged
-point (with the default ``t0 = 1e6`` averaging starts only after a million steps).
+``minimize`` returns as ``x``, are the iterates θ, as in torch; read ``ax`` for the
+averaged point (``minimize`` returns it as ``x_average``; with the default
+``t0 = 1e6`` averaging starts only after a million steps).
 torch keeps η_t and μ_t as tensors of its default dtype: with float32 (its default),
 float64 parameters see a float32-rounded η_t; numopt computes them in float64 (as
 torch does after ``torch.set_default_dtype(torch.float64)``).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hand_cases import CPU_BACKENDS
+from numba import njit
 
 import numopt
 
@@ -147,3 +148,40 @@ def test_schedule_free_says_where_gtol_was_met_and_names_a_wrong_shape():
     opt.step(np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match=r"x has shape \(5,\) but this optimizer steps .* \(4,\)"):
         opt.averaged(np.ones(5))
+
+
+@njit
+def _squares(x, g):
+    g[:] = 2.0 * (x - 1.0)
+    return float(((x - 1.0) ** 2).sum())
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_asgd_minimize_returns_its_average_ax(compiled):
+    fun = _squares
+
+    def on_a_dict(p):
+        flat = np.concatenate([p["a"], p["b"].ravel()])
+        g = np.empty(6)
+        f = fun(flat, g)
+        return f, {"a": g[:2], "b": g[2:].reshape(2, 2)}
+
+    options = {"learning_rate": 0.05, "t0": 3, "maxiter": 20, "gtol": 0.0}
+    flat = numopt.minimize(fun, np.zeros(6), jac="inplace", method="asgd",
+                           options={**options, "compiled": compiled})  # fmt: skip
+    assert flat.compiled is compiled
+    opt, x = numopt.ASGD(learning_rate=0.05, t0=3), np.zeros(6)
+    for _ in range(20):
+        g = np.empty(6)
+        fun(x, g)
+        opt.step(x, g)
+    np.testing.assert_array_equal(flat.x_average, opt.state["ax"])
+    np.testing.assert_array_equal(flat.x, x)
+    assert not np.array_equal(flat.x_average, flat.x)  # averaging started at t0 + 2
+    res = numopt.minimize(on_a_dict, {"a": np.zeros(2), "b": np.zeros((2, 2))}, jac=True,
+                          method="asgd", options=options)  # fmt: skip
+    got = np.concatenate([res.x_average["a"], res.x_average["b"].ravel()])
+    np.testing.assert_array_equal(got, opt.state["ax"])
+    before = numopt.minimize(fun, np.zeros(6), jac="inplace", method="asgd",
+                             options={**options, "maxiter": 0})  # fmt: skip
+    np.testing.assert_array_equal(before.x_average, before.x)
