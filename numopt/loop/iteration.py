@@ -19,9 +19,10 @@ global names that each mode binds (:func:`bind`):
 ``diff_norm(a, b)``                     ``max|a - b|`` (``xtol``)
 ``observe(ctx, f)``                     feed a plateau schedule the full-batch loss
 ``rate(ctx, step)``                     the learning rate of update ``step`` (0-based)
-``update(ctx, s, x, g, best, keep)``    the method's step (0, ``Pause.BAD_LR``, or a
-                                        status); with ``keep`` it writes ``x`` as it
-                                        was into ``best`` (the best point: the fused
+``update(ctx, s, x, g, best, keep)``    the method's step (0, ``Pause.BAD_LR``,
+                                        ``Pause.SKIP``: no step, or a status); with
+                                        ``keep`` it writes ``x`` as it was into
+                                        ``best`` (the best point: the fused
                                         kernels in their pass) when it returns 0; a
                                         method that evaluates the new point itself
                                         (L-BFGS-B's line search) leaves ``s.phase = 2``
@@ -163,6 +164,12 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             code = update(ctx, s, x, g, best_x, improved)  # noqa: F821
             if code == 0:  # the step was made
                 code = GO_ON
+            elif code == CODES.SKIP:  # its own evaluation was not finite (SAM): drop the batch
+                if k.record != 0:
+                    s.hist_lr_len -= 1
+                s.skipped += 1
+                s.batch_index += k.stride
+                continue
             elif k.record != 0:  # no update was made: no learning rate to record
                 s.hist_lr_len -= 1
                 if code == CODES.INTERRUPTED:  # (a resumed run evaluates this point again)

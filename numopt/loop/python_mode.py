@@ -9,6 +9,7 @@ are checked at every iteration, and the callbacks are called in place.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from numopt.loop.status import CODES
 from numopt.rules.optimizer import Optimizer
 from numopt.transforms._wrapper import chain
 from numopt.transforms.accumulate import grouped
-from numopt.transforms.sam import SAM
+from numopt.transforms.sam import SAM, NonFiniteClimb
 
 
 class _Channel:
@@ -85,27 +86,28 @@ class PythonMode:
 
             else:  # a transform: the best point copied first
                 copy = ops.copy
+                skip = CODES.SKIP if run.config.batching.skip_nonfinite else CODES.NONFINITE
 
                 def update(ctx, s, x, g, best, keep):
                     if keep:
                         copy(best, x)
-                    opt._apply(pair, box)
+                    try:
+                        opt._apply(pair, box)
+                    except NonFiniteClimb as exc:  # SAM's second evaluation
+                        s.what, s.f_cur = 2, exc.f
+                        return skip
                     return 0
 
             state = run.state
             # SAM's second evaluation: the gradient at its climbed point, same batch
             self._sams = [link for link in chain(opt) if isinstance(link, SAM)]
-            if run.batches is None:
+            data = (lambda: args) if run.batches is None else (lambda: shared.batch)
+            run_g = run.g
 
-                def again():
-                    obj(view, args)
-                    state.nfev, state.njev = obj.nfev, obj.njev
-
-            else:
-
-                def again():
-                    obj(view, shared.batch)
-                    state.nfev, state.njev = obj.nfev, obj.njev
+            def again():
+                f = obj(view, data())
+                state.nfev, state.njev = obj.nfev, obj.njev
+                return f, math.isfinite(f) and math.isfinite(norm(run_g))
 
             self._again = again
             schedule = run.schedule

@@ -86,7 +86,10 @@ _BOUNDED_MESSAGES = {
 
 
 def nonfinite_detail(what: int, f: float, nit: int) -> str:
-    """Status 3's detail when the loop meets a non-finite loss (``what`` 0) or gradient (1)."""
+    """Status 3's detail when the loop meets a non-finite loss (``what`` 0) or gradient
+    (1), or either at SAM's climbed point (2)."""
+    if what == 2:
+        return f"non-finite loss ({f}) or gradient at SAM's climbed point, iteration {nit}"
     thing = f"loss ({f})" if what == 0 else "gradient (NaN or inf entries)"
     return f"non-finite {thing} at iteration {nit}"
 
@@ -109,6 +112,7 @@ class Pause(IntEnum):
     HOOK = -3  # the callbacks are due (the compiled loop cannot call them)
     EPOCH_END = -4  # an epoch of mini-batches ended: the next order is drawn in Python
     BAD_LR = -5  # the compiled schedule gave an invalid learning rate
+    SKIP = -6  # (never reaches the driver) the update met a non-finite value and was skipped
 
 
 #: Every code as a plain int, by name, for nopython code (``CODES.GTOL``, ``CODES.SAVE``).

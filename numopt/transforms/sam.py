@@ -44,6 +44,14 @@ from numopt.transforms._kernels import (
 from numopt.transforms._wrapper import Rows, Wrapper, chain, updated
 
 
+class NonFiniteClimb(ArithmeticError):
+    """The loss or gradient at SAM's climbed point was not finite (``minimize``: no step)."""
+
+    def __init__(self, f: float) -> None:
+        super().__init__(f"non-finite loss ({f}) or gradient at SAM's climbed point")
+        self.f = f
+
+
 class SAM(Wrapper):
     """Sharpness-aware minimisation around any optimizer: step with the gradient at a
     point ``rho`` uphill.
@@ -98,8 +106,9 @@ class SAM(Wrapper):
         self._adaptive = boolean("adaptive", adaptive)
         self._point = Rows(("point",))  # x, kept while x is at the climbed point
         self._climbed = False
-        #: set by ``minimize`` while it runs: evaluate the gradient at x into g
-        self._evaluate: Callable[[], Any] | None = None
+        #: set by ``minimize`` while it runs: evaluate the gradient at x into g; returns
+        #: the loss and whether the loss and the gradient are finite
+        self._evaluate: Callable[[], tuple[float, bool]] | None = None
 
     @property
     def rho(self) -> float:
@@ -139,9 +148,11 @@ class SAM(Wrapper):
         if self._evaluate is not None:  # in minimize: the second evaluation is ours
             self._climb(pair, box)
             try:
-                self._evaluate()  # the gradient at x + ε, into pair.g
+                f, finite = self._evaluate()  # the gradient at x + ε, into pair.g
             finally:  # (an interrupted evaluation leaves x where it was)
                 self._return(pair)
+            if not finite:  # no step: minimize stops (or skips the batch) at x
+                raise NonFiniteClimb(f)
         elif not self._climbed:
             raise ValueError(
                 "SAM.step needs the gradient at the climbed point: call opt.perturb(x, g) "

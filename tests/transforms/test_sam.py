@@ -370,3 +370,37 @@ def test_300_steps_match_optax(outer, rho, backend):
         want = np.asarray(p)
     assert want.dtype == np.float64
     np.testing.assert_allclose(x, want, rtol=1e-10, atol=1e-12)
+
+
+def test_a_non_finite_climbed_point_stops_at_the_iterate_or_skips_the_batch():
+    calls = []
+
+    def fun(x):
+        calls.append(x.copy())
+        f, g = quad(x)
+        return (math.nan, g) if len(calls) == 4 else (f, g)  # the climbed point of update 2
+
+    res = numopt.minimize(
+        fun, np.zeros(4), jac=True, method="adam", options={"learning_rate": 0.1, "sam": 0.1}
+    )
+    assert res.status == 3 and res.nit == 1
+    assert "SAM's climbed point, iteration 1" in res.message
+    np.testing.assert_array_equal(res.x, calls[2])  # the finite iterate, not stepped
+    assert np.all(np.isfinite(res.x))
+
+    X = np.random.default_rng(3).standard_normal((20, 4))
+    y = X @ B
+    count = [0]
+
+    def loss(w, X, y):
+        count[0] += 1
+        r = X @ w - y
+        bad = count[0] == 4  # the climbed point of the second batch
+        return (math.inf if bad else 0.5 * float(r @ r) / len(y)), X.T @ r / len(y)
+
+    options = {"learning_rate": 0.1, "batch_size": 5, "epochs": 1, "seed": 0, "sam": 0.1,
+               "on_nonfinite": "skip", "history": True}  # fmt: skip
+    res = numopt.minimize(loss, np.zeros(4), args=(X, y), jac=True, method="sgd", options=options)
+    assert res.skipped == 1 and res.nit == 3 and res.status == 7  # 4 batches, 1 skipped
+    assert len(res.history["learning_rate"]) == 3
+    assert np.all(np.isfinite(res.x))
