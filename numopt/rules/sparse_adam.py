@@ -29,7 +29,18 @@ touched rows in one fused Numba loop (:data:`KERNELS`, ``prange`` over the rows)
 ``"numpy"`` runs :func:`reference`'s NumPy lines, and both give the same bits.  The
 cost is proportional to the touched rows, not to R — except for a dense gradient,
 which must be scanned for its non-zero rows, and ``bounds``, which are applied to
-all of θ.  There is no GPU path yet: device arrays are refused.
+all of θ.
+
+**On the GPU.**  A CUDA device table (Numba's, or CuPy's or PyTorch's through
+``__cuda_array_interface__``) is stepped on the device
+(:mod:`numopt.rules.sparse_adam_cuda`), its state there too.  ``(indices, values)``
+may then be host or device arrays, in any combination: they are copied to the host,
+coalesced there by the same compiled pass (O(k), never the table), and the unique
+rows with their summed values go back to the device.  A dense device gradient's
+touched rows are found on the device (R flags, not the gradient, cross to the host).
+One kernel updates the touched elements with the CPU's arithmetic and factors: the
+same bits in Numba's simulator, a few ulps on a GPU (FMA contraction).  A host table
+takes host indices and values only.
 
 Defaults are torch's: η = 1e-3, β = (0.9, 0.999), ε = 1e-8.
 """
@@ -42,7 +53,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from numopt.kernels.arrays import flat_pair
+from numopt.kernels.arrays import flat_pair, on_device
 from numopt.kernels.cpu import SERIAL_BELOW
 from numopt.rules import clipping
 from numopt.rules import shapes as array_shapes
@@ -53,10 +64,11 @@ from numopt.rules.spec import RuleSpec, always, factor_layout
 
 
 class Rows(NamedTuple):
-    """A gradient's touched rows: sorted unique ``rows`` and their summed ``values``."""
+    """A gradient's touched rows: sorted unique ``rows`` and their summed ``values``
+    (host arrays, or device arrays for a device table)."""
 
-    rows: np.ndarray  # int64, shape (k,)
-    values: np.ndarray  # θ's dtype, shape (k, width)
+    rows: Any  # int64, shape (k,)
+    values: Any  # θ's dtype, shape (k, width)
 
 
 def table_shape(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -66,8 +78,13 @@ def table_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     return (shape[0], math.prod(shape[1:]))
 
 
-def coalesced(indices: Any, values: Any, shape: tuple[int, ...], dtype: np.dtype) -> Rows:
-    """Check a sparse gradient ``(indices, values)`` for θ of ``shape``; sum repeated rows."""
+def coalesced(
+    indices: Any, values: Any, shape: tuple[int, ...], dtype: np.dtype, order: str = "C"
+) -> Rows:
+    """Check a sparse gradient ``(indices, values)`` for θ of ``shape``; sum repeated rows.
+
+    Each row of ``values`` is flattened in θ's memory ``order``, as θ's table is.
+    """
     n_rows, width = table_shape(shape)
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu" or idx.ndim != 1:
@@ -86,7 +103,7 @@ def coalesced(indices: Any, values: Any, shape: tuple[int, ...], dtype: np.dtype
         )
     if vals.dtype != dtype:
         raise TypeError(f"g's values must have x's dtype {dtype}, got {vals.dtype}")
-    flat = np.ascontiguousarray(vals.reshape(idx.size, width))
+    flat = np.ascontiguousarray(vals.reshape((idx.size, width), order=order))
     return Rows(*_coalesce(idx.astype(np.int64, copy=False), flat))
 
 
@@ -148,10 +165,16 @@ def reference(
     """One step, in place on flat ``theta``, ``m``, ``v``: the arrays of ``shapes`` they
     are made of (in memory order ``order``), each viewed as a table of rows; ``g`` is a
     :class:`Rows` (``shapes`` is then one array) or a dense flat gradient.  ``backend``
-    other than ``"numpy"`` runs the touched rows through :data:`KERNELS` (same bits)."""
+    other than ``"numpy"`` runs the touched rows through :data:`KERNELS` (same bits);
+    device arrays run :func:`numopt.rules.sparse_adam_cuda.step` (same factors)."""
     step = learning_rate * math.sqrt(1 - math.pow(beta2, t)) / (1 - math.pow(beta1, t))
-    dt = theta.dtype.type
+    dt = np.dtype(theta.dtype).type
     c = np.array([1 - beta1, 1 - beta2, -step, eps, -1.0 if maximize else 1.0], theta.dtype)
+    if not isinstance(theta, np.ndarray):  # a device table: its own kernels, same factors
+        from numopt.rules import sparse_adam_cuda
+
+        sparse_adam_cuda.step(theta, g, m, v, c, shapes, order)
+        return
     for part, shape in segments(shapes):
         table = table_shape(shape)
         x, mt, vt = (a[part].reshape(table, order=order) for a in (theta, m, v))
@@ -174,22 +197,28 @@ def reference(
 
 
 class Lazy:
-    """SparseAdam's step: the touched rows only (NumPy's lines, or the fused row loop)."""
+    """SparseAdam's step: the touched rows only (NumPy's lines, the fused row loop, or
+    the CUDA row kernel)."""
 
     runs_reference = True
 
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
         """The arrays that the flat ``x`` is made of, each a table of rows."""
-        given, order = array_shapes.of_host_x("SparseAdam", opt.shapes, layout)
-        return {"shapes": given, "order": order, "backend": opt.backend}
+        given, order = array_shapes.of_x(opt.shapes, layout)
+        return {
+            "shapes": given,
+            "order": order,
+            "backend": "cuda" if layout.device else opt.backend,
+        }
 
     def clipped_gradient(self, g: Any, hp: dict[str, Any]) -> Any:
         """``clip_value`` and ``clip_norm`` on a sparse gradient's values (dense: as usual)."""
         if not isinstance(g, Rows):
-            return clipping.reference_gradient(g, hp)
-        return Rows(g.rows, clipping.reference_gradient(g.values.reshape(-1), hp).reshape(
-            g.values.shape
-        ))  # fmt: skip
+            return clipping.reference_gradient(g, hp)  # on the device for a device g
+        if g.values.size == 0:
+            return g
+        flat = g.values.reshape(g.values.size)  # on the device for a device table
+        return Rows(g.rows, clipping.reference_gradient(flat, hp).reshape(g.values.shape))
 
 
 SPEC = RuleSpec(
@@ -213,8 +242,10 @@ class SparseAdam(Optimizer, spec=SPEC):
     -----
     ``step(x, (indices, values))`` updates only the rows ``indices`` of ``x`` (and of
     the moments); a dense ``g`` touches its non-zero rows.  See
-    :mod:`numopt.rules.sparse_adam` for the formulas.  CPU only; ``minimize`` runs it
-    in its Python loop.
+    :mod:`numopt.rules.sparse_adam` for the formulas.  A CUDA device ``x`` is stepped
+    on the GPU, its ``(indices, values)`` on the host or the device
+    (:mod:`numopt.rules.sparse_adam_cuda`).  ``minimize`` runs it in its Python loop,
+    on the host or the device.
 
     Examples
     --------
@@ -235,12 +266,14 @@ class SparseAdam(Optimizer, spec=SPEC):
 
         Parameters
         ----------
-        x : numpy.ndarray or list/tuple/dict of numpy.ndarray
+        x : numpy.ndarray, CUDA device array, or list/tuple/dict of numpy.ndarray
             The table (rows along the first axis), updated in place.
-        g : tuple of (array of int, numpy.ndarray), or like x
+        g : tuple of (array of int, array), or like x
             ``(indices, values)``: ``values[j]`` is the gradient of row
-            ``indices[j]`` (repeats are summed).  Or a dense gradient like ``x``,
-            whose rows with a non-zero are the touched ones.
+            ``indices[j]`` (repeats are summed); host arrays, or for a device ``x``
+            host or device arrays (copied to the host to be coalesced: O(k)).  Or a
+            dense gradient like ``x`` (on the device with ``x``), whose rows with a
+            non-zero are the touched ones.
 
         Returns
         -------
@@ -263,18 +296,31 @@ class SparseAdam(Optimizer, spec=SPEC):
             raise TypeError(
                 f"g must be an array like x or a pair (indices, values), got a tuple of {len(g)}"
             )
-        if not isinstance(x, np.ndarray):
+        device = on_device(x)
+        if not device and not isinstance(x, np.ndarray):
             raise TypeError(
-                f"with a sparse g, x must be a numpy.ndarray (SparseAdam runs on the CPU), "
-                f"got {type(x).__name__}"
+                f"with a sparse g, x must be a numpy.ndarray or a CUDA device array, got "
+                f"{type(x).__name__}"
             )
-        if self.shapes is not None and self.shapes != (x.shape,):
+        for name, part in zip(("indices", "values"), g, strict=True):
+            if on_device(part) and not device:
+                raise TypeError(
+                    f"g's {name} is a CUDA device array but x is a host array: give a host "
+                    f"x host indices and values (.copy_to_host()), or step a device x"
+                )
+        pair = flat_pair(x, x)  # checks x; the gradient is the sparse one
+        layout = pair.layout
+        if self.shapes is not None and self.shapes != (layout.shape,):
             raise ValueError(
                 f"a sparse g is for one table, but shapes={[list(s) for s in self.shapes]}: "
                 "set shapes to None (x's own shape) or give a dense g"
             )
-        pair = flat_pair(x, x)  # checks x; the gradient is the sparse one
-        rows = coalesced(*g, pair.layout.shape, pair.layout.dtype)
+        if device:
+            from numopt.rules import sparse_adam_cuda
+
+            rows = sparse_adam_cuda.to_rows(*g, layout.shape, layout.dtype, layout.order)
+        else:
+            rows = coalesced(*g, layout.shape, layout.dtype, layout.order)
         pair = pair._replace(g=rows)
         self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
         return x

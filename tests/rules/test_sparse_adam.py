@@ -320,3 +320,18 @@ def test_a_sparse_gradient_inside_a_list_or_from_minimize_is_named():
             jac=lambda e: (np.array([1]), np.ones((1, 2))),
             method="sparse_adam",
         )
+
+
+def test_a_fortran_ordered_table_takes_the_same_sparse_step():
+    """(A fix: a sparse gradient of a Fortran-ordered 3-D table updated wrong elements.)"""
+    rng = np.random.default_rng(7)
+    table = rng.standard_normal((6, 2, 3))
+    c_x, f_x = table.copy(order="C"), np.asfortranarray(table)
+    c_opt, f_opt = numopt.SparseAdam(learning_rate=0.1), numopt.SparseAdam(learning_rate=0.1)
+    for _ in range(4):
+        indices = rng.integers(0, 6, 4)
+        values = rng.standard_normal((4, 2, 3))
+        c_opt.step(c_x, (indices, values))
+        f_opt.step(f_x, (indices, values))
+    assert f_x.flags.f_contiguous
+    np.testing.assert_array_equal(f_x, c_x)
