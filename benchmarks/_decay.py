@@ -10,8 +10,9 @@ deviation 0.01 and the starting points (``a`` in [0.5, 1.5], ``k`` in [0.4, 1.5]
 
 The objective in each contender's form: :func:`decay_fg_inplace` ``(p, g, t, y) ->
 f`` (``jac="inplace"``) and :func:`decay_fg` ``(p, t, y) -> (f, g)`` (``jac=True``,
-SciPy's form), both ``@njit(cache=True)``; :func:`decay_jnp` builds the same loss in
-``jax.numpy`` (imported only there).
+SciPy's form), both ``@njit(cache=True)``; :func:`decay_fg_rows` ``(P, t, Y) -> (f,
+G)`` for every problem at once (``vectorized=True``, NumPy); :func:`decay_jnp` builds
+the same loss in ``jax.numpy`` (imported only there).
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ def decay_grad(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return np.stack(
         [(r * e).sum(1), -(r * X[:, :1] * T * e).sum(1), r.sum(1)], axis=1
     )  # fmt: skip
+
+
+def decay_fg_rows(P: np.ndarray, t: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(½ Σ r² per row, gradients)`` of the problems whose points are the rows of ``P``:
+    ``minimize_many(..., vectorized=True)``'s form, in NumPy."""
+    e = np.exp(-P[:, 1:2] * t)
+    r = P[:, :1] * e + P[:, 2:] - Y
+    g = np.empty_like(P)
+    g[:, 0] = (r * e).sum(1)
+    g[:, 1] = -(r * P[:, :1] * t * e).sum(1)
+    g[:, 2] = r.sum(1)
+    return 0.5 * (r * r).sum(1), g
 
 
 def decay_loss(X: np.ndarray, Y: np.ndarray) -> np.ndarray:

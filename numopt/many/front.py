@@ -4,9 +4,10 @@ The options are ``minimize``'s, parsed by the same door (:func:`numopt.front.con
 Problem 0 is assembled as ``minimize`` would assemble it (:class:`numopt.loop.run.Run`):
 that template decides the method, the objective's form and whether the loop can be
 compiled (:func:`numopt.loop.compiled.plan`).  Compiled, every problem runs in one
-call (:mod:`numopt.many.compiled`, :mod:`numopt.many.driver`); otherwise
-``minimize`` runs on each problem in turn.  Either way problem ``i``'s result is
-``minimize``'s on that problem alone.
+call (:mod:`numopt.many.compiled`, :mod:`numopt.many.driver`); with
+``vectorized=True`` one NumPy call evaluates every running problem
+(:mod:`numopt.many.vectorized`); otherwise ``minimize`` runs on each problem in turn.
+Either way problem ``i``'s result is ``minimize``'s on that problem alone.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def minimize_many(
     options: dict | None = None,
     *,
     problem_args: Sequence[int] | None = None,
+    vectorized: bool = False,
 ) -> OptimizeResult:
     """Minimize ``M`` independent problems ``fun(x_i, *args_i)``, ``i = 0 … M-1``, in one call.
 
@@ -115,6 +117,14 @@ def minimize_many(
     problem_args : sequence of int, optional
         The positions in ``args`` of the arrays split one row per problem (default:
         every array whose first axis has length ``M``).
+    vectorized : bool, default False
+        ``fun`` (and ``jac``) take the problems still running at once: ``fun(X,
+        *args) -> (k,)`` losses for ``X`` of shape ``(k, *x0.shape[1:])``, the split
+        arguments cut to the same rows; ``jac(X, *args) -> (k, *x0.shape[1:])``, or
+        ``jac=True`` (``fun`` returns both), or finite differences (one call per
+        coordinate for all the problems).  The update is one fused kernel over every
+        problem.  The element-wise rules only (not L-BFGS-B, ``clip_norm``, Prodigy,
+        Muon, Adafactor, SparseAdam, Schedule-Free, plateau schedules).
 
     Returns
     -------
@@ -149,11 +159,13 @@ def minimize_many(
             f"from it), got {type(method).__name__}"
         )
     _refuse_unsupported(options)
+    if not isinstance(vectorized, bool):
+        raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
     config = front_config.parse(options, method, tol)
     front_config.scipy_only_arguments(config.method, hess, hessp, constraints)
     problems = Problems(x0, args, bounds, problem_args)
     try:
-        return _minimize_many(fun, problems, config, jac, callback, options, tol)
+        return _minimize_many(fun, problems, config, jac, callback, options, tol, vectorized)
     except TypingError as exc:  # the likeliest cause: arguments split by the wrong rule
         raise TypeError(
             f"fun does not compile for one problem's arguments ({problems.layout()}). An "
@@ -166,7 +178,7 @@ def minimize_many(
 
 def _minimize_many(
     fun: Callable, problems: Problems, config: Any, jac: Any, callback: Any, options: Any,
-    tol: Any,
+    tol: Any, vectorized: bool,
 ) -> OptimizeResult:  # fmt: skip
     callbacks = hooks.callbacks(callback)
     with warnings.catch_warnings():  # problem 0 clipped into its box: warned for all below
@@ -176,6 +188,15 @@ def _minimize_many(
             problems.bounds_of(0),
         )  # fmt: skip
     problems.clip()
+    if vectorized:
+        from numopt.many import vectorized as batched
+
+        reason = batched.refusal(run, jac)
+        if reason is None and config.placement.compiled is True:
+            reason = "compiled=True (the vectorised loop runs in Python around fun)"
+        if reason is not None:
+            raise ValueError(f"vectorized=True cannot run these problems: {reason}")
+        return batched.run(fun, jac, problems, run, config, callbacks)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:

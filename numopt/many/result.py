@@ -59,7 +59,7 @@ def compiled_result(mode: Any, status: np.ndarray, details: dict[int, str]) -> O
     fun[bad] = best_f[bad]
     G[bad] = np.nan
     shape = (p.M, *p.shape)
-    return _result(
+    return assembled(
         bounded=mode.run.box is not None,
         x=X.reshape(shape),
         fun=fun,
@@ -83,7 +83,7 @@ def stacked(results: list[OptimizeResult], method: str, reason: str) -> Optimize
     ``reason``: why the problems ran one by one in Python (``compiled_reason``).
     """
     status = np.array([r.status for r in results], np.int64)
-    out = _result(
+    out = assembled(
         bounded=False,  # the messages are minimize's, replaced below
         x=np.stack([r.x for r in results]),
         fun=np.array([r.fun for r in results]),
@@ -103,9 +103,12 @@ def stacked(results: list[OptimizeResult], method: str, reason: str) -> Optimize
     return out
 
 
-def _result(
+def assembled(
     status: np.ndarray, details: dict[int, str], bounded: bool, **fields: Any
 ) -> OptimizeResult:
+    """The result over the problems from its fields: ``status`` gives each problem's
+    message (with its detail from ``details`` where the status takes one) and
+    ``success``."""
     plain = {
         int(c): Status(c).message(bounded=bounded) for c in np.unique(status) if Status(c) in _PLAIN
     }

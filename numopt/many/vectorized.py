@@ -1,0 +1,314 @@
+"""``minimize_many(..., vectorized=True)``: one NumPy call evaluates every running problem.
+
+The objective takes the stacked points of the problems still running and returns one
+loss per problem: ``fun(X, *args) -> (k,)``, with ``X`` of shape ``(k, *shape)`` and
+the split arguments cut to the same ``k`` rows (shared ones passed whole); the
+gradient comes as ``jac(X, *args) -> (k, *shape)``, as ``fun``'s second value
+(``jac=True``), or from finite differences taken for all the problems at once (one
+call per coordinate, SciPy's steps: :mod:`numopt.problem.differences` works element by
+element, so its steps and bounds handling apply row by row unchanged).
+
+:func:`run` is ``minimize``'s loop (:mod:`numopt.loop.iteration`) written over rows:
+the same stopping tests in the same order, each problem on its own (``gtol`` on its
+``max|g|`` or projected gradient, ``ftol``, ``xtol``, ``maxfev``; a non-finite loss or
+gradient stops that problem with status 3 and its best point), ``maxiter`` and
+``max_time`` for all.  The update is one call of the rule's fused kernel over the
+``M × n`` buffer: the element-wise rules share the step count, so every problem
+gets its own factors bit for bit (a stopped problem's rows are stepped with a zero
+gradient and ignored; its result was kept when it stopped).  So when ``fun``'s row
+``i`` is what ``fun`` gives problem ``i`` alone, each problem ends where ``minimize``
+alone ends, bit for bit.  Rules whose step mixes elements across the array
+(clip_norm, Prodigy, Muon, Adafactor, SparseAdam, Schedule-Free's average) and
+L-BFGS-B are refused, as are plateau schedules (they watch one loss).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from numopt.kernels.arrays import flat_pair
+from numopt.kernels.box import Box
+from numopt.loop import hooks
+from numopt.loop.status import (
+    Status,
+    best_point_detail,
+    final_nonfinite_detail,
+    nonfinite_detail,
+)
+from numopt.many import result as many_result
+from numopt.problem import differences
+from numopt.problem.objective import FD_METHODS
+
+
+def refusal(run: Any, jac: Any) -> str | None:
+    """Why the run of ``run.opt`` cannot be vectorised, or None."""
+    opt = run.opt
+    if getattr(opt, "evaluates", False):
+        return f"method {run.method!r} runs a line search per problem: give a Numba objective"
+    spec = opt.spec
+    if spec.passes is not None and not hasattr(opt, "layers"):
+        return f"method {run.method!r} steps whole arrays, not elements"
+    if spec.name.startswith("schedule_free"):
+        return f"method {run.method!r} returns an average built per problem"
+    if opt.hyperparameters.get("clip_norm") is not None:
+        return "clip_norm takes the norm of the whole gradient, not of each problem's"
+    if getattr(opt.hyperparameters.get("learning_rate"), "needs_loss", False):
+        return "a plateau schedule watches one loss, not one per problem"
+    if isinstance(jac, str) and jac == "inplace":
+        return 'jac="inplace" (give jac=True, a callable or finite differences)'
+    return None
+
+
+class Batch:
+    """The vectorised objective: losses and gradients of the rows ``rows`` of ``X``."""
+
+    def __init__(self, fun: Callable, jac: Any, problems: Any, bounds: tuple[Any, Any]) -> None:
+        self.fun, self.jac, self.p = fun, jac, problems
+        self.mode = "combined" if jac is True else "jac" if callable(jac) else (jac or "2-point")
+        if self.mode not in ("combined", "jac", *FD_METHODS):
+            raise ValueError(
+                f"jac must be a callable, True, '2-point', '3-point' or None, got {jac!r}"
+            )
+        self.bounds = bounds
+        self.nfev = np.zeros(problems.M, np.int64)
+        self.njev = np.zeros(problems.M, np.int64)
+
+    def _args(self, rows: np.ndarray) -> tuple:
+        p = self.p
+        whole = rows.size == p.M
+        return tuple(a if whole or j not in p.split else a[rows] for j, a in enumerate(p.args))
+
+    def _losses(self, X: np.ndarray, args: tuple, rows: np.ndarray) -> np.ndarray:
+        out = self.fun(X.reshape(X.shape[0], *self.p.shape), *args)
+        self.nfev[rows] += 1
+        return self._checked(out[0] if self.mode == "combined" else out, (X.shape[0],), "fun")
+
+    def _checked(self, value: Any, shape: tuple, name: str) -> np.ndarray:
+        a = np.asarray(value)
+        if a.shape != shape or a.dtype.kind not in "fiu":
+            what = "one loss per problem" if name == "fun" else "one gradient row per problem"
+            raise ValueError(
+                f"with vectorized=True, {name} must return {what}: real numbers of shape "
+                f"{shape}, got {getattr(a, 'dtype', '?')} of shape {a.shape}"
+            )
+        return a
+
+    def __call__(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(f, G)`` at the points ``X`` (``(k, n)``) of the problems ``rows``."""
+        args = self._args(rows)
+        k, shape = X.shape[0], (X.shape[0], *self.p.shape)
+        if self.mode == "combined":
+            out = self.fun(X.reshape(shape), *args)
+            self.nfev[rows] += 1
+            self.njev[rows] += 1
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise TypeError("with jac=True, fun must return a tuple (f, G)")
+            f = self._checked(out[0], (k,), "fun").astype(np.float64)
+            G = self._checked(out[1], shape, "jac").reshape(k, -1)
+            return f, G.astype(X.dtype)
+        f = self._losses(X, args, rows).astype(np.float64)
+        self.njev[rows] += 1
+        if self.mode == "jac":
+            G = self._checked(self.jac(X.reshape(shape), *args), shape, "jac").reshape(k, -1)
+            return f, G.astype(X.dtype)
+        return f, self._differences(X, f, args, rows).astype(X.dtype)
+
+    def _differences(self, X: np.ndarray, f0: np.ndarray, args: tuple, rows: np.ndarray):
+        """SciPy's finite differences for every row at once (one call per coordinate)."""
+        lo, hi = self.bounds
+        if np.ndim(lo):
+            lo, hi = lo[rows], hi[rows]
+        method = self.mode
+        h, one_sided = differences.fitted_to_bounds(
+            X, differences.absolute_steps(X, method), method, lo, hi
+        )
+        out = np.empty(X.shape)
+        for i in range(X.shape[1]):
+            x = X[:, i]
+            X1 = X.copy()
+            if method == "2-point":
+                X1[:, i] = x + h[:, i]
+                dx = (x + h[:, i]) - x
+                out[:, i] = (self._losses(X1, args, rows) - f0) / dx
+                continue
+            X2 = X.copy()
+            side = one_sided[:, i]
+            X1[:, i] = np.where(side, x + h[:, i], x - h[:, i])
+            X2[:, i] = np.where(side, x + 2 * h[:, i], x + h[:, i])
+            f1, f2 = self._losses(X1, args, rows), self._losses(X2, args, rows)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                one = (-3.0 * f0 + 4 * f1 - f2) / (X2[:, i] - x).astype(np.float64)
+                two = (f2 - f1) / (X2[:, i] - X1[:, i]).astype(np.float64)
+            out[:, i] = np.where(side, one, two)
+        return out
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """``max|a_i|`` per row, NaN where a row holds a NaN or ±inf (as the loop's norms)."""
+    with np.errstate(invalid="ignore"):
+        m = np.abs(a).max(axis=1)
+    m[~np.isfinite(m)] = np.nan
+    return m
+
+
+def _projected(X, G, LO, HI, sign) -> np.ndarray:
+    """Per row, ``max|P(x - s g) - x|`` as :func:`numopt.kernels.norms.projected_grad_norm`."""
+    gs = G * G.dtype.type(sign)
+    room = np.where(gs > 0, X - LO, HI - X)
+    a = np.abs(gs)
+    d = np.where(a <= room, a, room)
+    bad = ~(a < np.inf) | np.isnan(d)
+    d = np.where(bad, np.inf, d)
+    return _row_max(d)
+
+
+def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbacks: list):
+    """Every problem to its end (see the module docstring); the result over the problems."""
+    p, opt = problems, setup.opt
+    M, n = p.M, p.n
+    X = p.X  # (M, n), stepped in place
+    bounded = p.LO.shape[1] != 0
+    box = Box(p.LO.reshape(-1), p.HI.reshape(-1)) if bounded else None
+    batch = Batch(fun, jac, p, (p.LO, p.HI) if bounded else (-np.inf, np.inf))
+    if "layers" in getattr(opt, "_attributes", {}):  # LAMB, LARS: one layer per problem
+        opt.layers = [n] * M
+    sign = -1.0 if opt.hyperparameters.get("maximize") else 1.0
+    stop = config.stopping
+    maxiter = stop.maxiter
+    gtol, ftol, xtol, maxfev = stop.gtol, stop.ftol, stop.xtol, stop.maxfev
+    every = config.output.callback_every if callbacks else 0
+
+    G = np.zeros_like(X)
+    out_x, out_g = X.copy(), np.full_like(X, np.nan)
+    fun_at = np.full(M, np.nan)
+    best_x, best_f = X.copy(), np.full(M, np.inf)
+    best_nit = np.full(M, -1, np.int64)
+    f_prev = np.full(M, np.nan)
+    nit = np.zeros(M, np.int64)
+    status = np.full(M, -1, np.int64)
+    details: dict[int, str] = {}
+    x_prev = X.copy() if xtol else None
+    active = np.arange(M)
+    start = time.perf_counter()
+
+    def finish(rows, code, f, g, detail=None):
+        status[rows], fun_at[rows] = code, f
+        out_x[rows], out_g[rows] = X[rows], g
+        if detail is not None:
+            details.update(dict.fromkeys(rows.tolist(), detail))
+
+    t = 0
+    with hooks.deferred_sigint() as interrupted:
+        while active.size:
+            ended = None
+            if interrupted():
+                ended = Status.INTERRUPTED
+            elif maxiter is not None and t >= maxiter:
+                ended = Status.MAXITER
+            elif stop.max_time is not None and time.perf_counter() - start > stop.max_time:
+                ended = Status.MAX_TIME
+            if ended is not None:  # the loss at the final points, as minimize's result
+                f, g = batch(X[active], active) if ended != Status.INTERRUPTED else (None, None)
+                if f is None:
+                    finish(active, ended, np.nan, np.nan)
+                    break
+                finish(active, ended, f, g)
+                better = np.isfinite(f) & (f < best_f[active])
+                rows = active[better]
+                best_f[rows], best_nit[rows], best_x[rows] = f[better], t, X[rows]
+                break
+            try:
+                f, g = batch(X[active], active)
+            except KeyboardInterrupt:
+                finish(active, Status.INTERRUPTED, np.nan, np.nan)
+                break
+            G[active] = g
+            measure = (
+                _projected(X[active], g, p.LO[active], p.HI[active], sign)
+                if bounded
+                else _row_max(g)
+            )
+            nit[active] = t
+            if every and t > 0 and t % every == 0:
+                reason = hooks.call(
+                    callbacks, X[active].reshape(active.size, *p.shape), f.copy(), t,
+                    problems=active.copy(),
+                )  # fmt: skip
+                if reason:
+                    finish(active, Status.CALLBACK, f, g, reason)
+                    break
+            bad = ~(np.isfinite(f) & np.isfinite(measure))
+            for k in np.flatnonzero(bad):  # (what: 0 the loss, 1 the gradient)
+                detail = nonfinite_detail(int(math.isfinite(f[k])), float(f[k]), t)
+                finish(active[k : k + 1], Status.NONFINITE, f[k], g[k], detail)
+            keep = ~bad
+            rows, f, g, measure = active[keep], f[keep], g[keep], measure[keep]
+            improved = f < best_f[rows]
+            better = rows[improved]
+            best_f[better], best_nit[better] = f[improved], t
+            code = np.full(rows.size, -1, np.int64)
+            if gtol is not None and gtol >= 0:
+                code[measure <= gtol] = Status.GTOL
+            if ftol > 0:
+                fp = f_prev[rows]
+                scale = np.maximum(np.maximum(np.abs(fp), np.abs(f)), 1.0)
+                with np.errstate(invalid="ignore"):
+                    hit = ~np.isnan(fp) & (np.abs(fp - f) <= ftol * scale)
+                code[(code < 0) & hit] = Status.FTOL
+            if x_prev is not None and t > 0:
+                moved = _row_max(X[rows] - x_prev[rows])
+                code[(code < 0) & (moved <= xtol)] = Status.XTOL
+            if x_prev is not None:
+                x_prev[rows[code < 0]] = X[rows[code < 0]]
+            if maxfev is not None:
+                code[(code < 0) & (batch.nfev[rows] >= maxfev)] = Status.MAXFEV
+            done = code >= 0
+            best_x[better] = X[better]  # (before the update: the point that was evaluated)
+            for c in np.unique(code[done]):
+                sel = code == c
+                finish(rows[sel], int(c), f[sel], g[sel])
+            going = ~done
+            active = rows[going]
+            if not active.size:
+                break
+            f_prev[active] = f[going]
+            G[status >= 0] = 0  # the stopped problems' rows: stepped, never read again
+            flat_x, flat_g = X.reshape(-1), G.reshape(-1)
+            opt._apply(flat_pair(flat_x, flat_g), box)
+            t += 1
+            nit[active] = t
+    return _result(p, setup, status, details, out_x, out_g, fun_at, nit, batch, best_x, best_f,
+                   best_nit)  # fmt: skip
+
+
+def _result(p, setup, status, details, x, g, fun, nit, batch, best_x, best_f, best_nit):
+    found = best_nit >= 0
+    finite = np.isfinite(fun) & np.isfinite(x).all(axis=1)
+    interrupted = status == Status.INTERRUPTED
+    finite = np.where(interrupted, np.isfinite(x).all(axis=1), finite)
+    final = ~finite & (status != Status.NONFINITE) & ~interrupted
+    for i in np.flatnonzero(final):
+        details[int(i)] = final_nonfinite_detail(float(fun[i]), int(nit[i]))
+    status = np.where(final, int(Status.NONFINITE), status)
+    bad = ~finite
+    for i in np.flatnonzero(bad & found):
+        details[int(i)] = details.get(int(i), "") + best_point_detail(
+            int(best_nit[i]), float(best_f[i])
+        )
+    x[bad] = best_x[bad]
+    fun = np.where(bad, np.where(found, best_f, np.nan), fun)
+    g[bad] = np.nan
+    shape = (p.M, *p.shape)
+    out: OptimizeResult = many_result.assembled(
+        bounded=p.LO.shape[1] != 0, x=x.reshape(shape), fun=fun, jac=g.reshape(shape), nit=nit,
+        nfev=batch.nfev, njev=batch.njev, status=status, details=details,
+        x_best=best_x.reshape(shape), fun_best=np.where(found, best_f, np.nan),
+        method=setup.method, compiled=False, compiled_reason="vectorized=True",
+    )  # fmt: skip
+    return out
