@@ -24,8 +24,14 @@ them, in :meth:`Prodigy.state_dict` under ``"estimate"`` (and so in checkpoints)
 (:data:`KERNELS`): one updates m, v, s and sums ⟨g, x₀ - θ⟩ and ‖s‖₁, the next
 updates θ.  The sums go block by block (:data:`BLOCK` elements, each in order, in
 float64), so their bits do not depend on the thread count, and ``"numpy"``'s lines
-sum in the same order: every backend gives the same bits.  Device arrays are
-refused.  ``minimize`` runs it in its Python loop.
+sum in the same order: every CPU backend gives the same bits.  Device arrays
+(Numba's, or CuPy's and torch's through ``__cuda_array_interface__``) run the same
+two passes as CUDA kernels (:mod:`numopt.rules.prodigy_cuda`): the state stays on
+the device, each block's sums are added by a fixed tree in float64 and the blocks'
+partials on the host in block order, so the bits do not depend on the grid (they
+may differ from the CPU's in the last bits).  The estimate [d, r] is updated on the
+host between the passes, by the same lines on every backend.  ``minimize`` runs it
+in its Python loop, on the host or on the GPU (``device="cuda"``).
 
 Defaults are optax's: η = 1, β = (0.9, 0.999), β₃ = None, ε = 1e-8, d₀ = 1e-6,
 c = 1, λ = 0, no safeguard.
@@ -120,10 +126,13 @@ def reference(
     estim_lr_coef, weight_decay, safeguard_warmup, estimate, maximize=False, backend="numpy",
 ):  # fmt: skip
     """One step, in place on flat ``theta``, ``m``, ``v``, ``s``, ``x0`` and on
-    ``estimate`` = ``[d, r]`` (float64).  ``backend`` other than ``"numpy"`` runs the
-    fused passes of :data:`KERNELS` (the same bits)."""
-    dt = theta.dtype.type
-    if t == 1:
+    ``estimate`` = ``[d, r]`` (float64, on the host).  ``"serial"`` and ``"parallel"``
+    run the fused passes of :data:`KERNELS` (the same bits); ``"cuda"`` (flat device
+    arrays) those of :mod:`numopt.rules.prodigy_cuda` (the sums' last bits may differ)."""
+    dt = np.dtype(theta.dtype).type
+    if t == 1 and backend == "cuda":
+        x0.copy_to_device(theta)
+    elif t == 1:
         x0[:] = theta
     b3 = math.sqrt(beta2) if beta3 is None else beta3
     d, numerator = float(estimate[0]), float(estimate[1])
@@ -141,9 +150,16 @@ def reference(
         s += dt(factor) * dg / dt(estim_lr0)
         l1 = _block_sum(np.abs(s))
     else:
-        moments, update = KERNELS[backend]
         c = (d, beta1, 1 - beta1, beta2, 1 - beta2, b3, factor, estim_lr0)
-        c = np.array((*c, -1.0 if maximize else 1.0), theta.dtype)
+        c = (*c, -1.0 if maximize else 1.0)
+        if backend == "cuda":  # numba.cuda: imported for device arrays only
+            from numopt.rules import prodigy_cuda
+
+            moments, update = prodigy_cuda.moments, prodigy_cuda.update
+            c = tuple(dt(a) for a in c)
+        else:
+            moments, update = KERNELS[backend]
+            c = np.array(c, theta.dtype)
         along, l1 = moments(g, x0, theta, m, v, s, c)
     numerator = b3 * numerator + (d / estim_lr0) * dlr * along
     if l1 > 0:
@@ -151,7 +167,8 @@ def reference(
     if backend == "numpy":
         theta += -dt(weight_decay * dlr) * theta - dt(dlr) * m / (np.sqrt(v) + dt(d * eps))
     else:
-        update(theta, m, v, np.array((weight_decay * dlr, dlr, d * eps), theta.dtype))
+        c = (weight_decay * dlr, dlr, d * eps)
+        update(theta, m, v, tuple(dt(a) for a in c) if backend == "cuda" else np.array(c, dt))
     estimate[:] = (d, numerator)
 
 
@@ -166,10 +183,9 @@ class Estimated:
     runs_reference = True
 
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
-        """The backend that runs (``"auto"`` resolved as for every rule), x on the host."""
-        if layout.device:
-            raise ValueError("Prodigy runs on the CPU: give it host arrays")
-        return {"backend": resolve(opt.backend, False, math.prod(layout.shape))}
+        """The backend that runs (``"auto"`` resolved as for every rule: ``"cuda"`` for
+        device arrays)."""
+        return {"backend": resolve(opt.backend, layout.device, math.prod(layout.shape))}
 
 
 SPEC = RuleSpec(
@@ -215,8 +231,9 @@ class Prodigy(Optimizer, spec=SPEC):
     Notes
     -----
     ``opt.estimate`` is the current estimate d (``estim_lr0`` before the first step).
-    CPU only; ``minimize`` runs it in its Python loop.  See :mod:`numopt.rules.prodigy`
-    for the formulas.
+    Host arrays run on the CPU, device arrays on the GPU (two CUDA kernels; the
+    estimate is kept on the host); ``minimize`` runs it in its Python loop.  See
+    :mod:`numopt.rules.prodigy` for the formulas and where each step runs.
 
     Examples
     --------
