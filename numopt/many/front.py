@@ -109,7 +109,7 @@ def minimize_many(
         problems still running: ``callback(intermediate_result)`` gets ``x`` (one row
         per running problem), ``fun``, ``nit`` and ``problems`` (their indices);
         ``callback(xk)`` gets ``x``.  Returning True or raising ``StopIteration``
-        stops them all (status 99).  Compiled runs only.
+        stops them all (status 99).  Compiled or vectorised runs only.
     options : dict, optional
         ``minimize``'s options (the stopping tests apply to each problem on its own;
         ``max_time`` to the call), except those of mini-batches, history, ``disp``,
