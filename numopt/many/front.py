@@ -214,8 +214,9 @@ def _minimize_many(
         return many_result.compiled_result(mode, status, details)
     if callbacks:
         raise ValueError(
-            f"callback needs the compiled loop, and these problems run one by one in "
-            f"Python ({reason}): give Numba @njit functions, or no callback"
+            f"callback needs the compiled loop or vectorized=True, and these problems run "
+            f"one by one in Python ({reason}): give Numba @njit functions, a vectorised "
+            "fun (vectorized=True), or no callback"
         )
     return _one_by_one(fun, problems, config, jac, options, tol, run.method, reason)
 
