@@ -21,10 +21,21 @@ state keeps R + C numbers per matrix instead of R·C: that is Adafactor's point,
 numopt's state holds exactly that (``opt.state["v"]`` is every array's ``r``, then
 ``c``, or ``V``, concatenated in x's order).
 
-**Where a step runs.**  The per-array norms, means and the outer product are NumPy
-expressions on every CPU backend (this module's :func:`reference`, so ``"numpy"``,
-``"serial"`` and ``"parallel"`` give the same bits); device arrays are refused.
-``minimize`` and a list/dict ``x`` give each array its own factors (``shapes``).
+**Where a step runs.**  ``"serial"`` and ``"parallel"`` (``"auto"`` as for every
+rule) run the fused passes of :mod:`numopt.rules.adafactor_kernels`: one pass sums
+‖θ‖² and the rows' and columns' Σ g², a small one updates r and c, one sums ‖u‖²,
+one updates θ; no temporary of x's size.  Every sum goes in one fixed order (in
+float64: lanes along a row, blocks of rows along a column, rows or blocks in order
+for a norm), whatever the thread count, and ``"numpy"``'s lines (this module's
+:func:`reference`) sum in the same order: every CPU backend gives the same bits.
+A matrix's u is computed as ``g · p_i q_j`` with ``p_i = 1/√(r_i/D)`` and
+``q_j = 1/√c_j`` (``D = max(mean_i r, ε₁)``; ``g/ε₁`` where ``V < ε₁²``), which
+differs from ``g/√max(V, ε₁²)`` by rounding only.  Device arrays (``"cuda"``, and
+``minimize(..., options={"device": "cuda"})``) run the same passes as CUDA kernels
+(:mod:`numopt.rules.adafactor_cuda`), state and sums on the device; their rows
+sum by a fixed shared-memory tree, so a device step equals the host's to a few
+ulps.  ``minimize`` and a list/dict ``x`` give each array its own factors
+(``shapes``).
 
 Defaults are torch's: η = 1e-2, c = -0.8, ε = (None, 1e-3), d = 1, λ = 0.
 """
@@ -37,6 +48,8 @@ from typing import Any
 import numpy as np
 
 from numopt import _checks
+from numopt.kernels.launch import resolve
+from numopt.rules import adafactor_kernels as kernels
 from numopt.rules import shapes as array_shapes
 from numopt.rules.hyperparameters import LEARNING_RATE, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
@@ -60,37 +73,70 @@ def state_length(shape: tuple[int, ...]) -> int:
 
 def reference(
     theta, g, v, *, t, learning_rate, beta2_decay, eps, d, weight_decay, shapes, order="C",
-    maximize=False,
+    maximize=False, backend="numpy", plan=None,
 ):  # fmt: skip
     """One step, in place on flat ``theta`` and the factored state ``v``; ``shapes``
-    are the arrays that the flat ``theta`` is made of, in memory order ``order``."""
-    dt = theta.dtype.type
+    are the arrays that the flat ``theta`` is made of, in memory order ``order``.
+
+    ``backend`` ``"serial"`` or ``"parallel"`` runs the fused passes of
+    :mod:`numopt.rules.adafactor_kernels`, ``"cuda"`` (device arrays) those of
+    :mod:`numopt.rules.adafactor_cuda` (``plan``: their plan for ``shapes``, built
+    if None); ``"numpy"`` the lines below, whose sums
+    (:func:`~numopt.rules.adafactor_kernels.row_sums` and the others) go in the
+    passes' order: the same bits as the CPU passes."""
+    dt = np.dtype(theta.dtype).type
     eps1 = float(np.finfo(theta.dtype).eps) if eps[0] is None else eps[0]
-    g = -g if maximize else g
     weight = dt(float(t) ** beta2_decay)
     rho = min(learning_rate, 1 / math.sqrt(t))
+    cap = math.inf if eps1 == 0 else 1 / eps1  # 1/√ε₁²
+    if backend != "numpy":
+        decay = 1 - learning_rate * weight_decay
+        c = (weight, 1, eps1, eps1 * eps1, -1 if maximize else 1, decay, cap)
+        if backend == "cuda":
+            from numopt.rules import adafactor_cuda
+
+            plan = adafactor_cuda.plan(shapes, order, theta.dtype) if plan is None else plan
+            typed = tuple(dt(k) for k in c)
+            adafactor_cuda.step(plan, theta, g, v, typed, (rho, float(eps[1]), float(d)))
+            return
+        plan = kernels.plan(shapes, order, theta.dtype) if plan is None else plan
+        f = np.array((rho, eps[1], d))
+        kernels.step(plan, theta, g, v, np.array(c, theta.dtype), f, backend)
+        return
+    g = -g if maximize else g
     at = 0
     for part, shape in segments(shapes):
         x, gs = theta[part], g[part].reshape(shape, order=order)
         n = max(x.size, 1)
-        alpha = max(eps[1], float(np.linalg.norm(x)) / math.sqrt(n)) * rho
-        if weight_decay != 0:
-            x *= dt(1 - learning_rate * weight_decay)
-        if len(shape) >= 2:
+        if len(shape) >= 2:  # the matrices in C order over the batch, as r and c
             *lead, rows, cols = shape
             batch = math.prod(lead)
             r = v[at : at + batch * rows].reshape((*lead, rows, 1))
             c = v[at + batch * rows : at + batch * (rows + cols)].reshape((*lead, 1, cols))
-            square = gs * gs
-            r += weight * (square.sum(axis=-1, keepdims=True) / dt(cols) - r)
-            c += weight * (square.sum(axis=-2, keepdims=True) / dt(rows) - c)
-            var = (r * c) / np.maximum(r.mean(axis=-2, keepdims=True), dt(eps1))
+            square = (gs * gs).reshape(batch, rows, cols)
+            r += weight * ((kernels.row_sums(square, False) / cols).astype(dt).reshape(r.shape) - r)
+            c += weight * ((kernels.column_sums(square) / rows).astype(dt).reshape(c.shape) - c)
+            mean = (kernels.ordered_sums(r.reshape(batch, rows)) / rows).astype(dt)
+            a = r / np.maximum(mean.reshape((*lead, 1, 1)), dt(eps1))  # V = a cᵀ
+            with np.errstate(divide="ignore"):  # a zero factor: 1/0, and V < ε₁² there
+                w = np.where(
+                    a * c < dt(eps1 * eps1), dt(cap), (dt(1) / np.sqrt(a)) * (dt(1) / np.sqrt(c))
+                )
+            u = gs * w  # g / √max(V, ε₁²), up to rounding
+            matrices = x.reshape(shape, order=order).reshape(batch, rows, cols)
+            theta_sq = kernels.ordered_sums(kernels.row_sums(matrices, True).reshape(1, -1))[0]
+            u_sq = kernels.row_sums(u.reshape(batch, rows, cols), True).reshape(1, -1)
+            u_sq = kernels.ordered_sums(u_sq)[0]
         else:
             var = v[at : at + x.size].reshape(shape)
             var += weight * (gs * gs - var)
+            u = gs * (dt(1) / np.sqrt(np.maximum(var, dt(eps1 * eps1))))
+            theta_sq, u_sq = kernels.block_sums(x), kernels.block_sums(u.reshape(-1))
         at += state_length(shape)
-        u = gs * (dt(1) / np.sqrt(np.maximum(var, dt(eps1 * eps1))))
-        denom = max(1.0, float(np.linalg.norm(u)) / (math.sqrt(n) * d))
+        alpha = max(eps[1], math.sqrt(theta_sq) / math.sqrt(n)) * rho
+        denom = max(1.0, math.sqrt(u_sq) / (math.sqrt(n) * d))
+        if weight_decay != 0:
+            x *= dt(1 - learning_rate * weight_decay)
         x -= dt(alpha / denom) * u.reshape(-1, order=order)
 
 
@@ -119,20 +165,35 @@ def clipping_threshold(name: str, value: Any) -> float:
 
 
 class Factored:
-    """Adafactor's step: NumPy on every CPU backend, with its factored state's length."""
+    """Adafactor's step: the fused passes (CPU or CUDA) or NumPy's lines, with its
+    state's length."""
 
     runs_reference = True
 
     def reference_options(self, opt: Any, layout: Any) -> dict[str, Any]:
-        """The arrays that the flat ``x`` is made of, and the order it was flattened in."""
-        given, order = array_shapes.of_host_x("Adafactor", opt.shapes, layout)
+        """The arrays that the flat ``x`` is made of, the order it was flattened in,
+        the backend that runs (``"auto"`` resolved as for every rule) and its plan."""
+        given, order = array_shapes.of_x(opt.shapes, layout)
         want, have = self.state_length(opt, layout), opt._state.shape[1]
         if have != want:
             raise ValueError(
                 f"this optimizer's state holds {have} second moments but the arrays "
                 f"{[list(s) for s in given]} need {want}; call reset() to start over"
             )
-        return {"shapes": given, "order": order}
+        backend = resolve(opt.backend, layout.device, math.prod(layout.shape))
+        out = {"shapes": given, "order": order, "backend": backend}
+        if backend != "numpy":  # the plan, kept for the next steps (on the device)
+            key = (given, order, np.dtype(layout.dtype), backend == "cuda")
+            if opt._scratch is None or opt._scratch[0] != key:
+                if backend == "cuda":
+                    from numopt.rules import adafactor_cuda
+
+                    built = adafactor_cuda.plan(given, order, layout.dtype)
+                else:
+                    built = kernels.plan(given, order, layout.dtype)
+                opt._scratch = (key, built)
+            out["plan"] = opt._scratch[1]
+        return out
 
     def state_length(self, opt: Any, layout: Any) -> int:
         """The factored second moments' length for an ``x`` of ``layout``."""
@@ -181,8 +242,11 @@ class Adafactor(Optimizer, spec=SPEC):
     Notes
     -----
     Arrays of two or more dimensions keep a row and a column vector of second moments
-    (over their last two axes), vectors a full one.  CPU only; ``minimize`` runs it in
-    its Python loop.  See :mod:`numopt.rules.adafactor` for the formulas.
+    (over their last two axes), vectors a full one.  A CPU step is three fused
+    passes over x (norms and the factors' sums, ‖u‖², the update), the same bits
+    on every CPU backend; on device arrays the same passes run as CUDA kernels (a
+    few ulps from the host's).  ``minimize`` runs it in its Python loop.  See
+    :mod:`numopt.rules.adafactor` for the formulas.
 
     Examples
     --------

@@ -1,7 +1,9 @@
 """Adafactor: against torch.optim.Adafactor, by hand, its factored state, and its contract.
 
 The torch comparison is over 300-step float64 trajectories on matrices, vectors, a
-batch of matrices and a list of arrays; skipped where torch is absent.
+batch of matrices and a list of arrays; skipped where torch is absent.  The fused
+CPU passes (``"serial"``, ``"parallel"``) give the NumPy lines' bits: their sums go
+in one fixed order, whatever the thread count.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import numopt
+from numopt.rules import adafactor_kernels
 from numopt.rules.adafactor import state_length
 
 STEPS = 300
@@ -116,6 +121,100 @@ def test_every_cpu_backend_gives_the_same_bits(backend):
     want = numopt_trajectory({"learning_rate": 0.05}, w0, grad, backend="numpy", steps=40)
     got = numopt_trajectory({"learning_rate": 0.05}, w0, grad, backend=backend, steps=40)
     np.testing.assert_array_equal(got, want)
+
+
+def run_backend(backend, x0, gs, hp=None):
+    """x and the state after stepping ``x0`` (an array, or a list of arrays) by ``gs``."""
+    opt = numopt.Adafactor(backend=backend, **(hp or {}))
+    x = [a.copy(order="K") for a in x0] if isinstance(x0, list) else x0.copy(order="K")
+    for g in gs:
+        opt.step(x, g)
+    return x, opt.state["v"].copy()
+
+
+def assert_same_bits(got, want):
+    """The same x (every array) and the same state, bit for bit."""
+    listed = lambda x: x if isinstance(x, list) else [x]  # noqa: E731
+    for mine, theirs in zip(listed(got[0]), listed(want[0]), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+# several row blocks and lanes (and their tails), a batch, vectors of several blocks,
+# a 0-D array, Fortran order (strided rows)
+BIG_SHAPES = [(70, 130), (3, 2, 37, 9), (2 * adafactor_kernels.BLOCK + 5,), (), (4, 1), "F"]
+HARD = {
+    "learning_rate": 0.05,
+    "weight_decay": 0.1,
+    "maximize": True,
+    "eps": (1e-20, 1e-2),
+    "d": 1.3,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend", ["serial", "parallel", "auto"])
+@pytest.mark.parametrize("shape", BIG_SHAPES, ids=str)
+def test_the_fused_passes_give_the_numpy_lines_bits(shape, backend, dtype):
+    rng = np.random.default_rng(5)
+    order, shape = ("F", (40, 70)) if shape == "F" else ("C", shape)
+    x0 = np.asarray(rng.standard_normal(shape), dtype, order=order)
+    gs = [np.asarray(s * rng.standard_normal(shape), dtype, order=order) for s in (1, 3, 0.1, 2)]
+    gs.append(np.zeros(shape, dtype, order=order))  # zero factors: the ε₁ floor
+    for hp in ({}, HARD):
+        assert_same_bits(run_backend(backend, x0, gs, hp), run_backend("numpy", x0, gs, hp))
+
+
+def test_a_list_of_arrays_gives_the_numpy_lines_bits():
+    rng = np.random.default_rng(8)
+    shapes = [(33, 65), (7,), (2, 3, 5), (), (3000,), (1, 70)]
+    x0 = [rng.standard_normal(s) for s in shapes]
+    gs = [[rng.standard_normal(s) for s in shapes] for _ in range(4)]
+    for backend in ("serial", "parallel"):
+        assert_same_bits(run_backend(backend, x0, gs, HARD), run_backend("numpy", x0, gs, HARD))
+
+
+def test_the_sums_do_not_depend_on_the_thread_count():
+    from numba import get_num_threads, set_num_threads
+
+    rng = np.random.default_rng(6)
+    shape = (200, 301)
+    x0, gs = rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(4)]
+    want = run_backend("serial", x0, gs)
+    before = get_num_threads()
+    try:
+        for threads in {1, before}:
+            set_num_threads(threads)
+            assert_same_bits(run_backend("parallel", x0, gs), want)
+    finally:
+        set_num_threads(before)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 9), min_size=0, max_size=3).map(tuple),
+    fortran=st.booleans(),
+    lr=st.floats(1e-3, 0.5),
+    decay=st.floats(-1.0, -0.1),
+    maximize=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_any_shape_steps_alike_on_every_cpu_backend(shape, fortran, lr, decay, maximize, seed):
+    rng = np.random.default_rng(seed)
+    order = "F" if fortran else "C"
+    x0 = np.asarray(rng.standard_normal(shape), order=order)
+    gs = [np.asarray(rng.standard_normal(shape), order=order) for _ in range(3)]
+    hp = {"learning_rate": lr, "beta2_decay": decay, "maximize": maximize}
+    with np.errstate(all="ignore"):  # an empty axis: a mean over nothing
+        want = run_backend("numpy", x0, gs, hp)
+        for backend in ("serial", "parallel"):
+            assert_same_bits(run_backend(backend, x0, gs, hp), want)
+
+
+def test_the_numpy_lines_match_torch_too():
+    w0, grad = pull((6, 4))
+    want = torch_trajectory({}, w0, grad)
+    np.testing.assert_allclose(numopt_trajectory({}, w0, grad, backend="numpy"), want, rtol=1e-10)
 
 
 def test_fortran_order_steps_like_c_order():
