@@ -28,10 +28,11 @@ from numopt import schedules
 
 
 def rule_names(batched: bool = False) -> list[str]:
-    """One ``method=`` name per distinct rule class in :data:`numopt.RULES` that has
-    kernels of its own on every backend.  The rules that step through NumPy on the CPU
-    have their own scripts beside torch: ``benchmarks/muon.py`` (and
-    ``bench_kernels.MuonStep``), ``sparse_adam.py`` and ``adafactor.py``.
+    """One ``method=`` name per distinct rule class in :data:`numopt.RULES` whose step is
+    one element-wise kernel (or LAMB's and LARS's two passes), measured per element.
+    The rules whose step has a shape of its own (matrices, rows, block sums) have their
+    own scripts beside torch: ``benchmarks/muon.py`` (and ``bench_kernels.MuonStep``),
+    ``sparse_adam.py``, ``adafactor.py`` and ``prodigy.py``.
 
     ``"gd"`` and ``"sgd"`` are one class; the first name is kept (``"gd"``), or the
     last one (``"sgd"``) where the rule is fed mini-batches (``batched=True``, which
@@ -41,7 +42,7 @@ def rule_names(batched: bool = False) -> list[str]:
     for name, cls in numopt.RULES.items():
         if batched and cls.full_batch_only:  # Rprop: minimize refuses batch_size
             continue
-        if getattr(cls.spec.passes, "runs_reference", False):  # NumPy on the CPU only
+        if getattr(cls.spec.passes, "runs_reference", False):  # a step of its own shape
             continue
         if batched or cls not in names:
             names[cls] = name

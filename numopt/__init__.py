@@ -7,8 +7,8 @@ RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion
 LAMB, LARS, AdaBelief, Yogi, Adan, ADOPT, AdEMAMix, sign SGD, Signum,
 Schedule-Free SGD/AdamW (:data:`RULES`) — run as fused Numba kernels on the CPU or,
 for CUDA device arrays, on the GPU; so do Muon (matrix products), SparseAdam (lazy
-rows) and Prodigy (an estimated rate), with kernels of their own; Adafactor
-(factored moments) runs on the CPU.
+rows), Prodigy (an estimated rate) and Adafactor (factored moments), with kernels of
+their own.
 Schedules, transforms and bounds compose with every rule.
 :class:`LBFGS` is L-BFGS-B (``method="l-bfgs-b"``), the quasi-Newton method of
 ``scipy.optimize.minimize``, for smooth deterministic objectives.
