@@ -54,7 +54,7 @@ def _clamped_square(v, bound):  # pragma: no cover - compiled
 
 
 @cuda.jit(device=True, inline=True)
-def _tree(q, t):  # pragma: no cover - compiled
+def block_tree(q, t):  # pragma: no cover - compiled
     """The CPU's halving tree over ``q[0:HALF]``; every thread of the block calls it."""
     h = HALF // 2
     while h > 0:
@@ -76,7 +76,7 @@ def _sum_squares_blocks(a, bound, start, stop, partial):  # pragma: no cover - c
             w0 = _clamped_square(a[lo + 2 * j], bound) if 2 * j < n else 0.0
             w1 = _clamped_square(a[lo + 2 * j + 1], bound) if 2 * j + 1 < n else 0.0
             q[j] = w0 + w1
-        _tree(q, t)
+        block_tree(q, t)
         if t == 0:
             partial[b] = q[0]
         cuda.syncthreads()  # q[0] is read before the next block overwrites it
@@ -100,8 +100,8 @@ def _two_sums_template(theta, g, state, c, start, stop, partial):  # pragma: no 
                 t1 = float64(theta[i + 1])
             qt[j] = _mul(t0, t0) + _mul(t1, t1)
             qu[j] = _mul(u0, u0) + _mul(u1, u1)
-        _tree(qt, t)
-        _tree(qu, t)
+        block_tree(qt, t)
+        block_tree(qu, t)
         if t == 0:
             partial[0, b] = qt[0]
             partial[1, b] = qu[0]
@@ -139,17 +139,18 @@ def _kernel(template: Callable, body: Callable, kind: str, clip_value: bool = Fa
 
 
 @functools.lru_cache(maxsize=64)
-def _device_blocks(sizes: tuple[int, ...]) -> Blocks:
+def device_blocks(sizes: tuple[int, ...]) -> Blocks:
     """The block table of :func:`numopt.kernels.reduce.blocks`, on the device."""
     host = reduce.blocks(sizes)
     return Blocks(*(cuda.to_device(np.ascontiguousarray(a)) for a in host))
 
 
-def _grid(nb: int) -> int:
+def grid_size(nb: int) -> int:
+    """Blocks to launch for `nb` reduction blocks, at most :func:`max_blocks` (grid-stride)."""
     return min(nb, max_blocks())
 
 
-def _folded(partial_device: Any, segments: int, first: np.ndarray) -> np.ndarray:
+def folded_sums(partial_device: Any, segments: int, first: np.ndarray) -> np.ndarray:
     """The device partials, copied to the host and added per segment in block order."""
     partial = partial_device.copy_to_host().reshape(-1, first[-1])
     out = np.empty((partial.shape[0], segments))
@@ -166,11 +167,13 @@ def segment_sum_squares(a: Any, sizes: tuple[int, ...], bound: float = math.inf)
     nb = table.start.size
     out = np.zeros(len(sizes))
     if nb:
-        d = _device_blocks(sizes)
+        d = device_blocks(sizes)
         partial = cuda.device_array(nb, np.float64)
         dtype = np.dtype(a.dtype).type
-        _sum_squares_blocks[_grid(nb), THREADS_PER_BLOCK](a, dtype(bound), d.start, d.stop, partial)
-        out = _folded(partial, len(sizes), table.first)[0]
+        _sum_squares_blocks[grid_size(nb), THREADS_PER_BLOCK](
+            a, dtype(bound), d.start, d.stop, partial
+        )
+        out = folded_sums(partial, len(sizes), table.first)[0]
     return out
 
 
@@ -191,11 +194,11 @@ def two_sums(
     nb = table.start.size
     if not nb:
         return np.zeros((2, len(sizes)))
-    d = _device_blocks(sizes)
+    d = device_blocks(sizes)
     partial = cuda.device_array((2, nb), np.float64)
     kernel = _kernel(_two_sums_template, body, "cuda_two_sums", clip_value)
-    kernel[_grid(nb), THREADS_PER_BLOCK](theta, g, state, c, d.start, d.stop, partial)
-    return _folded(partial, len(sizes), table.first)
+    kernel[grid_size(nb), THREADS_PER_BLOCK](theta, g, state, c, d.start, d.stop, partial)
+    return folded_sums(partial, len(sizes), table.first)
 
 
 def segments(
@@ -218,14 +221,14 @@ def segments(
     nb = table.start.size
     if not nb:
         return
-    d = _device_blocks(sizes)
+    d = device_blocks(sizes)
     d_steps = cuda.to_device(steps)
     threads = THREADS_PER_BLOCK
     if box is None:
         kernel = _kernel(_segment_template, body, "cuda_segments", clip_value)
-        kernel[_grid(nb), threads](theta, g, state, c, d.start, d.segment, d.stop, d_steps)
+        kernel[grid_size(nb), threads](theta, g, state, c, d.start, d.segment, d.stop, d_steps)
     else:
         kernel = _kernel(_segment_bounded_template, body, "cuda_segments_bounded", clip_value)
-        kernel[_grid(nb), threads](
+        kernel[grid_size(nb), threads](
             theta, g, state, c, d.start, d.segment, d.stop, d_steps, box[0], box[1]
         )

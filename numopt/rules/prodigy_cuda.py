@@ -40,7 +40,7 @@ from numba import cuda, float64
 
 from numopt.kernels import reduce
 from numopt.kernels.cuda import SIMULATOR, THREADS_PER_BLOCK, compile_kernel, launch_config
-from numopt.kernels.cuda_reduce import _device_blocks, _folded, _grid, _tree
+from numopt.kernels.cuda_reduce import block_tree, device_blocks, folded_sums, grid_size
 from numopt.kernels.reduce import HALF
 
 if SIMULATOR:  # the simulator's libdevice functions are stubs: a plain product
@@ -100,8 +100,8 @@ def _moments_template(g, x0, theta, m, v, s, c, start, stop, partial):  # pragma
                 a1 = float64(product(g1, x0[i + 1] - theta[i + 1]))  # noqa: F821
             qa[j] = a0 + a1
             ql[j] = l0 + l1
-        _tree(qa, t)
-        _tree(ql, t)
+        block_tree(qa, t)
+        block_tree(ql, t)
         if t == 0:
             partial[0, b] = qa[0]
             partial[1, b] = ql[0]
@@ -142,13 +142,13 @@ def moments(g: Any, x0: Any, theta: Any, m: Any, v: Any, s: Any, c: tuple) -> tu
     nb = table.start.size
     if not nb:
         return 0.0, 0.0
-    blocks = _device_blocks((n,))
+    blocks = device_blocks((n,))
     partial = cuda.device_array((2, nb), np.float64)
     kernel = _moments_kernel(np.dtype(theta.dtype).name)
-    kernel[_grid(nb), THREADS_PER_BLOCK](
+    kernel[grid_size(nb), THREADS_PER_BLOCK](
         g, x0, theta, m, v, s, c, blocks.start, blocks.stop, partial
     )
-    sums = _folded(partial, 1, table.first)
+    sums = folded_sums(partial, 1, table.first)
     return float(sums[0, 0]), float(sums[1, 0])
 
 

@@ -251,7 +251,7 @@ def test_sums_follow_the_tree_for_any_grid(monkeypatch, grid):
     v = v * v
     c = (0.5, 0.9, 0.1, 0.999, 0.001, 0.95, 0.25, 1e-6, -1.0)
     if grid is not None:
-        monkeypatch.setattr(prodigy_cuda, "_grid", lambda nb: grid)
+        monkeypatch.setattr(prodigy_cuda, "grid_size", lambda nb: grid)
     arrays = [cuda.to_device(a) for a in (g, x0, theta, m, v, s)]
     along, l1 = prodigy_cuda.moments(*arrays, tuple(np.float64(a) for a in c))
     gi = g * c[8]

@@ -1,39 +1,33 @@
 """Run the CUDA tests in Numba's simulator, in a process of their own.
 
 ``NUMBA_ENABLE_CUDASIM`` must be set before :mod:`numba.cuda` is first imported,
-so the simulator tests cannot share this process; this test runs them with
-``python -m pytest tests/cudasim`` and fails with their output if any fails or if
-none ran.
+so the simulator tests cannot share this process.  ``tests/conftest.py`` starts
+``python -m pytest tests/cudasim`` in the background when this test is collected
+(``tests/simulator_run.py``); this test waits for it and fails with its output if
+any test failed or if none ran.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parents[1]
+import simulator_run
 
 
 @pytest.mark.skipif(
     os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already in the simulator process"
 )
-def test_cuda_kernels_in_simulator():
+def test_cuda_kernels_in_simulator(request):
     pytest.importorskip("numba_cuda", reason="numba-cuda (the 'test' extra) is not installed")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(TESTS / "cudasim"), "-q", "-p", "no:cacheprovider"],
-        env=env,
-        cwd=TESTS.parent,
-        capture_output=True,
-        text=True,
-    )
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    assert proc.returncode == 0, (
-        f"simulator suite failed ({summary}):\n{proc.stdout}\n{proc.stderr}"
-    )
+    run = getattr(request.config, "_numopt_simulator", None)
+    if run is None:  # collected some other way: run it now
+        run = simulator_run.SimulatorRun()
+    else:
+        request.config._numopt_simulator = None
+    code, out = run.wait()
+    lines = out.strip().splitlines()
+    summary = lines[-1] if lines else ""
+    assert code == 0, f"simulator suite failed ({summary}):\n{out}"
     assert " passed" in summary and "failed" not in summary, summary
     print(f"CUDA simulator suite: {summary}")
