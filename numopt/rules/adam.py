@@ -22,8 +22,17 @@ the second moment, state ``"v_max"`` (v_max_0 = 0), and uses it in place of v:
 ``amsgrad`` fixes the state's layout (``m, v`` or ``m, v, v_max``): it cannot
 change once the state exists (call ``reset()``).
 
-The bias corrections ``1 - β^t`` are computed once per step on the host in
-float64 and passed to the kernels (cast to θ's dtype), like every scalar factor.
+The per-step constants are folded on the host in float64 (as torch's fused Adam folds
+its own) and passed to the kernels, cast to θ's dtype, like every scalar factor: the
+step size ``s_t = η / (1 - β1^t)``, ``r_t = 1 / (1 - β2^t)`` and ``1 / (1 - β1^t)``
+(LAMB's, which shares these factors), so that an element costs one square root and
+one division:
+
+    θ_{t+1} = θ_t - s_t m_t / (sqrt(v_t r_t) + ε)
+
+the step above with its divisions by the corrections made products by reciprocals.
+It rounds about as the formula does (within 4 ulps of it, as the formula itself; the NumPy
+reference makes the same operations, so every backend gives its bits).
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ from numopt.rules.spec import RuleSpec, factor_layout
 
 F = factor_layout(
     "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias1", "bias2", "eps",
-    "l2", "decay",
+    "l2", "decay", "step_size", "inv_bias2", "inv_bias1",
 )  # fmt: skip
 
 
@@ -88,9 +97,9 @@ def reference(
     if amsgrad:
         np.maximum(v_max[0], v, out=v_max[0])
         v = v_max[0]
-    m_hat = m / dt(1 - beta1**t)
-    v_hat = v / dt(1 - beta2**t)
-    step = dt(learning_rate) * m_hat / (np.sqrt(v_hat) + dt(eps))
+    h = factor_args(dict(beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay))
+    c = factors(t, learning_rate, h)  # the kernels' folded constants
+    step = dt(c[F.step_size]) * m / (np.sqrt(v * dt(c[F.inv_bias2])) + dt(eps))
     if decoupled:
         theta[:] = theta * dt(1 - learning_rate * weight_decay) - step
     else:
@@ -104,7 +113,7 @@ def body(i, theta, g, state, c):
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    theta[i] = theta[i] - c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] - c[F.step_size] * m / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
 
 
 def amsgrad_body(i, theta, g, state, c):
@@ -117,7 +126,7 @@ def amsgrad_body(i, theta, g, state, c):
     state[0, i] = m
     state[1, i] = v
     state[2, i] = v_max
-    theta[i] = theta[i] - c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v_max / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] - c[F.step_size] * m / (math.sqrt(v_max * c[F.inv_bias2]) + c[F.eps])
 
 
 def decoupled_body(i, theta, g, state, c):
@@ -127,7 +136,7 @@ def decoupled_body(i, theta, g, state, c):
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    step = c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    step = c[F.step_size] * m / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
     theta[i] = theta[i] * c[F.decay] - step
 
 
@@ -141,7 +150,7 @@ def decoupled_amsgrad_body(i, theta, g, state, c):
     state[0, i] = m
     state[1, i] = v
     state[2, i] = v_max
-    step = c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v_max / c[F.bias2]) + c[F.eps])
+    step = c[F.step_size] * m / (math.sqrt(v_max * c[F.inv_bias2]) + c[F.eps])
     theta[i] = theta[i] * c[F.decay] - step
 
 
@@ -162,7 +171,10 @@ def factors(t, lr, h):
         l2, decay = 0.0, 1 - lr * h[3]
     else:
         l2, decay = h[3], 1.0
-    return (lr, b1, 1 - b1, b2, 1 - b2, bc1, bc2, h[2], l2, decay)
+    return (
+        lr, b1, 1 - b1, b2, 1 - b2, bc1, bc2, h[2], l2, decay, lr / bc1, 1 / bc2,
+        1 / bc1,
+    )  # fmt: skip
 
 
 def factor_args(hp, decoupled=False):

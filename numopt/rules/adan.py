@@ -14,6 +14,16 @@ gradient ``g_{t-1}`` (the difference is 0 at the first step):
 The β's are decay rates as in Adam (the paper's ``1 - β``).  The state keeps the
 last gradient (``"g_prev"``, after ``maximize`` and clipping): four arrays.  Defaults
 are optax's: β = (0.98, 0.92, 0.99), ε = ε_root = 1e-8, λ = 0; η = 1e-3.
+
+The per-step constants are folded on the host in float64 (as torch's fused Adam
+folds its own) and passed to the kernels cast to θ's dtype, like every scalar
+factor: ``a_t = 1/(1-β1^t)``, ``b_t = (1-β2)/(1-β2^t)`` and ``c_t = 1/(1-β3^t)``, so
+that an element costs one division and one square root:
+
+    u_t = (m_t a_t + v_t b_t) / (sqrt(n_t c_t + ε_root) + ε)
+
+which is the ``u_t`` above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from numopt.rules.spec import RuleSpec, always, factor_layout
 F = factor_layout(
     "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "beta3", "one_minus_beta3",
     "bias1", "bias2", "bias3", "eps", "eps_root", "decay", "later",
+    "inv_bias1", "diff_scale", "inv_bias3",
 )  # fmt: skip
 
 
@@ -53,8 +64,11 @@ def reference(
     v[:] = dt(beta2) * v + dt(1 - beta2) * d
     n[:] = dt(beta3) * n + dt(1 - beta3) * (g + dt(1 - beta2) * d) ** 2
     g_prev[:] = g
-    u = m / dt(1 - beta1**t) + dt(1 - beta2) * (v / dt(1 - beta2**t))
-    u = u / (np.sqrt(n / dt(1 - beta3**t) + dt(eps_root)) + dt(eps))
+    h = factor_args(dict(beta1=beta1, beta2=beta2, beta3=beta3, eps=eps, eps_root=eps_root,
+                         weight_decay=weight_decay))  # fmt: skip
+    c = factors(t, learning_rate, h)  # the kernels' folded constants
+    u = m * dt(c[F.inv_bias1]) + v * dt(c[F.diff_scale])
+    u = u / (np.sqrt(n * dt(c[F.inv_bias3]) + dt(eps_root)) + dt(eps))
     theta -= dt(learning_rate) * (u + dt(weight_decay) * theta)
 
 
@@ -70,8 +84,8 @@ def body(i, theta, g, state, c):
     state[1, i] = v
     state[2, i] = n
     state[3, i] = gi
-    u = m / c[F.bias1] + c[F.one_minus_beta2] * (v / c[F.bias2])
-    u = u / (math.sqrt(n / c[F.bias3] + c[F.eps_root]) + c[F.eps])
+    u = m * c[F.inv_bias1] + v * c[F.diff_scale]
+    u = u / (math.sqrt(n * c[F.inv_bias3] + c[F.eps_root]) + c[F.eps])
     theta[i] = theta[i] - c[F.lr] * (u + c[F.decay] * theta[i])
 
 
@@ -79,11 +93,17 @@ def factors(t, lr, h):
     """The step's factors from ``h = (β1, β2, β3, ε, ε_root, λ)``; Numba compiles it too."""
     b1, b2, b3 = h[0], h[1], h[2]
     ft = float(t)
+    bc1, bc2, bc3 = 1 - math.pow(b1, ft), 1 - math.pow(b2, ft), 1 - math.pow(b3, ft)
     return (
-        lr, b1, 1 - b1, b2, 1 - b2, b3, 1 - b3,
-        1 - math.pow(b1, ft), 1 - math.pow(b2, ft), 1 - math.pow(b3, ft),
+        lr, b1, 1 - b1, b2, 1 - b2, b3, 1 - b3, bc1, bc2, bc3,
         h[3], h[4], h[5], 1.0 if t > 1 else 0.0,
+        1 / bc1, (1 - b2) / bc2, 1 / bc3,
     )  # fmt: skip
+
+
+def factor_args(hp):
+    """``h`` of :func:`factors` from the hyperparameters."""
+    return (hp["beta1"], hp["beta2"], hp["beta3"], hp["eps"], hp["eps_root"], hp["weight_decay"])
 
 
 SPEC = RuleSpec(
@@ -99,14 +119,7 @@ SPEC = RuleSpec(
     ),
     factors=F,
     factor_fn=factors,
-    factor_args=lambda hp: (
-        hp["beta1"],
-        hp["beta2"],
-        hp["beta3"],
-        hp["eps"],
-        hp["eps_root"],
-        hp["weight_decay"],
-    ),
+    factor_args=factor_args,
     body=always(body),
     reference=reference,
     state=always(("m", "v", "n", "g_prev")),

@@ -13,6 +13,16 @@ The slow momentum is left uncorrected so that it fills slowly.  The paper warms 
 β3 up over training (optax's ``alpha_scheduler``/``b3_scheduler``); here they are
 constants, and a schedule given for them is refused.
 Defaults are optax's: β = (0.9, 0.999, 0.9999), α = 5, ε = 1e-8, ε_root = 0, λ = 0.
+
+The per-step constants are folded on the host in float64 (as torch's fused Adam
+folds its own) and passed to the kernels cast to θ's dtype, like every scalar
+factor: ``a_t = 1/(1-β1^t)`` and ``b_t = 1/(1-β2^t)``, so that an element costs one
+division and one square root:
+
+    u_t = (m1_t a_t + α m2_t) / (sqrt(ν_t b_t + ε_root) + ε)
+
+which is the ``u_t`` above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
 F = factor_layout(
     "lr", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "beta3", "one_minus_beta3",
-    "bias1", "bias2", "alpha", "eps", "eps_root", "decay",
+    "bias1", "bias2", "alpha", "eps", "eps_root", "decay", "inv_bias1", "inv_bias2",
 )  # fmt: skip
 
 
@@ -52,8 +62,11 @@ def reference(
     m1[:] = dt(beta1) * m1 + dt(1 - beta1) * g
     m2[:] = dt(beta3) * m2 + dt(1 - beta3) * g
     nu[:] = dt(beta2) * nu + dt(1 - beta2) * (g * g)
-    u = (m1 / dt(1 - beta1**t) + dt(alpha) * m2) / (
-        np.sqrt(nu / dt(1 - beta2**t) + dt(eps_root)) + dt(eps)
+    h = factor_args(dict(beta1=beta1, beta2=beta2, beta3=beta3, alpha=alpha, eps=eps,
+                         eps_root=eps_root, weight_decay=weight_decay))  # fmt: skip
+    c = factors(t, learning_rate, h)  # the kernels' folded constants
+    u = (m1 * dt(c[F.inv_bias1]) + dt(alpha) * m2) / (
+        np.sqrt(nu * dt(c[F.inv_bias2]) + dt(eps_root)) + dt(eps)
     )
     theta -= dt(learning_rate) * (u + dt(weight_decay) * theta)
 
@@ -67,8 +80,8 @@ def body(i, theta, g, state, c):
     state[0, i] = m1
     state[1, i] = m2
     state[2, i] = nu
-    u = (m1 / c[F.bias1] + c[F.alpha] * m2) / (
-        math.sqrt(nu / c[F.bias2] + c[F.eps_root]) + c[F.eps]
+    u = (m1 * c[F.inv_bias1] + c[F.alpha] * m2) / (
+        math.sqrt(nu * c[F.inv_bias2] + c[F.eps_root]) + c[F.eps]
     )
     theta[i] = theta[i] - c[F.lr] * (u + c[F.decay] * theta[i])
 
@@ -77,9 +90,18 @@ def factors(t, lr, h):
     """The step's factors from ``h = (β1, β2, β3, α, ε, ε_root, λ)``; Numba compiles it."""
     b1, b2, b3 = h[0], h[1], h[2]
     ft = float(t)
+    bc1, bc2 = 1 - math.pow(b1, ft), 1 - math.pow(b2, ft)
     return (
-        lr, b1, 1 - b1, b2, 1 - b2, b3, 1 - b3, 1 - math.pow(b1, ft), 1 - math.pow(b2, ft),
-        h[3], h[4], h[5], h[6],
+        lr, b1, 1 - b1, b2, 1 - b2, b3, 1 - b3, bc1, bc2,
+        h[3], h[4], h[5], h[6], 1 / bc1, 1 / bc2,
+    )  # fmt: skip
+
+
+def factor_args(hp):
+    """``h`` of :func:`factors` from the hyperparameters."""
+    return (
+        hp["beta1"], hp["beta2"], hp["beta3"], hp["alpha"], hp["eps"], hp["eps_root"],
+        hp["weight_decay"],
     )  # fmt: skip
 
 
@@ -113,15 +135,7 @@ SPEC = RuleSpec(
     ),
     factors=F,
     factor_fn=factors,
-    factor_args=lambda hp: (
-        hp["beta1"],
-        hp["beta2"],
-        hp["beta3"],
-        hp["alpha"],
-        hp["eps"],
-        hp["eps_root"],
-        hp["weight_decay"],
-    ),
+    factor_args=factor_args,
     body=always(body),
     reference=reference,
     state=always(("m1", "m2", "nu")),

@@ -36,6 +36,16 @@ Traffic: pass 1 reads θ, g, m, v and writes m, v; pass 2 reads θ, m, v and wri
 cost as much (a write in pass 1, a read in pass 2, and an extra state array).
 The ratio ``η r_ℓ`` is computed on the host in float64 from the sums and cast to
 θ's dtype.
+
+The per-step constants are folded on the host in float64 too (as torch's fused Adam
+folds its own) and passed to the kernels cast to θ's dtype, like every scalar
+factor: ``a_t = 1/(1 - β1^t)`` and Adam's ``r_t = 1/(1 - β2^t)``, so that an
+element costs one division and one square root in each pass:
+
+    u_t = a_t m_t / (sqrt(v_t r_t) + ε) + λ θ_t
+
+which is the ``u_t`` above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
 """
 
 from __future__ import annotations
@@ -55,7 +65,8 @@ from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always
 
 #: Adam's factors (:func:`numopt.rules.adam.factors`, coupled): ``F.l2`` is LAMB's λ,
-#: added to ``u`` (decoupled from the moments); ``F.decay`` is 1 and unused.
+#: added to ``u`` (decoupled from the moments); ``F.inv_bias1`` = 1/(1 - β1^t) and
+#: ``F.inv_bias2`` fold the bias corrections; ``F.decay`` and ``F.step_size`` are unused.
 F = adam.F
 
 
@@ -91,9 +102,10 @@ def reference(
     dt = theta.dtype.type
     g = -g if maximize else g
     adam.moments(m, v, g, beta1, beta2)
-    m_hat = m / dt(1 - beta1**t)
-    v_hat = v / dt(1 - beta2**t)
-    u = m_hat / (np.sqrt(v_hat) + dt(eps)) + dt(weight_decay) * theta
+    h = adam.factor_args(dict(beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay))
+    c = adam.factors(t, learning_rate, h)  # the kernels' folded constants
+    u = dt(c[F.inv_bias1]) * m / (np.sqrt(v * dt(c[F.inv_bias2])) + dt(eps))
+    u = u + dt(weight_decay) * theta
     sizes = (theta.size,) if layers is None else tuple(layers)
     theta_sq = reduce.sum_squares_numpy(theta, sizes)
     u_sq = reduce.sum_squares_numpy(u, sizes)
@@ -114,13 +126,14 @@ def moments(i, theta, g, state, c):
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    return (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps]) + c[F.l2] * theta[i]
+    return c[F.inv_bias1] * m / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps]) + c[F.l2] * theta[i]
 
 
 def apply(i, theta, g, state, c, step):
     """Pass 2, element ``i``: ``θ_i -= step · u_i``, ``step = fl(η r)`` of ``i``'s layer."""
     th = theta[i]
-    u = (state[0, i] / c[F.bias1]) / (math.sqrt(state[1, i] / c[F.bias2]) + c[F.eps]) + c[F.l2] * th
+    m, v = state[0, i], state[1, i]
+    u = c[F.inv_bias1] * m / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps]) + c[F.l2] * th
     theta[i] = th - step * u
 
 

@@ -12,9 +12,16 @@ torch.optim's algorithm box (``torch.optim.NAdam``; Dozat 2016):
     v̂_t = v_t / (1 - β2^t)
     θ_t = θ - η m̂_t / (sqrt(v̂_t) + ε)
 
-The kernel computes ``θ d - (a g + b m) / (sqrt(v / (1 - β2^t)) + ε)`` with the
-host-side factors ``a = η(1 - μ_t)/(1 - Π_t)``, ``b = η μ_{t+1}/(1 - Π_{t+1})`` and
-``d = 1 - ηλ`` (decoupled) or 1 (coupled; then λ enters the gradient).
+The per-step constants are folded on the host in float64 (as torch's fused Adam
+folds its own) and passed to the kernels, cast to θ's dtype:
+``a = η(1 - μ_t)/(1 - Π_t)``, ``b = η μ_{t+1}/(1 - Π_{t+1})``, ``r_t = 1/(1 - β2^t)``
+and ``d = 1 - ηλ`` (decoupled) or 1 (coupled; then λ enters the gradient), so that an
+element costs one square root and one division:
+
+    θ_t = θ d - (a g_t + b m_t) / (sqrt(v_t r_t) + ε)
+
+which is the step above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
 
 The product ``Π_t = μ_1 μ_2 ⋯ μ_t`` is kept on the host in float64, multiplied in
 the order torch multiplies its ``mu_product``.  It depends only on ``t``, β1 and ψ,
@@ -45,8 +52,9 @@ from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
 F = factor_layout(
-    "a", "b", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias2", "eps", "l2", "decay"
-)
+    "a", "b", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "bias2", "eps", "l2",
+    "decay", "inv_bias2",
+)  # fmt: skip
 
 
 def mu(t: int, beta1: float, momentum_decay: float) -> float:
@@ -88,6 +96,27 @@ def _scalars(t, learning_rate, beta1, momentum_decay, prod_t):
     return a, b
 
 
+def factors(t, lr, h, prod_t):
+    """The factors of step ``t`` (float64) from ``h = (β1, β2, ε, λ, ψ, decoupled)``
+    and ``Π_t`` (host arithmetic: ``Π_t`` is a running product, not a function of t)."""
+    b1, b2, wd = h[0], h[1], h[3]
+    a, b = _scalars(t, lr, b1, h[4], prod_t)
+    if h[5] != 0.0:  # NAdamW: the decay factor, no L2 in the gradient
+        l2, decay = 0.0, 1 - lr * wd
+    else:
+        l2, decay = wd, 1.0
+    bias2 = 1 - b2**t
+    return (a, b, b1, 1 - b1, b2, 1 - b2, bias2, h[2], l2, decay, 1 / bias2)
+
+
+def factor_args(hp):
+    """``h`` of :func:`factors` from the hyperparameters."""
+    return (
+        hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"], hp["momentum_decay"],
+        float(hp["decoupled_weight_decay"]),
+    )  # fmt: skip
+
+
 def reference(
     theta,
     g,
@@ -107,16 +136,16 @@ def reference(
     """NumPy reference of one step, in place on flat ``theta``, ``m`` and ``v``."""
     dt = theta.dtype.type
     g = -g if maximize else g
-    decay = 1.0
-    if decoupled_weight_decay:
-        decay = 1 - learning_rate * weight_decay
-    else:
-        g = g + dt(weight_decay) * theta
-    prod = _memo_product(t, beta1, momentum_decay)
-    a, b = _scalars(t, learning_rate, beta1, momentum_decay, prod)
+    h = factor_args(dict(
+        beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+        momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+    ))  # fmt: skip
+    c = factors(t, learning_rate, h, _memo_product(t, beta1, momentum_decay))
+    if not decoupled_weight_decay:
+        g = g + dt(c[F.l2]) * theta
     moments(m, v, g, beta1, beta2)
-    denom = np.sqrt(v / dt(1 - beta2**t)) + dt(eps)
-    theta[:] = theta * dt(decay) - (dt(a) * g + dt(b) * m) / denom
+    denom = np.sqrt(v * dt(c[F.inv_bias2])) + dt(eps)
+    theta[:] = theta * dt(c[F.decay]) - (dt(c[F.a]) * g + dt(c[F.b]) * m) / denom
 
 
 def body(i, theta, g, state, c):
@@ -126,7 +155,7 @@ def body(i, theta, g, state, c):
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[0, i] = m
     state[1, i] = v
-    step = (c[F.a] * gi + c[F.b] * m) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    step = (c[F.a] * gi + c[F.b] * m) / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
     theta[i] = theta[i] * c[F.decay] - step
 
 
@@ -152,7 +181,7 @@ SPEC = RuleSpec(
     ),
     factors=F,
     factor_fn=None,  # Π_t is a running product on the host: NAdam._factors
-    factor_args=lambda hp: (),
+    factor_args=factor_args,
     body=always(body),
     reference=reference,
     state=always(("m", "v")),
@@ -189,11 +218,4 @@ class NAdam(Optimizer, spec=SPEC):
         return prod
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        b1, b2, wd = hp["beta1"], hp["beta2"], hp["weight_decay"]
-        a, b = _scalars(t, lr, b1, hp["momentum_decay"], self._mu_product(t))
-        if hp["decoupled_weight_decay"]:
-            coupled, decay = 0.0, 1 - lr * wd
-        else:
-            coupled, decay = wd, 1.0
-        return (a, b, b1, 1 - b1, b2, 1 - b2, 1 - b2**t, hp["eps"], coupled, decay)
+        return factors(t, lr, self._factor_args(), self._mu_product(t))

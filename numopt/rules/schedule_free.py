@@ -25,6 +25,18 @@ Defaults are optax's: SGD η = 1, β1 = 0.9; AdamW η = 0.0025, β1 = 0.9, β2 =
 (:mod:`numopt.schedules`).  With a schedule, numopt's base step and weight both use
 η of the current step; optax's weight reads its schedule one step later than its
 base step.
+
+The per-step constants are folded on the host in float64 (as torch's fused Adam folds
+its own) and passed to the kernels, cast to θ's dtype: ``1/β1`` and
+``r_t = 1/(1 - β2^t)``, so that an element of AdamW costs one square root and one
+division, and an element of SGD none:
+
+    d_t = g_t / (sqrt(v_t r_t) + ε) + λ y_{t-1}             (AdamW)
+    x_{t-1} = (y_{t-1} - (1 - β1) z_{t-1}) · (1/β1)
+
+which is the step above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
+:meth:`~ScheduleFreeSGD.averaged`, once per call on the host, still divides by β1.
 """
 
 from __future__ import annotations
@@ -42,8 +54,24 @@ from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
 F = factor_layout(
     "lr", "weight_decay", "beta1", "one_minus_beta1", "mix", "one_minus_mix", "first",
-    "beta2", "one_minus_beta2", "bias2", "eps",
+    "beta2", "one_minus_beta2", "bias2", "eps", "inv_beta1", "inv_bias2",
 )  # fmt: skip
+
+
+def factors(t, lr, h, mix):
+    """The factors of step ``t`` (float64) from ``h = (β1, λ, β2, ε)`` (β2 = ε = 0 for
+    SGD) and ``c_t = mix`` (host arithmetic: ``c_t`` depends on the η's so far)."""
+    b1, wd, b2, eps = h
+    bias2 = 1 - b2**t
+    return (
+        lr, wd, b1, 1 - b1, mix, 1 - mix, 1.0 if t == 1 else 0.0, b2, 1 - b2, bias2, eps,
+        1 / b1, 1 / bias2,
+    )  # fmt: skip
+
+
+def factor_args(hp):
+    """``h`` of :func:`factors` from the hyperparameters (SGD's: β2 = ε = 0)."""
+    return (hp["beta1"], hp["weight_decay"], hp.get("beta2", 0.0), hp.get("eps", 0.0))
 
 
 def reference(
@@ -54,13 +82,15 @@ def reference(
     AdamW's ``v``); ``mix`` is ``c_t``."""
     dt = theta.dtype.type
     g = -g if maximize else g
+    h = factor_args(dict(beta1=beta1, weight_decay=weight_decay, beta2=beta2, eps=eps))
+    c = factors(t, learning_rate, h, mix)
     y = theta.copy()
     z_old = y.copy() if t == 1 else z.copy()
     if v:
         v[0][:] = dt(beta2) * v[0] + dt(1 - beta2) * (g * g)
-        g = g / (np.sqrt(v[0] / dt(1 - beta2**t)) + dt(eps))
+        g = g / (np.sqrt(v[0] * dt(c[F.inv_bias2])) + dt(eps))
     z[:] = z_old - dt(learning_rate) * (g + dt(weight_decay) * y)
-    x_prev = (y - dt(1 - beta1) * z_old) / dt(beta1)
+    x_prev = (y - dt(1 - beta1) * z_old) * dt(c[F.inv_beta1])
     x = dt(1 - mix) * x_prev + dt(mix) * z
     theta[:] = dt(beta1) * x + dt(1 - beta1) * z
 
@@ -71,7 +101,7 @@ def sgd_body(i, theta, g, state, c):
     gi = grad(i, g, c)
     z_old = y if c[F.first] != 0 else state[0, i]
     z = z_old - c[F.lr] * (gi + c[F.weight_decay] * y)
-    x_prev = (y - c[F.one_minus_beta1] * z_old) / c[F.beta1]
+    x_prev = (y - c[F.one_minus_beta1] * z_old) * c[F.inv_beta1]
     x = c[F.one_minus_mix] * x_prev + c[F.mix] * z
     state[0, i] = z
     theta[i] = c[F.beta1] * x + c[F.one_minus_beta1] * z
@@ -83,10 +113,10 @@ def adamw_body(i, theta, g, state, c):
     gi = grad(i, g, c)
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[1, i] = v
-    d = gi / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    d = gi / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
     z_old = y if c[F.first] != 0 else state[0, i]
     z = z_old - c[F.lr] * (d + c[F.weight_decay] * y)
-    x_prev = (y - c[F.one_minus_beta1] * z_old) / c[F.beta1]
+    x_prev = (y - c[F.one_minus_beta1] * z_old) * c[F.inv_beta1]
     x = c[F.one_minus_mix] * x_prev + c[F.mix] * z
     state[0, i] = z
     theta[i] = c[F.beta1] * x + c[F.one_minus_beta1] * z
@@ -120,7 +150,7 @@ def _spec(name: str, body: Any, adam: bool) -> RuleSpec:
         ),
         factors=F,
         factor_fn=None,  # c_t depends on the learning rates so far: _ScheduleFree._factors
-        factor_args=lambda hp: (),
+        factor_args=factor_args,
         body=always(body),
         reference=reference,
         state=always(("z", "v") if adam else ("z",)),
@@ -155,14 +185,7 @@ class _ScheduleFree(Optimizer):
         return weight / total if total > 0 else 0.0
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        hp = self._hyperparameters
-        b1 = hp["beta1"]
-        b2 = hp.get("beta2", 0.0)
-        mix = self._mix(t, lr)
-        return (
-            lr, hp["weight_decay"], b1, 1 - b1, mix, 1 - mix, 1.0 if t == 1 else 0.0,
-            b2, 1 - b2, 1 - b2**t, hp.get("eps", 0.0),
-        )  # fmt: skip
+        return factors(t, lr, self._factor_args(), self._mix(t, lr))
 
     def _reference_extras(self, t: int, lr: float) -> dict[str, Any]:
         return {"mix": self._mix(t, lr)}

@@ -12,6 +12,16 @@ Adam's ``v`` forgets a large gradient geometrically; Yogi's changes by at most
 ``(1-β2) g²`` per step, so a burst of large gradients cannot shrink the step
 abruptly.  Both moments start at ``initial_accumulator_value`` (optax's 1e-6), not
 zero.  Defaults are optax's: β = (0.9, 0.999), ε = 1e-3; η = 1e-2 is the paper's.
+
+The per-step constants are folded on the host in float64, as torch's fused Adam
+folds them, and passed to the kernels (cast to θ's dtype) like every scalar factor:
+the step size ``s_t = η / (1 - β1^t)`` and ``r_t = 1 / (1 - β2^t)``, so that an
+element costs one square root and one division:
+
+    θ_t = θ_{t-1} - s_t m_t / (sqrt(v_t r_t) + ε)
+
+which is the step above, rounded differently (within a few ulps of it; the NumPy
+reference makes the same operations, so every backend gives its bits).
 """
 
 from __future__ import annotations
@@ -26,7 +36,10 @@ from numopt.rules.hyperparameters import BETA1, BETA2, EPS, LEARNING_RATE
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
 
-F = factor_layout("lr", "beta1", "one_minus_beta1", "one_minus_beta2", "bias1", "bias2", "eps")
+F = factor_layout(
+    "lr", "beta1", "one_minus_beta1", "one_minus_beta2", "bias1", "bias2", "eps",
+    "step_size", "inv_bias2",
+)  # fmt: skip
 
 
 def reference(
@@ -39,9 +52,8 @@ def reference(
     m[:] = dt(beta1) * m + dt(1 - beta1) * g
     g2 = g * g
     v[:] = v - dt(1 - beta2) * np.sign(v - g2) * g2
-    m_hat = m / dt(1 - beta1**t)
-    v_hat = v / dt(1 - beta2**t)
-    theta -= dt(learning_rate) * m_hat / (np.sqrt(v_hat) + dt(eps))
+    c = factors(t, learning_rate, factor_args(dict(beta1=beta1, beta2=beta2, eps=eps)))
+    theta -= dt(c[F.step_size]) * m / (np.sqrt(v * dt(c[F.inv_bias2])) + dt(eps))
 
 
 def body(i, theta, g, state, c):
@@ -56,14 +68,21 @@ def body(i, theta, g, state, c):
     v = old - move if d > 0 else (old + move if d < 0 else old + (d - d))
     state[0, i] = m
     state[1, i] = v
-    theta[i] = theta[i] - c[F.lr] * (m / c[F.bias1]) / (math.sqrt(v / c[F.bias2]) + c[F.eps])
+    theta[i] = theta[i] - c[F.step_size] * m / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
 
 
 def factors(t, lr, h):
-    """``(η, β1, 1-β1, 1-β2, 1-β1^t, 1-β2^t, ε)`` from ``h = (β1, β2, ε)``."""
+    """``(η, β1, 1-β1, 1-β2, 1-β1^t, 1-β2^t, ε, s_t, r_t)`` from ``h = (β1, β2, ε)``:
+    ``s_t = η/(1-β1^t)``, ``r_t = 1/(1-β2^t)``, in float64; Numba compiles it too."""
     b1, b2 = h[0], h[1]
     ft = float(t)
-    return (lr, b1, 1 - b1, 1 - b2, 1 - math.pow(b1, ft), 1 - math.pow(b2, ft), h[2])
+    bias1, bias2 = 1 - math.pow(b1, ft), 1 - math.pow(b2, ft)
+    return (lr, b1, 1 - b1, 1 - b2, bias1, bias2, h[2], lr / bias1, 1 / bias2)
+
+
+def factor_args(hp):
+    """``h`` of :func:`factors` from the hyperparameters."""
+    return (hp["beta1"], hp["beta2"], hp["eps"])
 
 
 def initial_state(rows, hp):
@@ -88,7 +107,7 @@ SPEC = RuleSpec(
     ),
     factors=F,
     factor_fn=factors,
-    factor_args=lambda hp: (hp["beta1"], hp["beta2"], hp["eps"]),
+    factor_args=factor_args,
     body=always(body),
     reference=reference,
     state=always(("m", "v")),
