@@ -30,7 +30,7 @@ from numopt.kernels.arrays import FLOAT_DTYPES, FlatPair, Layout, flat_pair
 from numopt.kernels.box import clip as box_clip
 from numopt.kernels.cpu import cpu_loops
 from numopt.kernels.launch import BACKENDS, launch, resolve, typed_factors
-from numopt.rules import clipping
+from numopt.rules import clipping, fast_step
 from numopt.rules.hyperparameters import BACKEND_DOC, FRAMEWORK
 from numopt.rules.spec import Hyper, RuleSpec
 from numopt.rules.structured import step_structured
@@ -151,6 +151,7 @@ class Optimizer:
         if name[0] == "_":  # internal state: the hot path of every step
             object.__setattr__(self, name, value)
             return
+        object.__setattr__(self, "_fast", None)  # a public change: the slow path checks it
         hp = self.__dict__.get("_hyperparameters")
         if hp is not None and name in hp:  # a checked change, used from the next step on
             value = self.check(name, value)
@@ -296,6 +297,9 @@ class Optimizer:
         """Forget the state and the step count; the next step is step 1 again."""
         self._t = 0
         self._state: Any = None
+        self._fast: fast_step.FastStep | None = None  # see numopt.rules.fast_step
+        self._fast_seen: Any = None
+        self._last_backend = ""
         self._layout: Layout | None = None
         self._loaded_on_host = False  # state from load_state_dict may move to the GPU
         self._c: np.ndarray | None = None  # the factors' buffer (CPU)
@@ -332,10 +336,23 @@ class Optimizer:
         x
             The same object, updated.
         """
+        fast = self._fast  # the same arrays as the last steps: one compiled call
+        if fast is not None:
+            plan, state, shape, c, lr, h, run = fast
+            if self._plan is plan and self._state is state:
+                try:  # (the stepper takes only the types it was compiled for: TypeError)
+                    if x.shape == shape and g.shape == shape:
+                        t = self._t + 1
+                        run(x, g, state, c, t, lr, h)
+                        self.__dict__["_t"] = t  # (skips __setattr__: a hot path)
+                        return x
+                except (AttributeError, TypeError):  # another kind of x or g: the slow path
+                    pass
         if isinstance(x, (list, tuple, dict)):
             return step_structured(self, x, g)
         pair = flat_pair(x, g)
         self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
+        self._fast = fast_step.after_step(self, x, g, self._last_backend)
         return x
 
     def _apply(self, pair: FlatPair, box: Any = None, best: Any = None) -> None:
@@ -349,7 +366,7 @@ class Optimizer:
         """
         t = self._t + 1
         lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
-        backend = resolve(self.backend, pair.layout.device, pair.x.size)
+        backend = self._last_backend = resolve(self.backend, pair.layout.device, pair.x.size)
         state = self._state_for(pair.layout, pair.x.size)
         hp = self._hyperparameters
         keep = best is not None and backend == "parallel" and self.spec.passes is None
@@ -451,6 +468,7 @@ class Optimizer:
         self._plan = None
         self._t = int(step)
         self._state, self._layout, self._c = rows, layout, None
+        self._fast = self._fast_seen = None
         self._loaded_on_host = rows is not None
         self._structured = None  # a list/dict x is checked by its size only, from here
 
