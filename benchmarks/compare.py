@@ -38,6 +38,7 @@ Usage::
     python benchmarks/compare.py [--sizes 1e6 1e7] [--rounds 11] [--csv out.csv] [--plot out.png]
     python benchmarks/compare.py --small   # N = 10**3: per-step cost without thread penalty
     python benchmarks/compare.py --rules adam adamw   # a subset of the rules
+    python benchmarks/compare.py --sizes 1e8 --dtypes float32   # one dtype
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ import numpy as np
 from numba import njit, prange
 
 import numopt
+from numopt.kernels.launch import resolve
+from numopt.rules import fast_step
 
 try:
     import torch
@@ -425,10 +428,14 @@ def optax_step(method: str, hp: dict, x: np.ndarray, g: np.ndarray) -> Callable[
 
 
 # -- measurement ----------------------------------------------------------------------------
-def round_robin(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each contender, timed once per round in turn."""
+def round_robin(
+    contenders: dict[str, Callable[[], object]], rounds: int, warm: int = 1
+) -> dict[str, float]:
+    """Median seconds of each contender, timed once per round in turn, after ``warm``
+    calls each (compile or load the cache, warm the pages; steady state)."""
     for fn in contenders.values():
-        fn()  # compile / load the cache, warm the pages
+        for _ in range(warm):
+            fn()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
@@ -489,8 +496,9 @@ def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
             naive(x_np, g, state_np, t_np[0])
 
         x_roof, state_roof = x.copy(), [np.zeros(n, dtype) for _ in range(k)]
-        contenders: dict[str, Callable[[], object]] = {
+        contenders: dict[str, Callable[[], object] | None] = {
             "numopt": lambda opt=opt, x=x: opt.step(x, g),
+            "kernel": bare_kernel(cls, x.copy(), g),
             "roofline": lambda x=x_roof, st=state_roof, m=method: same_traffic(
                 x, g, st, dtype(0.5), m
             ),
@@ -503,7 +511,8 @@ def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
                 contenders[impl] = topt.step
         if _jax() is not None and method not in NO_OPTAX:
             contenders["optax"] = optax_step(method, hp, x, g)
-        med = round_robin(contenders, rounds)
+        timed = {name: fn for name, fn in contenders.items() if fn is not None}
+        med = round_robin(timed, rounds, WARM_STEPS if n <= 10**5 else 1)
         moved = traffic(method, k) * n * np.dtype(dtype).itemsize
         row = {
             "rule": method,
@@ -519,12 +528,32 @@ def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
             "axpy_GB/s": roof["axpy"] / 1e9,
             "of_roofline": moved / med["numopt"] / roof["roofline"],
             "numpy_ms": med["numpy"] * 1e3,
+            "kernel_ms": med.get("kernel", float("nan")) * 1e3,
         }
         for impl in PEERS:
             row[f"{impl}_ms"] = med[impl] * 1e3 if impl in med else float("nan")
         rows.append(row)
     return rows
 
+
+def bare_kernel(cls: type, x: np.ndarray, g: np.ndarray) -> Callable[[], object] | None:
+    """numopt's own compiled loop called directly on a stepped optimizer's state and
+    factors (what ``step()`` adds is the difference), or None for a rule without one
+    loop (LAMB's passes, factors computed in Python)."""
+    opt = cls()
+    opt.step(x, g)
+    if opt.spec.passes is not None or opt._c is None:
+        return None
+    backend = resolve(opt.backend, False, x.size)
+    loop = getattr(opt._planned().cpu_loops(False, False), backend)
+    state, c = opt._state, opt._c.copy()
+    return lambda: loop(x, g, state, c)
+
+
+#: Calls of each contender before timing at N <= 10**5: the steady state of a
+#: training loop (``step()`` takes its fast path after ``numopt.rules.fast_step.AFTER``
+#: alike steps).
+WARM_STEPS = fast_step.AFTER + 1
 
 #: Peers timed beside numopt (a column each; NaN where one is missing).
 PEERS = ("torch single", "torch foreach", "torch fused", "optax")
@@ -533,7 +562,8 @@ PEERS = ("torch single", "torch foreach", "torch fused", "optax")
 def print_table(rows: list[dict]) -> None:
     head = (
         f"{'rule':>9} {'dtype':>7} {'N':>6} {'numopt ms':>10} {'GB/s':>6} {'roof':>5} {'same':>5} "
-        f"{'×numpy':>7} {'×t-single':>9} {'×t-foreach':>10} {'×t-fused':>9} {'×optax':>7}"
+        f"{'×numpy':>7} {'×t-single':>9} {'×t-foreach':>10} {'×t-fused':>9} {'×optax':>7} "
+        f"{'+µs':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -549,7 +579,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['of_roofline']:>5.2f} {r['of_same_traffic']:>5.2f} {ratio('numpy_ms'):>7} "
             f"{ratio('torch single_ms'):>9} "
             f"{ratio('torch foreach_ms'):>10} {ratio('torch fused_ms'):>9} "
-            f"{ratio('optax_ms'):>7}"
+            f"{ratio('optax_ms'):>7} {(t - r['kernel_ms']) * 1e3:>6.2f}"
         )
 
 
@@ -595,6 +625,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--small", action="store_true", help="N = 10**3 instead")
     parser.add_argument("--rules", nargs="+", default=list(COMPARED), choices=COMPARED)
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--csv", help="write the rows to this CSV file")
     parser.add_argument("--plot", help="draw the table to this PNG (needs matplotlib)")
     args = parser.parse_args()
@@ -619,14 +650,16 @@ def main() -> None:
     print(f"# median of {rounds} round-robin rounds; ratios are (their time / numopt's time)")
     print(
         "# roof: fraction of the best STREAM-style bandwidth; same: fraction of a kernel "
-        "with the rule's own traffic and trivial arithmetic, timed in the same rounds"
+        "with the rule's own traffic and trivial arithmetic, timed in the same rounds; "
+        "+µs: step() minus numopt's own loop called bare"
     )
     rows = []
-    for dtype in (np.float32, np.float64):
+    dtypes = [np.dtype(d).type for d in args.dtypes]
+    for dtype in dtypes:
         for n in sizes:
             rows += measure(n, dtype, rounds, args.rules)
     for n in sizes:
-        for dtype in ("float32", "float64"):
+        for dtype in (np.dtype(d).name for d in dtypes):
             r = next(r for r in rows if r["n"] == n and r["dtype"] == dtype)
             print(
                 f"# bandwidth N={n:.0e} {dtype}: triad {r['triad_GB/s']:.1f}, copy "
