@@ -429,10 +429,11 @@ def optax_step(method: str, hp: dict, x: np.ndarray, g: np.ndarray) -> Callable[
 
 # -- measurement ----------------------------------------------------------------------------
 def round_robin(
-    contenders: dict[str, Callable[[], object]], rounds: int, warm: int = 1
+    contenders: dict[str, Callable[[], object]], rounds: int, warm: int = 1, calls: int = 1
 ) -> dict[str, float]:
-    """Median seconds of each contender, timed once per round in turn, after ``warm``
-    calls each (compile or load the cache, warm the pages; steady state)."""
+    """Median seconds per call of each contender, timed in turn each round over ``calls``
+    calls in a row, after ``warm`` calls each (compile or load the cache, warm the
+    pages; steady state)."""
     for fn in contenders.values():
         for _ in range(warm):
             fn()
@@ -440,8 +441,9 @@ def round_robin(
     for _ in range(rounds):
         for name, fn in contenders.items():
             start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(calls):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls)
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
@@ -512,7 +514,9 @@ def measure(n: int, dtype, rounds: int, rules=COMPARED) -> list[dict]:
         if _jax() is not None and method not in NO_OPTAX:
             contenders["optax"] = optax_step(method, hp, x, g)
         timed = {name: fn for name, fn in contenders.items() if fn is not None}
-        med = round_robin(timed, rounds, WARM_STEPS if n <= 10**5 else 1)
+        med = round_robin(
+            timed, rounds, WARM_STEPS if n <= 10**5 else 1, CALLS if n <= 10**4 else 1
+        )
         moved = traffic(method, k) * n * np.dtype(dtype).itemsize
         row = {
             "rule": method,
@@ -554,6 +558,9 @@ def bare_kernel(cls: type, x: np.ndarray, g: np.ndarray) -> Callable[[], object]
 #: training loop (``step()`` takes its fast path after ``numopt.rules.fast_step.AFTER``
 #: alike steps).
 WARM_STEPS = fast_step.AFTER + 1
+#: Calls in a row per timing at N <= 10**4, where one call takes microseconds: the
+#: loop of a training step, not one cold call after the other contenders'.
+CALLS = 100
 
 #: Peers timed beside numopt (a column each; NaN where one is missing).
 PEERS = ("torch single", "torch foreach", "torch fused", "optax")
@@ -630,7 +637,7 @@ def main() -> None:
     parser.add_argument("--plot", help="draw the table to this PNG (needs matplotlib)")
     args = parser.parse_args()
     sizes = [1000] if args.small else [int(s) for s in args.sizes]
-    rounds = max(args.rounds, 51) if args.small else args.rounds
+    rounds = max(args.rounds, 21) if args.small else args.rounds
     jax_optax = _jax()
     print(
         f"# {datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, "
@@ -647,7 +654,11 @@ def main() -> None:
             else ", no jax/optax"
         )
     )
-    print(f"# median of {rounds} round-robin rounds; ratios are (their time / numopt's time)")
+    print(
+        f"# median of {rounds} round-robin rounds, after {WARM_STEPS} calls at N <= 1e5 "
+        f"(at N <= 1e4 each timing covers {CALLS} calls in a row); ratios are (their "
+        "time / numopt's time)"
+    )
     print(
         "# roof: fraction of the best STREAM-style bandwidth; same: fraction of a kernel "
         "with the rule's own traffic and trivial arithmetic, timed in the same rounds; "

@@ -41,19 +41,22 @@ class FastStep(NamedTuple):
 
     plan: Any  # the optimizer's _Plan (a hyperparameter change replaces it)
     state: np.ndarray  # the state buffer (reset / load_state_dict replace it)
-    shape: tuple[int, ...]  # x's and g's (the stepper's types check dtype and layout)
+    shape: tuple[int, ...]  # x's (the stepper checks g's; its types, dtype and layout)
     c: np.ndarray  # the factors' buffer: the rule's (written per step), the framework's
     lr: float
     h: np.ndarray  # factor_fn's hyperparameters (float64)
-    run: Any  # the compiled stepper: (x, g, state, c, t, lr, h)
+    run: Any  # the compiled stepper: (x, g, state, c, t, lr, h) -> whether it stepped
 
 
 def _template(theta, g, state, c, t, lr, h):  # pragma: no cover - compiled
+    if g.shape != theta.shape:  # the slow path says what is wrong
+        return False
     fs = factors(t, lr, h)  # noqa: F821 - bound by stepper()
     for j in range(len(fs)):
         c[j] = fs[j]
     n = theta.size
     loop(theta.reshape(n), g.reshape(n), state, c)  # noqa: F821
+    return True
 
 
 @functools.cache

@@ -341,9 +341,8 @@ class Optimizer:
             plan, state, shape, c, lr, h, run = fast
             if self._plan is plan and self._state is state:
                 try:  # (the stepper takes only the types it was compiled for: TypeError)
-                    if x.shape == shape and g.shape == shape:
-                        t = self._t + 1
-                        run(x, g, state, c, t, lr, h)
+                    t = self._t + 1
+                    if x.shape == shape and run(x, g, state, c, t, lr, h):
                         self.__dict__["_t"] = t  # (skips __setattr__: a hot path)
                         return x
                 except (AttributeError, TypeError):  # another kind of x or g: the slow path
