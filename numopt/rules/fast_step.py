@@ -6,12 +6,12 @@ into the factors' buffer before it calls the compiled loop: about 5 µs, four ti
 the serial loop itself at N = 10³.  Most loops step the same arrays again and again,
 so once :data:`AFTER` steps in a row have been alike — host arrays, C-contiguous, of
 the same shape, strides and dtype; the same rule plan and state buffer; a constant
-learning rate; no bounds, no ``clip_norm``; the serial loop; a rule whose factors
-are its ``factor_fn``'s alone — the optimizer keeps a :class:`FastStep`, and the
+learning rate; no bounds, no ``clip_norm``; a CPU loop; a rule whose factors are
+its ``factor_fn``'s alone — the optimizer keeps a :class:`FastStep`, and the
 next steps that match it are one call of a compiled *stepper*.  The stepper computes
 the factors with the same ``factor_fn`` compiled (the arithmetic the compiled loop of
 ``minimize`` uses, bit for bit that of the Python function), writes them into its
-buffer and calls the same serial loop: the bits of the slow path.
+buffer and calls the same loop (serial or ``prange``): the bits of the slow path.
 
 Changing anything the key holds (a hyperparameter, ``backend``, ``bounds``,
 ``load_state_dict``, ``reset``) makes the next step take the slow path, which
@@ -61,7 +61,7 @@ def _template(theta, g, state, c, t, lr, h):  # pragma: no cover - compiled
 
 @functools.cache
 def stepper(loop: Any, factor_fn: Any) -> Any:
-    """The compiled stepper of a serial ``loop`` and a rule's ``factor_fn``."""
+    """The compiled stepper of a CPU ``loop`` (serial or ``prange``) and a ``factor_fn``."""
     fn = specialise(_template, "fast_step", loop=loop, factors=njit(inline="always")(factor_fn))
     return njit(cache=True, nogil=True, error_model="numpy")(fn)
 
@@ -70,7 +70,7 @@ def eligible(opt: Any, x: Any, g: Any, backend: str) -> bool:
     """Whether the step just taken on ``x``, ``g`` could have taken the fast path."""
     plan = opt._plan
     return (
-        backend == "serial"
+        backend in ("serial", "parallel")
         and plan is not None
         and plan.framework is not None  # clip_norm: factors from ‖g‖
         and opt.spec.passes is None
@@ -101,7 +101,7 @@ def after_step(opt: Any, x: np.ndarray, g: np.ndarray, backend: str) -> FastStep
     c = np.empty(plan.n, x.dtype)
     c[len(opt.spec.factors.rule) :] = plan.framework
     h = np.array(plan.h, np.float64)
-    run = stepper(plan.cpu_loops(False, False).serial, opt.spec.factor_fn)
+    run = stepper(getattr(plan.cpu_loops(False, False), backend), opt.spec.factor_fn)
     signature = tuple(numba.typeof(a) for a in (x, g, opt._state, c, 1, 1.0, h))
     if signature not in run.overloads:  # compiled here; a call of other types: TypeError
         run.disable_compile(False)

@@ -145,3 +145,15 @@ def test_a_list_of_arrays_is_not_taken_for_an_array(soon):
     opt.step(xs, [g])  # the structured step (the state fits one array of 3)
     ref.step(ys, [g])
     assert np.array_equal(xs[0], ys[0])
+
+
+@pytest.mark.parametrize("backend", ["parallel", "auto"])
+def test_the_prange_loop_takes_it_too(soon, backend):
+    n = 2**13 + 5  # above the serial/parallel switch-over
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal((6, n))
+    opt = numopt.AdamW(learning_rate=0.01, backend=backend)
+    ref = numopt.AdamW(learning_rate=0.01, backend="numpy")
+    got = trajectory(opt, np.ones(n), grads)
+    assert opt._fast is not None
+    assert np.array_equal(got, trajectory(ref, np.ones(n), grads))
