@@ -143,7 +143,8 @@ def minimize(
             ``fun`` and ``jac`` are evaluated once more on the whole data at the end.
             A run stopped by a non-finite loss or gradient
             returns its best point as ``x`` (never NaNs).  ``compiled`` says whether the
-            compiled loop ran, ``compiled_reason`` why not (None when it did).  With a
+            compiled loop ran, ``compiled_reason`` why not (None when it did, or how
+            many iterations ran in Python before a long run moved to it).  With a
             Schedule-Free rule, ``x`` is its average (``fun``, ``jac`` evaluated there)
             and ``x_iterate`` the last iterate, where the gradients were taken.
 
@@ -172,9 +173,12 @@ def minimize(
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but this run cannot be compiled: {reason}")
+    churn = None
     if reason is None and choice is not True:  # "auto": a closure per call runs in Python
-        reason = compiled.churn_reason(fun)
+        reason = churn = compiled.churn_reason(fun)
     run.compiled, run.compiled_reason = reason is None, reason
+    # ... until the rest of a long full-batch run would cost more than compiling
+    run.switchable = churn is not None and run.batches is None
     if run.compiled:
         # the final evaluation (numopt.front.result) then calls fun/jac with the writeable
         # array type the compiled loop compiled them for: no second compilation

@@ -303,8 +303,10 @@ OPTIONS: tuple[Option, ...] = (
         _compiled,
         PLACEMENT,
         'Run the whole loop compiled when ``fun``/``jac`` are Numba functions: ``"auto"`` '
-        "(default: when it can; ``res.compiled`` says whether it did), True (raise with "
-        "the reason when it cannot) or False.  See ``docs/compiled-loop.md``.",
+        "(default: when it can, once per function code: a closure defined anew runs "
+        "the Python loop, and a long full-batch run moves to the compiled loop mid-run; "
+        "``res.compiled`` says whether it did), True (raise with the reason when it "
+        "cannot) or False.  See ``docs/compiled-loop.md``.",
     ),
     Option(
         "checkpoint",

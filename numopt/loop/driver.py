@@ -8,7 +8,8 @@ compiled loop's), the end of an epoch (the next order is drawn by the batches' o
 :class:`numpy.random.Generator`), and between chunks — about every
 :data:`CHUNK_SECONDS` — Ctrl-C, ``max_time``, ``checkpoint_seconds``, the progress
 bar and the ``disp`` rows.  Both modes pass through the same points, so a run and its
-trajectory do not depend on the mode.
+trajectory do not depend on the mode, and a long run may move from the Python loop to
+the compiled one between two chunks (:mod:`numopt.loop.switch`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from numopt.loop import checkpoint, hooks
+from numopt.loop import checkpoint, hooks, switch
 from numopt.loop.status import Pause, Status, nonfinite_detail
 
 #: Seconds of iterations between two visits to the driver (Ctrl-C, max_time, progress).
@@ -121,6 +122,8 @@ def _chunks(
             seconds = run.config.checkpointing.seconds
             if seconds and s.nit not in (0, s.saved_nit) and now - run.last_save >= seconds:
                 checkpoint.write(run)
+            if run.switchable and switch.due(run, done, elapsed):  # (the same bits)
+                mode = switch.switch(run)
 
 
 def _over(run: Any) -> bool:
