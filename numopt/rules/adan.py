@@ -75,7 +75,8 @@ def reference(
 def body(i, theta, g, state, c):
     """Element ``i`` of one step; ``state = (m, v, n, g_prev)``; ``decay`` is λ."""
     gi = grad(i, g, c)
-    d = gi - state[3, i] if c[F.later] != 0 else gi - gi
+    prev = state[3, i]  # (read before the select, which then vectorises)
+    d = gi - prev if c[F.later] != 0 else gi - gi
     m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * d
     q = gi + c[F.one_minus_beta2] * d

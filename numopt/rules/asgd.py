@@ -51,7 +51,8 @@ def body(i, theta, g, state, c):
     th = theta[i] * c[F.shrink] - c[F.eta] * gi
     theta[i] = th
     a = state[0, i]
-    state[0, i] = a + (th - a) * c[F.mu] if c[F.mu] != 1 else th
+    mu = c[F.mu]  # (read before the select: an array read inside one kept the loop scalar)
+    state[0, i] = th if mu == 1.0 else a + (th - a) * mu
 
 
 def factors(t, lr, h):

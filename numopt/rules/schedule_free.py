@@ -99,7 +99,8 @@ def sgd_body(i, theta, g, state, c):
     """Element ``i`` of a Schedule-Free SGD step; ``state = (z,)``."""
     y = theta[i]
     gi = grad(i, g, c)
-    z_old = y if c[F.first] != 0 else state[0, i]
+    z_state = state[0, i]  # (read before the select, which then vectorises)
+    z_old = y if c[F.first] != 0 else z_state
     z = z_old - c[F.lr] * (gi + c[F.weight_decay] * y)
     x_prev = (y - c[F.one_minus_beta1] * z_old) * c[F.inv_beta1]
     x = c[F.one_minus_mix] * x_prev + c[F.mix] * z
@@ -114,7 +115,8 @@ def adamw_body(i, theta, g, state, c):
     v = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (gi * gi)
     state[1, i] = v
     d = gi / (math.sqrt(v * c[F.inv_bias2]) + c[F.eps])
-    z_old = y if c[F.first] != 0 else state[0, i]
+    z_state = state[0, i]  # (read before the select, which then vectorises)
+    z_old = y if c[F.first] != 0 else z_state
     z = z_old - c[F.lr] * (d + c[F.weight_decay] * y)
     x_prev = (y - c[F.one_minus_beta1] * z_old) * c[F.inv_beta1]
     x = c[F.one_minus_mix] * x_prev + c[F.mix] * z
