@@ -16,10 +16,11 @@ from it (:class:`numopt.Optimizer`).  The spec holds:
 * ``body`` — the element body for the hyperparameters: ``body(i, theta, g, state,
   c)`` updates element ``i`` in place, reads the gradient as ``grad(i, g, c)``
   (:mod:`numopt.kernels.element`) and the factors as ``c[F.name]``.  It reads every
-  array element it needs *before* a conditional expression and selects between
-  values (``a = state[0, i]; v = th if mu == 1.0 else a + (th - a) * mu``): an array
-  read inside a branch kept Numba's reference counting in the loop, element by
-  element (ASGD, Adan and Schedule-Free AdamW ran 3-17x slower at N = 10³ that way);
+  array element and factor it needs *before* its first conditional expression, then
+  selects between values (``a = state[0, i]; mu = c[F.mu]; v = th if mu == 1.0 else
+  a + (th - a) * mu``), with no early return: a read after a branch kept Numba's
+  reference counting in the loop, element by element (ASGD, Adan, ADOPT and
+  Schedule-Free AdamW ran 3-17x slower at N = 10³ that way);
 * ``reference`` — the NumPy reference of one step, readable line by line against
   the rule's formulas (the kernels equal it bit for bit on the CPU);
 * optionally ``initial_state`` (state arrays that do not start at zero),
