@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from numopt.kernels.generate import specialise
+from numopt.kernels.launch import resolve
 
 #: Slow steps in a row, alike, before the fast path is built (it saves ~4 µs a step).
 AFTER = 1000
@@ -66,29 +67,32 @@ def stepper(loop: Any, factor_fn: Any) -> Any:
     return njit(cache=True, nogil=True, error_model="numpy")(fn)
 
 
-def eligible(opt: Any, x: Any, g: Any, backend: str) -> bool:
-    """Whether the step just taken on ``x``, ``g`` could have taken the fast path."""
+def eligible(opt: Any, x: Any, g: Any) -> bool:
+    """Whether the step just taken on ``x``, ``g`` could have taken the fast path.
+
+    A rule whose factors have a host history (NAdam's μ product, Schedule-Free's
+    weights) has no ``factor_fn``, as for the compiled loop of ``minimize``.
+    """
     plan = opt._plan
     return (
-        backend in ("serial", "parallel")
+        type(x) is np.ndarray
+        and type(g) is np.ndarray
         and plan is not None
         and plan.framework is not None  # clip_norm: factors from ‖g‖
         and opt.spec.passes is None
         and opt.spec.factor_fn is not None
-        and type(opt)._factors.__qualname__ == "Optimizer._factors"  # no host history
         and opt._bounds is None
         and not callable(opt._hyperparameters["learning_rate"])
-        and type(x) is np.ndarray
-        and type(g) is np.ndarray
         and x.flags.c_contiguous
         and g.flags.c_contiguous
         and g.strides == x.strides
+        and resolve(opt.backend, False, x.size) in ("serial", "parallel")
     )
 
 
-def after_step(opt: Any, x: np.ndarray, g: np.ndarray, backend: str) -> FastStep | None:
+def after_step(opt: Any, x: np.ndarray, g: np.ndarray) -> FastStep | None:
     """Count a slow step; the :class:`FastStep` once :data:`AFTER` in a row were alike."""
-    if not eligible(opt, x, g, backend):
+    if not eligible(opt, x, g):
         opt._fast_seen = None
         return None
     key = (opt._plan, opt._state, x.shape, x.strides, x.dtype)
@@ -101,6 +105,7 @@ def after_step(opt: Any, x: np.ndarray, g: np.ndarray, backend: str) -> FastStep
     c = np.empty(plan.n, x.dtype)
     c[len(opt.spec.factors.rule) :] = plan.framework
     h = np.array(plan.h, np.float64)
+    backend = resolve(opt.backend, False, x.size)
     run = stepper(getattr(plan.cpu_loops(False, False), backend), opt.spec.factor_fn)
     signature = tuple(numba.typeof(a) for a in (x, g, opt._state, c, 1, 1.0, h))
     if signature not in run.overloads:  # compiled here; a call of other types: TypeError

@@ -299,7 +299,6 @@ class Optimizer:
         self._state: Any = None
         self._fast: fast_step.FastStep | None = None  # see numopt.rules.fast_step
         self._fast_seen: Any = None
-        self._last_backend = ""
         self._layout: Layout | None = None
         self._loaded_on_host = False  # state from load_state_dict may move to the GPU
         self._c: np.ndarray | None = None  # the factors' buffer (CPU)
@@ -351,7 +350,7 @@ class Optimizer:
             return step_structured(self, x, g)
         pair = flat_pair(x, g)
         self._apply(pair, None if self._bounds is None else self._box_for(pair.layout))
-        self._fast = fast_step.after_step(self, x, g, self._last_backend)
+        self._fast = fast_step.after_step(self, x, g)
         return x
 
     def _apply(self, pair: FlatPair, box: Any = None, best: Any = None) -> None:
@@ -365,7 +364,7 @@ class Optimizer:
         """
         t = self._t + 1
         lr = self.learning_rate_at(t)  # checks first: a failed step changes nothing
-        backend = self._last_backend = resolve(self.backend, pair.layout.device, pair.x.size)
+        backend = resolve(self.backend, pair.layout.device, pair.x.size)
         state = self._state_for(pair.layout, pair.x.size)
         hp = self._hyperparameters
         keep = best is not None and backend == "parallel" and self.spec.passes is None
