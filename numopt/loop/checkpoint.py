@@ -38,10 +38,23 @@ from numopt.transforms._wrapper import chain
 FORMAT = "numopt-checkpoint-2"
 #: The first format (everything at the top level of "meta"), read and migrated.
 FORMAT_1 = "numopt-checkpoint-1"
+#: ``minimize_many``'s checkpoints (:mod:`numopt.many.checkpoint`), in the same files.
+MANY_FORMAT = "numopt-many-checkpoint-1"
+#: Which function writes each format (what a wrong ``resume`` is told).
+WRITER = {
+    FORMAT: "numopt.minimize",
+    FORMAT_1: "numopt.minimize",
+    MANY_FORMAT: "numopt.minimize_many",
+}
 
 
-def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically."""
+def save(
+    path: str | os.PathLike,
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    fmt: str = FORMAT,
+) -> None:
+    """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically, as format ``fmt``."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -49,7 +62,7 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.nda
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            doc = json.dumps({"format": FORMAT, **meta})
+            doc = json.dumps({"format": fmt, **meta})
             np.savez(fh, meta=np.array(doc), **arrays)
             fh.flush()
             os.fsync(fh.fileno())
@@ -59,8 +72,11 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.nda
         raise
 
 
-def load(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read a checkpoint written by :func:`save` (either format); clear errors otherwise."""
+def load(
+    path: str | os.PathLike, fmt: str = FORMAT
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a checkpoint of format ``fmt`` written by :func:`save` (``minimize``'s
+    first format is migrated); clear errors otherwise."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -74,11 +90,13 @@ def load(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]
         raise ValueError(
             f"resume: {str(path)!r} is not a numopt checkpoint (no metadata)"
         ) from None
-    if meta.get("format") == FORMAT_1:
+    if meta.get("format") == FORMAT_1 and fmt == FORMAT:
         meta = migrate(meta)
-    if meta.get("format") != FORMAT:
+    got = meta.get("format")
+    if got != fmt:
+        by = f", written by {WRITER[got]}" if got in WRITER else ""
         raise ValueError(
-            f"resume: {str(path)!r} has format {meta.get('format')!r}, expected {FORMAT!r}"
+            f"resume: {str(path)!r} has format {got!r}{by}; {WRITER[fmt]} resumes from {fmt!r}"
         )
     return meta, arrays
 
@@ -123,6 +141,21 @@ def identity(run: Any) -> dict[str, Any]:
         "transforms": transform_options.describe(run.opt, run.accumulate),
         "bounds": run.bounds_key(),
     }
+
+
+def same_hyperparameters(saved: dict[str, Any], opt: Any) -> None:
+    """Refuse to resume ``opt`` from a checkpoint whose hyperparameters ``saved`` differ."""
+    rule = chain(opt)[-1]
+    # checked as on load: JSON gives lists where tuples were saved (Rprop's etas)
+    saved = {k: rule.check(k, v) if k in rule.declarations else v for k, v in saved.items()}
+    current = {k: v for k, v in opt.hyperparameters.items() if not callable(v)}
+    for key in sorted(set(saved) | set(current)):
+        if saved.get(key, "a schedule") != current.get(key, "a schedule"):
+            raise ValueError(
+                f"resume: the checkpoint was made with {key}="
+                f"{saved.get(key, 'a schedule')!r}, this run has "
+                f"{current.get(key, 'a schedule')!r}; resume with the same options"
+            )
 
 
 def write(run: Any) -> None:
@@ -178,20 +211,7 @@ def resume(run: Any, path: Any) -> None:
     if (loop.get("rng") is None) != (run.batches is None):
         raise ValueError("resume: the checkpoint and this run differ in using batch_size")
     sd = meta["optimizer"]
-    rule = chain(run.opt)[-1]
-    # checked as on load: JSON gives lists where tuples were saved (Rprop's etas)
-    saved = {
-        k: rule.check(k, v) if k in rule.declarations else v
-        for k, v in sd["hyperparameters"].items()
-    }
-    current = {k: v for k, v in run.opt.hyperparameters.items() if not callable(v)}
-    for key in sorted(set(saved) | set(current)):
-        if saved.get(key, "a schedule") != current.get(key, "a schedule"):
-            raise ValueError(
-                f"resume: the checkpoint was made with {key}="
-                f"{saved.get(key, 'a schedule')!r}, this run has "
-                f"{current.get(key, 'a schedule')!r}; resume with the same options"
-            )
+    same_hyperparameters(sd["hyperparameters"], run.opt)
     opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
     if opt_state:
         sd["state"] = opt_state

@@ -74,8 +74,8 @@ def _work_row(W, i):  # pragma: no cover - compiled
     )  # fmt: skip
 
 
-def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, codes, evaluated,
-           hist, rows, losses, order, ctx):  # fmt: skip  # pragma: no cover - compiled
+def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, codes, hist,
+           rows, losses, order, ctx):  # fmt: skip  # pragma: no cover - compiled
     shape = ctx.shape
     for j in range(block.size):
         i = block[j]
@@ -88,17 +88,17 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
         )  # fmt: skip
         local = on_stack(states[i])
         code = codes[i]
-        if code < 0:  # running; a status is the driver's stop (only the final loss is due)
+        if code < 0:  # running
             code = loop(  # noqa: F821 - the iteration, bound by entry_for()
                 local, on_stack(settings[0]), x, g, borrowed(BEST[i]), borrowed(XPREV[i]),
                 hist, rows, losses, order, view,
             )  # fmt: skip
-        if code >= 0 and local.fx_known == 0:
-            if code != CODES.NONFINITE and code != CODES.INTERRUPTED:
-                # the loss at the final point, as minimize's result() evaluates it
-                local.fx = evaluate(view, local, x, g, order)  # noqa: F821
-                local.fx_known = 1
-                evaluated[i] = 1
+        elif local.fx_known == 0 and code != CODES.NONFINITE and code != CODES.INTERRUPTED:
+            # stopped: the driver's last call evaluates the loss at the final point, as
+            # minimize's result() does (after the last checkpoint: a resumed problem goes
+            # on from the state it stopped in)
+            local.fx = evaluate(view, local, x, g, order)  # noqa: F821
+            local.fx_known = 1
         store(states[i], local)
         codes[i] = code
 
@@ -217,20 +217,43 @@ class ManyCompiled:
         one = STATE.to_array(STATE.new(), np.zeros(1, STATE.dtype))
         self.states = np.repeat(one, M)
         self.settings = SETTINGS.to_array(run.settings)
+        # the driver saves the problems' checkpoints between two chunks, not the loop
+        self.settings["save_every"] = 0
+        self.settings["save_timed"] = 0
         self.G = np.zeros_like(problems.X)
         self.BEST = problems.X.copy()
         self.XPREV = problems.X.copy() if run.x_prev is not None else problems.X[:, :0]
         self.codes = np.full(M, CODES.CHUNK, np.int64)
-        self.evaluated = np.zeros(M, np.int8)
         self.hist = np.zeros((3, 1))
         self.rows = np.zeros((1, 4))
         self.losses = np.zeros(1)
         self.order = np.zeros(0, np.int64)
 
-    def stop(self, active: np.ndarray, status: int) -> None:
-        """End the problems ``active`` with ``status``: each gets its final loss if unknown."""
-        self.codes[active] = status
-        self.chunk(active, 0)
+    def finish(self) -> None:
+        """Evaluate the loss at the final point of every stopped problem that lacks it."""
+        due = (self.codes >= 0) & (self.states["fx_known"] == 0)
+        due &= (self.codes != CODES.NONFINITE) & (self.codes != CODES.INTERRUPTED)
+        if np.any(due):
+            self.chunk(np.flatnonzero(due), 0)
+
+    # -- checkpoints (numopt.many.checkpoint) --------------------------------------------
+    def saved(self) -> dict[str, np.ndarray]:
+        """The arrays a checkpoint holds: every problem's state between two chunks."""
+        out = {"states": self.states, "codes": self.codes, "X": self.problems.X, "G": self.G}
+        out.update(BEST=self.BEST, XPREV=self.XPREV, OS=self.OS, C=self.C, SST=self.SST)
+        out.update({f"W_{k}": v for k, v in zip(workspace.Work._fields, self.W, strict=False)})
+        return out
+
+    def restore(self, arrays: dict[str, np.ndarray], goes_on: np.ndarray) -> None:
+        """Take every problem's state from a checkpoint's ``arrays``; the problems
+        ``goes_on`` run on from there (the others keep their statuses)."""
+        from numopt.many.checkpoint import restore
+
+        for name, dst in self.saved().items():
+            restore(dst, arrays, name)
+        self.codes[goes_on] = CODES.CHUNK
+        paused = goes_on[self.states["phase"][goes_on] == 1]  # stopped at its callbacks:
+        self.states["phase"][paused] = 0  # that iteration again, as minimize resumed
 
     def chunk(self, active: np.ndarray, limit: int) -> None:
         """Run the problems ``active`` until each stops or pauses (at ``limit`` at the latest)."""
@@ -238,7 +261,7 @@ class ManyCompiled:
         arrays = (
             self.states, self.settings, self.problems.X, self.G, self.BEST, self.XPREV,
             self.problems.LO, self.problems.HI, self.OS, self.C, self.SST, self.W, self.codes,
-            self.evaluated, self.hist, self.rows, self.losses, self.order, self.ctx,
+            self.hist, self.rows, self.losses, self.order, self.ctx,
         )  # fmt: skip
         threads = numba.get_num_threads()
         # about 8 blocks per thread (problems that stop early leave no thread idle), of

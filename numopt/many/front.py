@@ -36,8 +36,6 @@ UNSUPPORTED = {
     "history": "per-iteration history",
     "disp": "printed progress",
     "progress": "a progress bar",
-    "checkpoint": "checkpoints",
-    "resume": "checkpoints",
     "device": "the GPU",
     "return_device": "the GPU",
     "accumulate": "transforms",
@@ -113,7 +111,11 @@ def minimize_many(
     options : dict, optional
         ``minimize``'s options (the stopping tests apply to each problem on its own;
         ``max_time`` to the call), except those of mini-batches, history, ``disp``,
-        ``progress``, checkpoints, the GPU and the transforms.
+        ``progress``, the GPU and the transforms.  ``checkpoint`` (with
+        ``checkpoint_every``, ``checkpoint_seconds``) saves every problem's state, and
+        ``resume`` goes on from it bit for bit (compiled or vectorised runs;
+        :mod:`numopt.many.checkpoint`): a problem stopped by its own test stays
+        stopped, one stopped by ``maxiter``, ``max_time``, Ctrl-C or a callback goes on.
     problem_args : sequence of int, optional
         The positions in ``args`` of the arrays split one row per problem (default:
         every array whose first axis has length ``M``).
@@ -187,7 +189,8 @@ def _minimize_many(
             fun, problems.x0_of(0), problems.args_of(0), config.method, jac, None, config,
             problems.bounds_of(0),
         )  # fmt: skip
-    problems.clip()
+    if config.checkpointing.resume is None:  # (resumed: the checkpoint has the points)
+        problems.clip()
     if vectorized:
         from numopt.many import vectorized as batched
 
@@ -212,12 +215,14 @@ def _minimize_many(
         mode = ManyCompiled(run, problems)
         status, details = drive(mode, callbacks, config)
         return many_result.compiled_result(mode, status, details)
-    if callbacks:
-        raise ValueError(
-            f"callback needs the compiled loop or vectorized=True, and these problems run "
-            f"one by one in Python ({reason}): give Numba @njit functions, a vectorised "
-            "fun (vectorized=True), or no callback"
-        )
+    for given, what in ((callbacks, "callback"), (config.checkpointing.path, "checkpoint"),
+                        (config.checkpointing.resume, "resume")):  # fmt: skip
+        if given:
+            raise ValueError(
+                f"{what} needs the compiled loop or vectorized=True, and these problems run "
+                f"one by one in Python ({reason}): give Numba @njit functions, a vectorised "
+                f"fun (vectorized=True), or no {what}"
+            )
     return _one_by_one(fun, problems, config, jac, options, tol, run.method, reason)
 
 

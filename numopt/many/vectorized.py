@@ -41,6 +41,7 @@ from numopt.loop.status import (
     final_nonfinite_detail,
     nonfinite_detail,
 )
+from numopt.many import checkpoint as many_checkpoint
 from numopt.many import result as many_result
 from numopt.problem import differences
 from numopt.problem.objective import FD_METHODS
@@ -204,8 +205,32 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
             details.update(dict.fromkeys(rows.tolist(), detail))
 
     t = 0
+    saving = config.checkpointing
+    made = many_checkpoint.identity("vectorized", setup, p)
+    records = {
+        "X": X, "out_x": out_x, "out_g": out_g, "fun_at": fun_at, "best_x": best_x,
+        "best_f": best_f, "best_nit": best_nit, "f_prev": f_prev, "nit": nit, "status": status,
+        "nfev": batch.nfev, "njev": batch.njev,
+    }  # fmt: skip
+    if x_prev is not None:
+        records["x_prev"] = x_prev
+    if saving.resume is not None:
+        t = _resume(saving.resume, made, opt, records, details)
+        active = np.flatnonzero(status < 0)
+    due = many_checkpoint.Due(saving, time.perf_counter)
+    due.saved_nit = t  # (the checkpoint resumed from is this iteration's)
+
+    def save() -> None:  # at the top of iteration t, or where the call stopped in it
+        sd = opt.state_dict()
+        arrays = {**records, **{f"opt_{k}": v for k, v in sd.pop("state", {}).items()}}
+        loop = {"t": t, "details": many_checkpoint.details_out(details), "optimizer": sd}
+        many_checkpoint.save(saving.path, made, opt, loop, arrays)
+        due.done(t)
+
     with hooks.deferred_sigint() as interrupted:
         while active.size:
+            if due.now(t):
+                save()
             ended = None
             if interrupted():
                 ended = Status.INTERRUPTED
@@ -214,6 +239,9 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
             elif stop.max_time is not None and time.perf_counter() - start > stop.max_time:
                 ended = Status.MAX_TIME
             if ended is not None:  # the loss at the final points, as minimize's result
+                if saving.path is not None:  # (the state before it: a resumed call goes on)
+                    save()
+                    saving = None
                 f, g = batch(X[active], active) if ended != Status.INTERRUPTED else (None, None)
                 if f is None:
                     finish(active, ended, np.nan, np.nan)
@@ -283,8 +311,30 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
             opt._apply(flat_pair(flat_x, flat_g), box)
             t += 1
             nit[active] = t
+    if saving is not None and saving.path is not None:  # stopped in an iteration, or all done
+        save()
     return _result(p, setup, status, details, out_x, out_g, fun_at, nit, batch, best_x, best_f,
                    best_nit)  # fmt: skip
+
+
+def _resume(path: Any, made: dict, opt: Any, records: dict, details: dict) -> int:
+    """Load the checkpoint at ``path`` into ``records``, ``details`` and ``opt``; its
+    iteration.  The problems the call stopped (not their own tests) go on."""
+    loop, arrays = many_checkpoint.load(path, made, opt)
+    for name, dst in records.items():
+        many_checkpoint.restore(dst, arrays, name)
+    sd = loop["optimizer"]
+    state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
+    if state:
+        sd["state"] = state
+    opt.load_state_dict(sd)
+    details.update(many_checkpoint.details_in(loop["details"]))
+    status = records["status"]
+    goes_on = np.flatnonzero(np.isin(status, [int(s) for s in many_checkpoint.GOES_ON]))
+    status[goes_on] = -1
+    for i in goes_on.tolist():
+        details.pop(i, None)
+    return int(loop["t"])
 
 
 def _result(p, setup, status, details, x, g, fun, nit, batch, best_x, best_f, best_nit):

@@ -202,8 +202,6 @@ REFUSED = {
     "history": True,
     "disp": True,
     "progress": True,
-    "checkpoint": "run.npz",
-    "resume": "run.npz",
     "device": "cuda",
     "return_device": True,
     "accumulate": 2,
