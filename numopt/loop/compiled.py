@@ -428,7 +428,9 @@ def bind_services(
 
         rate = njit(inline="always")(quasi_newton.rate)
         observe = njit(inline="always")(quasi_newton.no_observe)
-        step = njit(error_model="numpy")(
+        # inlined: a call would pass the context's arrays and the workspace as hundreds
+        # of scalars at every iteration (and compiling it apart took longer)
+        step = njit(inline="always", error_model="numpy")(
             specialise(quasi_newton.update, "quasi_newton", evaluate=evaluate, interrupted=_never)
         )
         update = njit(inline="always")(
