@@ -42,13 +42,14 @@ from numopt.quasi_newton.workspace import IV, F, I, V
 #: What :func:`begin` and :func:`advance` answer.
 ACCEPTED, EVALUATE, FAILED = 0, 1, 2
 
-# Everything here that runs at every iteration or trial is inlined into its caller
-# (``inline="always"``): a call passes the workspace ``w``'s twelve arrays as about a
-# hundred scalars, and for small problems those calls cost more than the arithmetic
-# (minimize_many, 3-parameter fits, one thread: 33.7 -> 21 µs per fit with the
-# loop's own step inlined too).  _search_from and _failed stay calls, compiled once
-# into the on-disk cache: inlining them too would add seconds to the compilation of
-# every loop.
+# The helpers that take the workspace ``w`` at every iteration or trial (refresh,
+# abandon, _at_start, _remember, _start, _trial) are inlined into their callers
+# (``inline="always"``): a call passes ``w``'s twelve arrays as about a hundred
+# scalars, and for small problems those calls cost more than the arithmetic.  begin,
+# advance, _search_from and _failed stay calls, compiled once into the on-disk cache:
+# inlining begin and advance into each compiled loop too ran a 3-parameter fit in 21
+# µs instead of 25 (minimize_many, one thread), but added 4 s to the compilation of
+# every loop around a new objective (10 s against 6).
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -92,7 +93,7 @@ def refresh(w):  # pragma: no cover - compiled
     w.floats[F.theta] = 1.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     """Start an iteration at ``x`` (value ``f``, gradient ``g``): the first trial point.
 
@@ -113,7 +114,7 @@ def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     return _search_from(w, x, g, f, lo, hi)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
     """``f``, ``g`` are the values at the trial point ``x``: the next trial, or the end."""
     ints, floats = w.ints, w.floats
