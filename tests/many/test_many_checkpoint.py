@@ -196,6 +196,27 @@ def test_vectorized_stop_and_resume_is_bit_identical(method, options, tmp_path):
     assert_results_equal(second, whole)
 
 
+def test_vectorized_call_stopped_by_a_callback_resumes_exactly(tmp_path):
+    """A callback's request to stop (status 99) in the vectorised loop; resumed, every
+    problem goes on as if never stopped (the iteration stopped in is evaluated again:
+    nfev and njev count it, as minimize resumed does)."""
+    whole = vectorized("adam", learning_rate=0.1, gtol=1e-4, maxiter=300)
+    path = tmp_path / "many.npz"
+    first = numopt.minimize_many(
+        quadratic_rows, XQ, args=(WQ, BQ), method="adam", jac=True, vectorized=True,
+        callback=lambda intermediate_result: intermediate_result.nit == 12,
+        options={"learning_rate": 0.1, "gtol": 1e-4, "maxiter": 300, "checkpoint": path},
+    )  # fmt: skip
+    assert 99 in first.status.tolist()
+    second = vectorized("adam", learning_rate=0.1, gtol=1e-4, maxiter=300, resume=path)
+    for field in ("x", "x_best", "fun", "fun_best", "jac", "nit", "status", "message"):
+        assert np.array_equal(np.asarray(second[field]), np.asarray(whole[field])), field
+    stopped = first.status == 99
+    for field in ("nfev", "njev"):
+        extra = second[field] - whole[field]
+        assert np.all(extra[stopped] == 1) and np.all(extra[~stopped] == 0), field
+
+
 def test_vectorized_checkpoint_every(tmp_path):
     whole = vectorized("adam", learning_rate=0.1, gtol=1e-4, maxiter=300)
     path = tmp_path / "many.npz"
