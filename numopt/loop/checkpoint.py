@@ -143,6 +143,45 @@ def identity(run: Any) -> dict[str, Any]:
     }
 
 
+def same_identity(
+    made: dict[str, Any],
+    have: dict[str, Any],
+    keys: tuple[str, ...],
+    who: str,
+    names: dict[str, str] | None = None,
+) -> None:
+    """Refuse to resume from a checkpoint whose recorded identity ``made`` differs from
+    ``have`` in one of ``keys`` or in the bounds' fingerprint; ``who`` ("run", "call")
+    and ``names`` (how to call a key) word the message."""
+    for key in keys:
+        if made.get(key) != have[key]:
+            raise ValueError(
+                f"resume: the checkpoint was made with {(names or {}).get(key, key)} "
+                f"{made.get(key)!r}, this {who} has {have[key]!r}"
+            )
+    if made.get("bounds") != have["bounds"]:
+        was = "without bounds" if made.get("bounds") is None else "with other bounds"
+        now = "no bounds" if have["bounds"] is None else "bounds"
+        raise ValueError(
+            f"resume: the checkpoint was made {was}, this {who} has {now}; resume with "
+            "the same bounds (bounds are not stored in the checkpoint: give them again)"
+        )
+
+
+def optimizer_arrays(sd: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays of an optimizer's ``state_dict`` ``sd`` (taken out of it), named as a
+    checkpoint stores them (``opt_<name>``)."""
+    return {f"opt_{k}": v for k, v in sd.pop("state", {}).items()}
+
+
+def with_optimizer_arrays(sd: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The ``state_dict`` ``sd`` with its arrays put back from a checkpoint's ``arrays``."""
+    state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
+    if state:
+        sd["state"] = state
+    return sd
+
+
 def same_hyperparameters(saved: dict[str, Any], opt: Any) -> None:
     """Refuse to resume ``opt`` from a checkpoint whose hyperparameters ``saved`` differ."""
     rule = chain(opt)[-1]
@@ -163,7 +202,7 @@ def write(run: Any) -> None:
     sd = run.opt.state_dict()
     host = run.ops.host  # checkpoints hold host arrays, wherever the run is
     arrays = {"x": host(run.x), "best_x": host(run.best_x)}
-    arrays.update({f"opt_{k}": v for k, v in sd.pop("state", {}).items()})
+    arrays.update(optimizer_arrays(sd))
     if run.x_prev is not None:
         arrays["x_prev"] = host(run.x_prev)
     evaluated = run.state.phase == 2  # a line search left f and g at x: keep g too
@@ -193,29 +232,13 @@ def write(run: Any) -> None:
 def resume(run: Any, path: Any) -> None:
     """Put ``run`` where the checkpoint at ``path`` left its run (checked first)."""
     meta, arrays = load(path)
-    made, have = meta["run"], identity(run)
-    for key in ("method", "dtype", "shapes", "transforms"):
-        if made.get(key) != have[key]:
-            raise ValueError(
-                f"resume: the checkpoint was made with {key} {made.get(key)!r}, this run "
-                f"has {have[key]!r}"
-            )
-    if made.get("bounds") != have["bounds"]:
-        state = "no bounds" if run.box is None else "bounds"
-        was = "without bounds" if made.get("bounds") is None else "with other bounds"
-        raise ValueError(
-            f"resume: the checkpoint was made {was}, this run has {state}; resume with "
-            "the same bounds (bounds are not stored in the checkpoint: give them again)"
-        )
+    same_identity(meta["run"], identity(run), ("method", "dtype", "shapes", "transforms"), "run")
     loop = meta["loop"]
     if (loop.get("rng") is None) != (run.batches is None):
         raise ValueError("resume: the checkpoint and this run differ in using batch_size")
     sd = meta["optimizer"]
     same_hyperparameters(sd["hyperparameters"], run.opt)
-    opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
-    if opt_state:
-        sd["state"] = opt_state
-    run.opt.load_state_dict(sd)
+    run.opt.load_state_dict(with_optimizer_arrays(sd, arrays))
     run.ops.load(run.x, arrays["x"])
     run.ops.load(run.best_x, arrays["best_x"])
     if run.x_prev is not None and "x_prev" in arrays:

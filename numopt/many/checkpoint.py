@@ -22,14 +22,15 @@ does (:data:`GOES_ON`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import numpy as np
 
+from numopt.kernels.box import Box
 from numopt.loop import checkpoint
 from numopt.loop.status import Status
+from numopt.problem import bounds as problem_bounds
 
 #: The statuses of problems that a resumed call runs on: the call stopped them, not
 #: their own tests.
@@ -42,9 +43,7 @@ def identity(kind: str, run: Any, problems: Any) -> dict[str, Any]:
     ``kind``: ``"compiled"`` or ``"vectorized"``; ``run``: the template run of problem 0
     (its method and optimizer); ``problems``: the stacked problems.
     """
-    bounds = None
-    if problems.LO.shape[1]:
-        bounds = hashlib.sha1(problems.LO.tobytes() + problems.HI.tobytes()).hexdigest()[:16]
+    box = Box(problems.LO, problems.HI) if problems.LO.shape[1] else None
     return {
         "kind": kind,
         "method": run.method,
@@ -52,7 +51,7 @@ def identity(kind: str, run: Any, problems: Any) -> dict[str, Any]:
         "problems": problems.M,
         "shape": list(problems.shape),
         "split": list(problems.split),
-        "bounds": bounds,
+        "bounds": problem_bounds.digest(box),
     }
 
 
@@ -68,31 +67,29 @@ def load(path: Any, have: dict[str, Any], opt: Any) -> tuple[dict, dict[str, np.
     """The ``loop`` entries and arrays of the checkpoint at ``path``, checked against the
     call's identity ``have`` and ``opt``'s hyperparameters first."""
     meta, arrays = checkpoint.load(path, checkpoint.MANY_FORMAT)
-    made = meta["run"]
-    for key in ("kind", "method", "dtype", "problems", "shape", "split"):
-        if made.get(key) != have[key]:
-            raise ValueError(
-                f"resume: the checkpoint was made with {_what(key)} {made.get(key)!r}, this "
-                f"call has {have[key]!r}"
-            )
-    if made.get("bounds") != have["bounds"]:
-        was = "without bounds" if made.get("bounds") is None else "with other bounds"
-        now = "no bounds" if have["bounds"] is None else "bounds"
-        raise ValueError(
-            f"resume: the checkpoint was made {was}, this call has {now}; resume with the "
-            "same bounds (they are not stored in the checkpoint: give them again)"
-        )
+    keys = ("kind", "method", "dtype", "problems", "shape", "split")
+    checkpoint.same_identity(meta["run"], have, keys, "call", NAMES)
     checkpoint.same_hyperparameters(meta["hyperparameters"], opt)
     return meta["loop"], arrays
 
 
-def _what(key: str) -> str:
-    return {
-        "kind": "the loop",
-        "problems": "the number of problems",
-        "shape": "the problems' shape",
-        "split": "the split arguments (problem_args)",
-    }.get(key, key)
+#: How the refusals name the identity's keys.
+NAMES = {
+    "kind": "the loop",
+    "problems": "the number of problems",
+    "shape": "the problems' shape",
+    "split": "the split arguments (problem_args)",
+}
+
+
+def reopen(status: np.ndarray, details: dict[int, str]) -> np.ndarray:
+    """The problems of a resumed call that go on (:data:`GOES_ON`): their ``status``
+    back to running (-1) and their message ``details`` dropped; their indices."""
+    goes_on = np.flatnonzero(np.isin(status, [int(s) for s in GOES_ON]))
+    status[goes_on] = -1
+    for i in goes_on.tolist():
+        details.pop(i, None)
+    return goes_on
 
 
 def restore(dst: np.ndarray, arrays: dict[str, np.ndarray], name: str) -> None:

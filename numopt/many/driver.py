@@ -110,9 +110,5 @@ def _resume(mode: Any, path: Any, made: dict) -> tuple[np.ndarray, dict[int, str
     status = np.full(mode.problems.M, -1, np.int64)
     many_checkpoint.restore(status, arrays, "status")
     details = many_checkpoint.details_in(loop["details"])
-    goes_on = np.flatnonzero(np.isin(status, [int(s) for s in many_checkpoint.GOES_ON]))
-    mode.restore(arrays, goes_on)
-    status[goes_on] = -1
-    for i in goes_on.tolist():
-        details.pop(i, None)
+    mode.restore(arrays, many_checkpoint.reopen(status, details))
     return status, details

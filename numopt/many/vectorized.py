@@ -34,7 +34,7 @@ from scipy.optimize import OptimizeResult
 
 from numopt.kernels.arrays import flat_pair
 from numopt.kernels.box import Box
-from numopt.loop import hooks
+from numopt.loop import checkpoint, hooks
 from numopt.loop.status import (
     Status,
     best_point_detail,
@@ -222,7 +222,7 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
 
     def save() -> None:  # at the top of iteration t, or where the call stopped in it
         sd = opt.state_dict()
-        arrays = {**records, **{f"opt_{k}": v for k, v in sd.pop("state", {}).items()}}
+        arrays = {**records, **checkpoint.optimizer_arrays(sd)}
         loop = {"t": t, "details": many_checkpoint.details_out(details), "optimizer": sd}
         many_checkpoint.save(saving.path, made, opt, loop, arrays)
         due.done(t)
@@ -323,17 +323,9 @@ def _resume(path: Any, made: dict, opt: Any, records: dict, details: dict) -> in
     loop, arrays = many_checkpoint.load(path, made, opt)
     for name, dst in records.items():
         many_checkpoint.restore(dst, arrays, name)
-    sd = loop["optimizer"]
-    state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
-    if state:
-        sd["state"] = state
-    opt.load_state_dict(sd)
+    opt.load_state_dict(checkpoint.with_optimizer_arrays(loop["optimizer"], arrays))
     details.update(many_checkpoint.details_in(loop["details"]))
-    status = records["status"]
-    goes_on = np.flatnonzero(np.isin(status, [int(s) for s in many_checkpoint.GOES_ON]))
-    status[goes_on] = -1
-    for i in goes_on.tolist():
-        details.pop(i, None)
+    many_checkpoint.reopen(records["status"], details)
     return int(loop["t"])
 
 
