@@ -180,6 +180,8 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
         o["maxfev"] = o["maxfun"] + 1
     if tol is not None and o["gtol"] is None:
         o["gtol"] = BY_NAME["gtol"].check("gtol", tol)
+    if tol is not None and "ftol" in getattr(cls, "loop_defaults", {}) and "ftol" not in options:
+        o["ftol"] = BY_NAME["ftol"].check("ftol", tol)  # SciPy's L-BFGS-B: tol is both
     batched = o["batch_size"] is not None
     if o["epochs"] is not None and not batched:
         raise ValueError("epochs needs batch_size (an epoch is one pass over the batches)")

@@ -199,3 +199,19 @@ def test_compiled_loop_gives_the_python_loops_result_bit_for_bit(p: Problem) -> 
     )
     ref = scipy_lbfgsb(p)
     assert abs(fast.fun - ref["fun"]) <= _f_tolerance(p, ref["fun"])
+
+
+@pytest.mark.parametrize("tol", [1e-10, 1e-3])
+def test_tol_sets_ftol_and_gtol_as_scipys_lbfgsb(tol):
+    """SciPy's ``minimize(method="L-BFGS-B", tol=t)`` sets both ``ftol`` and ``gtol``
+    to ``t``: numopt's stops where SciPy's does; an ``ftol`` in options wins."""
+    from scipy.optimize import rosen, rosen_der
+
+    ref = minimize(rosen, [-1.2, 1.0], jac=rosen_der, method="L-BFGS-B", tol=tol)
+    ours = numopt.minimize(rosen, [-1.2, 1.0], jac=rosen_der, method="L-BFGS-B", tol=tol)
+    assert (ours.nit, ours.nfev) == (ref.nit, ref.nfev)
+    assert ours.fun == pytest.approx(ref.fun, rel=1e-6, abs=1e-15)
+    kept = {"ftol": 1e-1}
+    ref = minimize(rosen, [-1.2, 1.0], jac=rosen_der, method="L-BFGS-B", tol=tol, options=kept)
+    ours = numopt.minimize(rosen, [-1.2, 1.0], jac=rosen_der, tol=tol, options=kept)
+    assert (ours.nit, ours.nfev) == (ref.nit, ref.nfev)
