@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from numopt import _checks
+from numopt import _checks, _spelling
 from numopt.kernels.arrays import FLOAT_DTYPES, Layout
 from numopt.loop.state import STATE
 from numopt.quasi_newton import lbfgsb, workspace
@@ -96,8 +96,21 @@ class LBFGS:
     loop_defaults = LOOP_DEFAULTS
 
     def __init__(
-        self, *, maxcor: int = 10, maxls: int = 20, eps: float = 1e-8, backend: str = "auto"
+        self,
+        *,
+        maxcor: int = 10,
+        maxls: int = 20,
+        eps: float = 1e-8,
+        backend: str = "auto",
+        **unknown: Any,
     ) -> None:
+        if unknown:  # torch's history_size, optax's memory_size: suggest maxcor
+            keywords = ["maxcor", "maxls", "eps", "backend"]
+            raise TypeError(
+                f"LBFGS() got unexpected keyword argument(s) {list(unknown)}"
+                f"{_spelling.did_you_mean(unknown, keywords, keyword=True)}; its keywords are "
+                f"{keywords}"
+            )
         if backend not in ("auto", "serial"):
             raise ValueError(f"backend must be 'auto' or 'serial' for L-BFGS-B, got {backend!r}")
         self.backend = backend
@@ -327,7 +340,7 @@ class LBFGS:
 
 def _document() -> None:
     params = "\n".join(h.documented() for h in HYPERPARAMETERS)
-    backend = '    backend : {"auto", "serial"}\n        Where it runs: the CPU (serial loops).'
+    backend = 'backend : {"auto", "serial"}\n    Where it runs: the CPU (serial loops).'
     doc = inspect.cleandoc(LBFGS.__doc__)
     head, _, tail = doc.partition("\nExamples\n")
     LBFGS.__doc__ = f"{head}\nParameters\n----------\n{params}\n{backend}\n\nExamples\n{tail}"

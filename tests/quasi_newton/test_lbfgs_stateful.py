@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +224,16 @@ def test_errors_name_what_is_wrong():
         numopt.LBFGS(10)  # keyword-only, as every numopt optimizer
     with pytest.raises(AttributeError, match="learning_rate"):
         numopt.LBFGS().learning_rate
+
+
+@pytest.mark.parametrize(
+    "given, hint",
+    [
+        ({"history_size": 5}, "did you mean maxcor=5"),
+        ({"memory_size": 3}, "maxcor=3"),
+        ({"lr": 1.0}, "its keywords are"),
+    ],
+)
+def test_other_libraries_names_are_refused_with_numopts(given, hint):
+    with pytest.raises(TypeError, match=rf"LBFGS\(\) got unexpected .*{re.escape(hint)}"):
+        numopt.LBFGS(**given)
