@@ -11,12 +11,35 @@ from typing import Any
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def parser(doc: str, name: str, smoke: str) -> argparse.ArgumentParser:
-    """``--out DIR`` (default ``examples/out/<name>``) and ``--smoke`` (a quick run)."""
-    p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+def parser(doc: str | None, name: str, smoke: str) -> argparse.ArgumentParser:
+    """``--out DIR`` (default ``examples/out/<name>``) and ``--smoke`` (a quick run).
+
+    The description is the first line of ``doc`` (the script's ``__doc__``: its
+    title).  sphinx-gallery runs a script with ``__doc__ == ""`` (it shows the
+    docstring as the page's text instead), hence no description there.
+    """
+    lines = (doc or "").strip().splitlines()
+    p = argparse.ArgumentParser(description=lines[0] if lines else None)
     p.add_argument("--out", type=Path, default=OUT / name, help="where the figures go")
     p.add_argument("--smoke", action="store_true", help=smoke)
     return p
+
+
+def finish(status: int) -> None:
+    """End a script's run with exit status ``status``: ``_cli.finish(main())``.
+
+    A success returns instead of raising ``SystemExit(0)``: sphinx-gallery runs each
+    example inside the Sphinx process, with ``__name__ == "__main__"``, and a
+    ``SystemExit`` (even ``sys.exit(0)``) escapes its error handling and ends the
+    whole docs build, silently and with status 0.  For the same reason a failure
+    raises ``RuntimeError`` there (sphinx-gallery reports the example as failing) and
+    exits with ``status`` everywhere else.
+    """
+    if not status:
+        return
+    if "sphinx_gallery" in sys.modules:  # inside a docs build
+        raise RuntimeError(f"{Path(sys.argv[0]).name} failed: exit status {status}")
+    sys.exit(status)
 
 
 def has_matplotlib() -> bool:
@@ -30,11 +53,15 @@ def has_matplotlib() -> bool:
     return True
 
 
-def save(fig, path: Path) -> Path:
-    """Write ``fig`` to ``path`` and free it."""
+def save(fig, path: Path, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` and free it.
+
+    Every figure an example makes is written here (the docs' gallery shows the PNG
+    files written into ``--out``, not the figures left open, of which there are none).
+    """
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 

@@ -1,6 +1,9 @@
-"""Porting a bounded SciPy curve fit to numopt: only the import changes.
+"""Porting a bounded SciPy curve fit to numopt: only the import changes
+====================================================================
 
-The model is a sum of two exponential decays on a baseline, five parameters::
+The model is a sum of two exponential decays on a baseline, five parameters:
+
+::
 
     y(t) = a1 exp(-t/tau1) + a2 exp(-t/tau2) + c,    p = (a1, tau1, a2, tau2, c)
 
@@ -59,6 +62,15 @@ import scipy.optimize
 
 import numopt
 
+# %%
+# The problem
+# -----------
+#
+# The true parameters, the first guess ``P0``, the bounds as SciPy's ``(lo, hi)``
+# pairs (numopt takes them as they are), then the data, the model, and the
+# least-squares loss with its gradient ``Jᵀr``.
+
+
 TRUE = np.array([3.0, 0.6, 1.5, 4.0, 0.3])  # a1, tau1, a2, tau2, c
 NAMES = ("a1", "tau1", "a2", "tau2", "c")
 NOISE = 0.05
@@ -89,6 +101,15 @@ def loss(p: np.ndarray, t: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray
     r = a1 * e1 + a2 * e2 + c - y
     jac = np.stack([e1, a1 * e1 * t / tau1**2, e2, a2 * e2 * t / tau2**2, np.ones_like(t)])
     return 0.5 * float(r @ r), jac @ r
+
+
+# %%
+# The fits
+# --------
+#
+# ``Trace`` is the callback.  ``fit`` is the user's code, written for SciPy: the
+# port passes numopt's ``minimize`` instead of SciPy's.  ``adam`` solves the same
+# problem with numopt's Adam.
 
 
 class Trace:
@@ -129,6 +150,14 @@ def adam(t: np.ndarray, y: np.ndarray, maxiter: int) -> tuple[object, Trace]:
     return res, trace
 
 
+# %%
+# Timing
+# ------
+#
+# Each run is made once untimed, then ``REPEATS`` times; the run of median time is
+# kept.  f* comes from SciPy's L-BFGS-B with tight tolerances.
+
+
 def run_all(smoke: bool) -> tuple[dict, float]:
     """Every run (the median-time one of ``REPEATS``) and the reference minimum f*."""
     t, y = data()
@@ -156,6 +185,15 @@ def run_all(smoke: bool) -> tuple[dict, float]:
     return out, f_star
 
 
+# %%
+# What is checked
+# ---------------
+#
+# SciPy's and numopt's L-BFGS-B made the same iterations and evaluations and ended
+# at the same parameters (with ``--smoke`` too).  A full run also checks that every
+# run reached f* and that Adam needed more than 5 times L-BFGS-B's iterations.
+
+
 def check(runs: dict, f_star: float, smoke: bool) -> list[str]:
     """The claims of the docstring; an empty list when they all hold."""
     errors = []
@@ -180,6 +218,14 @@ def check(runs: dict, f_star: float, smoke: bool) -> list[str]:
     if not a_res.nit > 5 * n_res.nit:
         errors.append(f"Adam took {a_res.nit} iterations, L-BFGS-B {n_res.nit}")
     return errors
+
+
+# %%
+# The figure and the table
+# ------------------------
+#
+# ``convergence.png``, written into ``--out`` by ``_cli.save``, and the table that
+# ``report`` prints.
 
 
 def plot(runs: dict, f_star: float, out: Path) -> Path:
@@ -224,6 +270,14 @@ def report(runs: dict, f_star: float) -> None:
         )
 
 
+# %%
+# Running the script
+# ------------------
+#
+# The fits run with BLAS limited to one thread (``_cli.one_blas_thread``).  The run
+# fails (exit status 1) if a check does.
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _cli.parser(__doc__, "curve_fit_port", "a quick run (Adam stops at 200 iterations)")
     args = parser.parse_args(argv)
@@ -241,4 +295,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _cli.finish(main())

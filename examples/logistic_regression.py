@@ -1,10 +1,11 @@
-"""Mini-batch logistic regression on a real data set, checked against scikit-learn.
+"""Mini-batch logistic regression, checked against scikit-learn
+============================================================
 
-The Wisconsin breast-cancer data (569 tumours, 30 features, shipped inside
-scikit-learn as ``sklearn.datasets.load_breast_cancer``), split 75/25 with a seeded
-permutation and standardised with the training set's statistics.  The model is
+A real data set: the Wisconsin breast-cancer data (569 tumours, 30 features, shipped
+inside scikit-learn as ``sklearn.datasets.load_breast_cancer``), split 75/25 with a
+seeded permutation and standardised with the training set's statistics.  The model is
 ``p(malignant | x) = sigmoid(x·w + b)``; the objective is scikit-learn's own for
-``LogisticRegression(C=1.0)``, written as a mean:
+``LogisticRegression(C=1.0)``, written as a mean::
 
     f(w, b) = mean_i [log(1 + exp(z_i)) - y_i z_i] + ||w||² / (2 C N),   z = Xw + b
 
@@ -54,6 +55,14 @@ MISSING = (
 )
 
 
+# %%
+# The objective
+# -------------
+#
+# ``loss`` takes the parameters as a dict ``{"w": ..., "b": ...}`` and returns the
+# gradient as one too; ``alpha`` is ``1 / (C N)``.
+
+
 def loss(params: dict, X: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, dict]:
     """Mean logistic loss + (alpha/2)||w||² and its gradient, both as dicts like params."""
     w, b = params["w"], params["b"]
@@ -65,6 +74,14 @@ def loss(params: dict, X: np.ndarray, y: np.ndarray, alpha: float) -> tuple[floa
 
 def accuracy(params: dict, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((X @ params["w"] + params["b"][0] > 0) == (y > 0.5)))
+
+
+# %%
+# Data and reference
+# ------------------
+#
+# ``data`` loads, splits and standardises the data; ``reference`` fits
+# scikit-learn's ``LogisticRegression`` (lbfgs, ``tol=1e-12``) for the optimum f*.
 
 
 def data(seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -87,6 +104,15 @@ def reference(Xtr, ytr, alpha) -> dict:
     model = LogisticRegression(C=C, solver="lbfgs", tol=1e-12, max_iter=10_000)
     model.fit(Xtr, ytr)
     return {"w": model.coef_[0].copy(), "b": model.intercept_.copy()}
+
+
+# %%
+# Training
+# --------
+#
+# ``train`` runs ``numopt.minimize`` with ``batch_size`` and ``epochs``: the arrays
+# in ``args`` are split into batches, ``alpha`` passes through.  The callback keeps
+# the parameters at the end of every epoch.
 
 
 def train(method, batch_size, lr, epochs, Xtr, ytr, alpha) -> tuple[dict, list[dict]]:
@@ -122,6 +148,13 @@ def train(method, batch_size, lr, epochs, Xtr, ytr, alpha) -> tuple[dict, list[d
     return res, [snapshots[e] for e in range(res.epochs + 1)]
 
 
+# %%
+# The figure
+# ----------
+#
+# ``training.png``, written into ``--out`` by ``_cli.save``.
+
+
 def plot(curves, ref, out: Path) -> Path:
     import matplotlib
 
@@ -153,6 +186,15 @@ def plot(curves, ref, out: Path) -> Path:
         f"30 features, L2 with C = {C})"
     )
     return _cli.save(fig, out / "training.png")
+
+
+# %%
+# Running the script
+# ------------------
+#
+# 100 epochs per run (3 with ``--smoke``, or ``--epochs N``).  Without scikit-learn
+# or matplotlib it says what to install and fails, except in a ``--smoke`` run,
+# which then ends successfully.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,4 +249,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _cli.finish(main())

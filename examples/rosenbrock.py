@@ -1,8 +1,10 @@
-"""Five update rules on the 2-D Rosenbrock function, from the classic start (-1.2, 1).
+"""Five update rules on the Rosenbrock function
+============================================
 
-Runs GD, Momentum, RMSprop, Adam and AdamW through ``numopt.minimize`` (SciPy's
-``rosen``/``rosen_der``), records each path with a ``callback(intermediate_result)``
-and each loss curve with ``options={"history": True}``, and draws:
+Runs GD, Momentum, RMSprop, Adam and AdamW on the 2-D Rosenbrock function, from the
+classic start (-1.2, 1), through ``numopt.minimize`` (SciPy's ``rosen``/``rosen_der``),
+records each path with a ``callback(intermediate_result)`` and each loss curve with
+``options={"history": True}``, and draws:
 
 * ``paths.png``: the paths over the log-scaled contours of the function, beside
   the loss per iteration (log scale);
@@ -34,6 +36,15 @@ from scipy.optimize import OptimizeResult, rosen, rosen_der
 
 import numopt
 from numopt import schedules
+
+# %%
+# The five runs
+# -------------
+#
+# One ``(method, options)`` pair per update rule, each learning rate chosen to
+# converge from ``X0``.  ``run_all`` adds ``gtol=1e-6`` and ``history=True`` to each
+# and records the path with the callback.
+
 
 X0 = (-1.2, 1.0)
 OPTIMUM = np.array([1.0, 1.0])
@@ -87,6 +98,15 @@ def run_all(maxiter: int | None) -> dict[str, tuple[OptimizeResult, np.ndarray]]
     return out
 
 
+# %%
+# What is checked
+# ---------------
+#
+# Every run: finite values, and one callback call and one recorded loss per update.
+# A full run also checks that each rule converged as the introduction says (AdamW
+# near the minimum, not at it); a ``--smoke`` run of 200 iterations does not.
+
+
 def check(runs: dict, smoke: bool) -> list[str]:
     """The claims of the docstring; an empty list when they all hold."""
     errors = []
@@ -107,6 +127,15 @@ def check(runs: dict, smoke: bool) -> list[str]:
         elif not (res.success and dist < 1e-4):
             errors.append(f"{name} did not converge: {res.message} x = {res.x}")
     return errors
+
+
+# %%
+# The figures
+# -----------
+#
+# ``paths.png`` (the paths over the contours, the loss per iteration) and
+# ``history.png`` (:func:`numopt.plotting.plot_histories`), both written into
+# ``--out`` by ``_cli.save``.
 
 
 def plot(runs: dict, out: Path, smoke: bool) -> list[Path]:
@@ -148,9 +177,7 @@ def plot(runs: dict, out: Path, smoke: bool) -> list[Path]:
     ax_loss.grid(True, which="major", alpha=0.3)
     ax_loss.legend(fontsize="small")
     fig.suptitle("numopt.minimize on the Rosenbrock function from (-1.2, 1)")
-    written = [out / "paths.png"]
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    written = [_cli.save(fig, out / "paths.png")]
 
     fig, axes = plot_histories(
         {name: res for name, (res, _) in runs.items()},
@@ -161,10 +188,16 @@ def plot(runs: dict, out: Path, smoke: bool) -> list[Path]:
     for a in axes:
         a.set_xscale("log")
         a.set_xlabel("iteration (log scale)")
-    written.append(out / "history.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    written.append(_cli.save(fig, out / "history.png"))
     return written
+
+
+# %%
+# Running the script
+# ------------------
+#
+# ``main`` reads ``--out`` and ``--smoke``, prints one line per run, writes the
+# figures and reports every failed check (the exit status is then 1).
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,4 +216,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _cli.finish(main())

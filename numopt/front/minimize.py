@@ -70,8 +70,9 @@ def minimize(
             ``"ademamix"``, ``"sign_sgd"``, ``"signum"``, ``"schedule_free_sgd"``,
             ``"schedule_free_adamw"`` (no bounds; ``x`` is their average) — the keys of
             :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
-            (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``,
-            SciPy's default for a smooth problem (with or without bounds), and
+            (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``
+            (SciPy's default with bounds; without them SciPy's is BFGS, whose
+            iterates L-BFGS approximates with a limited memory), and
             ``"adam"`` with ``batch_size`` (mini-batch gradients are noisy: no line
             search) or when ``x0`` is on the GPU.
         jac : callable, True, "inplace", "2-point", "3-point" or None
@@ -102,7 +103,8 @@ def minimize(
             ``"SLSQP"``), where SciPy would warn and drop them.  ``()``, ``[]`` and
             ``None`` are no constraints.
         tol : float, optional
-            Sets ``gtol`` unless options give it (as SciPy's gradient methods do).
+            Sets ``gtol`` unless options give it, as SciPy's gradient methods do; for
+            L-BFGS-B also ``ftol`` unless options give it, as SciPy's L-BFGS-B does.
         callback : callable or list of callables
             Called after each update: ``callback(intermediate_result)`` (SciPy ≥ 1.11
             style, chosen when the parameter is named ``intermediate_result``; it gets

@@ -7,14 +7,16 @@ the point (:class:`EMA`, :class:`Polyak`).  ``minimize`` exposes them as options
 ``docs/transforms.md``).  Their element-wise arithmetic runs in fused kernels
 (:mod:`numopt.transforms._kernels`), on the CPU or the GPU like the rules.
 
-========================  ==================================================
-:class:`MultiSteps`       gradient accumulation (optax ``MultiSteps``)
-:class:`EMA`, :class:`Polyak`, :class:`Averaged`
-                          averages of x (torch ``swa_utils``, optax ``ema``)
-:class:`Lookahead`        slow and fast weights (Zhang et al. 2019)
-:class:`ParamGroups`      per-group hyperparameters (torch param groups)
-:class:`SAM`              sharpness-aware minimisation (Foret et al. 2021)
-========================  ==================================================
+=================================================  ===========================================
+:class:`MultiSteps`                                gradient accumulation (optax ``MultiSteps``)
+:class:`EMA`, :class:`Polyak`, :class:`Averaged`   averages of x (torch ``swa_utils``, optax
+                                                   ``ema``)
+:class:`Lookahead`                                 slow and fast weights (Zhang et al. 2019)
+:class:`ParamGroups`                               per-group hyperparameters (torch param
+                                                   groups)
+:class:`SAM`                                       sharpness-aware minimisation (Foret et al.
+                                                   2021)
+=================================================  ===========================================
 """
 
 from numopt.transforms._wrapper import Wrapper

@@ -189,6 +189,8 @@ class SAM(Wrapper):
         super().reset()
 
     def state_dict(self) -> dict[str, Any]:
+        """The wrapped optimizer's state, as :meth:`Wrapper.state_dict`; refused between
+        :meth:`perturb` and :meth:`step`, when ``x`` is at the climbed point."""
         if self._climbed:
             raise ValueError(
                 "state_dict between perturb and step: x is at the climbed point, not the "

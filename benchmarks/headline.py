@@ -1,0 +1,153 @@
+"""The README's headline figures, read from the results files the benchmarks wrote.
+
+Nothing in the table is typed by hand: each row names a results file and reads its
+numbers, its date and its machine from it.  ``python benchmarks/headline.py`` prints
+the table; ``--write`` puts it into ``README.md`` between the
+``<!-- headline-figures -->`` markers (``tests/project/test_headline.py`` checks
+that the README holds what this prints).  Pointing a row at a newer results file is
+a one-line change in :data:`ROWS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- headline-figures -->", "<!-- /headline-figures -->"
+
+
+def markdown_rows(path: Path, section: str) -> dict[str, dict[str, str]]:
+    """The first Markdown table under the ``###`` heading that starts with
+    ``section``, as ``{first cell: {column: cell}}`` (a row with fewer cells, such
+    as a skipped contender's, has only those)."""
+    text = path.read_text()
+    start = text.index(f"### {section}")
+    lines = text[start:].splitlines()[1:]
+    table = _first_block(lines, lambda s: s.startswith("|"))
+    header = _cells(table[0])
+    return {cells[0]: dict(zip(header, cells, strict=False)) for cells in map(_cells, table[2:])}
+
+
+def _first_block(lines: list[str], keep: Callable[[str], bool]) -> list[str]:
+    block: list[str] = []
+    for line in lines:
+        if keep(line):
+            block.append(line)
+        elif block:
+            break
+    return block
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def csv_row(path: Path, **match: str) -> dict[str, str]:
+    """The row of a CSV results file whose columns equal ``match``."""
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            if all(row[k] == v for k, v in match.items()):
+                return row
+    raise LookupError(f"{path.name}: no row with {match}")
+
+
+def measured(path: Path) -> str:
+    """When and where: the date and the machine of the file's first line."""
+    first = path.read_text().splitlines()[0]
+    if path.suffix == ".csv":
+        first = (path.with_suffix(".txt")).read_text().splitlines()[0]
+    date = re.search(r"\d{4}-\d{2}-\d{2}", first).group(0)
+    cpu = re.search(r"x86_64 ([^,]+), (\d+) CPUs", first)
+    machine = f"{cpu.group(2)}-core {cpu.group(1)}" if cpu else "x86_64, CPU not recorded"
+    return f"{date}, {machine}"
+
+
+class Row(NamedTuple):
+    what: str
+    file: str
+    figures: Callable[[Path], tuple[str, str, str]]  # (numopt, peer, ratio)
+
+
+def _lbfgs(path: Path) -> tuple[str, str, str]:
+    rows = markdown_rows(path, "100-D extended Rosenbrock")
+    ours, scipy = (float(rows[k]["wall µs (median)"]) for k in ("numopt compiled", "scipy"))
+    return f"{ours:.0f} µs", f"SciPy L-BFGS-B {scipy:.0f} µs", f"{scipy / ours:.1f}×"
+
+
+def _many(path: Path) -> tuple[str, str, str]:
+    rows = markdown_rows(path, "L-BFGS-B to gtol")
+    ours, scipy = (float(rows[k]["µs per fit"]) for k in ("numopt many", "scipy loop"))
+    return f"{ours:.1f} µs per fit", f"SciPy loop {scipy:.0f} µs", f"{scipy / ours:.0f}×"
+
+
+def _loop(path: Path) -> tuple[str, str, str]:
+    rows = markdown_rows(path, "100-D Rosenbrock, Adam")
+    ours = float(rows["numopt compiled inplace"]["ns/iter (median)"])
+    peer = float(rows["optax scan"]["ns/iter (median)"])
+    return f"{ours:.0f} ns/iter", f"optax in `lax.scan` {peer:.0f} ns", f"{peer / ours:.1f}×"
+
+
+def _step(path: Path) -> tuple[str, str, str]:
+    row = csv_row(path, rule="adam", dtype="float32", n="10000000")
+    ours, peer = float(row["numopt_ms"]), float(row["torch fused_ms"])
+    return f"{ours:.2f} ms", f"torch fused Adam {peer:.2f} ms", f"{peer / ours:.2f}×"
+
+
+ROWS = (
+    Row(
+        "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop", "lbfgs-2026-12-05.txt", _lbfgs
+    ),
+    Row(
+        "10 000 three-parameter curve fits, `minimize_many` (L-BFGS-B)",
+        "many-lbfgs-2026-12-06.txt",
+        _many,
+    ),
+    Row("Adam, 100-D Rosenbrock, 10⁵ steps, compiled loop", "loop-peers-2026-12-06.txt", _loop),
+    Row("One Adam step, N = 10⁷, float32", "compare-2026-11-25.csv", _step),
+)
+
+
+def table() -> str:
+    """The headline table, Markdown."""
+    lines = [
+        "| what | numopt | against | × faster | measured (file) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        path = RESULTS / row.file
+        ours, peer, ratio = row.figures(path)
+        link = f"[{measured(path)}](benchmarks/results/{row.file})"
+        lines.append(f"| {row.what} | {ours} | {peer} | {ratio} | {link} |")
+    return "\n".join(lines)
+
+
+def block() -> str:
+    return f"{BEGIN}\n{table()}\n{END}"
+
+
+def readme_with_table(text: str) -> str:
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    return text[:start] + block() + text[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update README.md")
+    args = parser.parse_args(argv)
+    if args.write:
+        README.write_text(readme_with_table(README.read_text()))
+    else:
+        print(table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
