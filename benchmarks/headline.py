@@ -11,63 +11,18 @@ a one-line change in :data:`ROWS`.
 from __future__ import annotations
 
 import argparse
-import csv
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results_files import RESULTS, by_first_cell, measured, read_rows  # noqa: E402
+
 README = ROOT / "README.md"
 BEGIN, END = "<!-- headline-figures -->", "<!-- /headline-figures -->"
-
-
-def markdown_rows(path: Path, section: str) -> dict[str, dict[str, str]]:
-    """The first Markdown table under the ``###`` heading that starts with
-    ``section``, as ``{first cell: {column: cell}}`` (a row with fewer cells, such
-    as a skipped contender's, has only those)."""
-    text = path.read_text()
-    start = text.index(f"### {section}")
-    lines = text[start:].splitlines()[1:]
-    table = _first_block(lines, lambda s: s.startswith("|"))
-    header = _cells(table[0])
-    return {cells[0]: dict(zip(header, cells, strict=False)) for cells in map(_cells, table[2:])}
-
-
-def _first_block(lines: list[str], keep: Callable[[str], bool]) -> list[str]:
-    block: list[str] = []
-    for line in lines:
-        if keep(line):
-            block.append(line)
-        elif block:
-            break
-    return block
-
-
-def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-def csv_row(path: Path, **match: str) -> dict[str, str]:
-    """The row of a CSV results file whose columns equal ``match``."""
-    with path.open() as f:
-        for row in csv.DictReader(f):
-            if all(row[k] == v for k, v in match.items()):
-                return row
-    raise LookupError(f"{path.name}: no row with {match}")
-
-
-def measured(path: Path) -> str:
-    """When and where: the date and the machine of the file's first line."""
-    first = path.read_text().splitlines()[0]
-    if path.suffix == ".csv":
-        first = (path.with_suffix(".txt")).read_text().splitlines()[0]
-    date = re.search(r"\d{4}-\d{2}-\d{2}", first).group(0)
-    cpu = re.search(r"x86_64 ([^,]+), (\d+) CPUs", first)
-    machine = f"{cpu.group(2)}-core {cpu.group(1)}" if cpu else "x86_64, CPU not recorded"
-    return f"{date}, {machine}"
 
 
 class Row(NamedTuple):
@@ -77,26 +32,30 @@ class Row(NamedTuple):
 
 
 def _lbfgs(path: Path) -> tuple[str, str, str]:
-    rows = markdown_rows(path, "100-D extended Rosenbrock")
+    rows = by_first_cell(read_rows(path, "100-D extended Rosenbrock"))
     ours, scipy = (float(rows[k]["wall µs (median)"]) for k in ("numopt compiled", "scipy"))
     return f"{ours:.0f} µs", f"SciPy L-BFGS-B {scipy:.0f} µs", f"{scipy / ours:.1f}×"
 
 
 def _many(path: Path) -> tuple[str, str, str]:
-    rows = markdown_rows(path, "L-BFGS-B to gtol")
+    rows = by_first_cell(read_rows(path, "L-BFGS-B to gtol"))
     ours, scipy = (float(rows[k]["µs per fit"]) for k in ("numopt many", "scipy loop"))
     return f"{ours:.1f} µs per fit", f"SciPy loop {scipy:.0f} µs", f"{scipy / ours:.0f}×"
 
 
 def _loop(path: Path) -> tuple[str, str, str]:
-    rows = markdown_rows(path, "100-D Rosenbrock, Adam")
+    rows = by_first_cell(read_rows(path, "100-D Rosenbrock, Adam"))
     ours = float(rows["numopt compiled inplace"]["ns/iter (median)"])
     peer = float(rows["optax scan"]["ns/iter (median)"])
     return f"{ours:.0f} ns/iter", f"optax in `lax.scan` {peer:.0f} ns", f"{peer / ours:.1f}×"
 
 
 def _step(path: Path) -> tuple[str, str, str]:
-    row = csv_row(path, rule="adam", dtype="float32", n="10000000")
+    (row,) = [
+        r
+        for r in read_rows(path)
+        if (r["rule"], r["dtype"], r["n"]) == ("adam", "float32", "10000000")
+    ]
     ours, peer = float(row["numopt_ms"]), float(row["torch fused_ms"])
     return f"{ours:.2f} ms", f"torch fused Adam {peer:.2f} ms", f"{peer / ours:.2f}×"
 

@@ -36,6 +36,7 @@ extensions = [
     "myst_parser",
     "sphinx_gallery.gen_gallery",
     "numopt_docs",
+    "results_table",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import headline  # noqa: E402
+from benchmarks import headline, results_files  # noqa: E402
 
 
 def test_readme_holds_the_generated_table():
@@ -29,6 +29,6 @@ def test_markdown_rows_reads_a_table(tmp_path):
         "# x, 2026-01-02, x86_64 AMD EPYC, 2 CPUs\n\n### A: b\n\n"
         "| name | µs |\n|---|---|\n| one | 1.5 |\n| two | 3 |\n\nafter\n"
     )
-    rows = headline.markdown_rows(path, "A")
+    rows = results_files.by_first_cell(results_files.read_rows(path, "A"))
     assert rows == {"one": {"name": "one", "µs": "1.5"}, "two": {"name": "two", "µs": "3"}}
-    assert headline.measured(path) == "2026-01-02, 2-core AMD EPYC"
+    assert results_files.measured(path) == "2026-01-02, 2-core AMD EPYC"
