@@ -25,6 +25,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "b3": ("beta3",),  # optax.contrib.ademamix
     "epsilon": ("eps",),  # Keras
     "momentum": ("beta",),  # torch.optim.SGD(momentum=...): the momentum rule's beta
+    "alpha": ("beta",),  # torch.optim.RMSprop(alpha=...): RMSprop's beta
     "max_iter": ("maxiter",),  # torch.optim.LBFGS, scikit-learn
     "max_eval": ("maxfev",),  # torch.optim.LBFGS
     "tolerance_grad": ("gtol",),  # torch.optim.LBFGS
@@ -36,6 +37,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "factr": ("ftol",),  # ftol = factr * machine epsilon
     "max_grad_norm": ("clip_norm",),
     "verbose": ("disp",),
+    "iprint": ("disp",),  # scipy.optimize L-BFGS-B
     "random_state": ("seed",),
     "num_epochs": ("epochs",),
     "n_epochs": ("epochs",),

@@ -163,6 +163,8 @@ def test_the_scipy_callables_answer_alike():
         ("l-bfgs-b", "history_size", "maxcor"),  # torch's LBFGS
         ("l-bfgs-b", "memory_size", "maxcor"),  # optax.lbfgs
         ("l-bfgs-b", "max_iter", "maxiter"),
+        ("l-bfgs-b", "iprint", "disp"),  # SciPy's L-BFGS-B
+        ("rmsprop", "alpha", "beta"),  # torch's RMSprop(alpha=...)
     ],
 )
 def test_an_unknown_option_names_the_one_meant(method, given, meant):
@@ -234,6 +236,9 @@ def test_a_constructor_names_the_keyword_meant():
         numopt.Adam(lr=0.1, weight_dacay=0.01)
     with pytest.raises(TypeError, match=r"^Momentum\(\) .* \(did you mean beta=0\.9\?\)"):
         numopt.Momentum(momentum=0.9)
+    with pytest.raises(TypeError, match=r"^RMSprop\(\) .* \(did you mean beta=0\.99\?\)"):
+        numopt.RMSprop(alpha=0.99)  # torch's name; ASGD and AdEMAMix have an alpha of their own
+    assert numopt.ASGD(alpha=0.5).alpha == 0.5
     with pytest.raises(TypeError, match=r"^GD\(\) got an unexpected keyword argument 'zzz'; its"):
         numopt.GD(zzz=1)
 
@@ -298,6 +303,6 @@ def test_every_alias_targets_names_that_exist():
     names |= set(numopt.front.options.BY_NAME) | set(numopt.LBFGS.option_names())
     for alias, targets in _spelling.ALIASES.items():
         assert set(targets) <= names, alias
-    # an alias is a real name only where another rule has it (RMSprop's momentum): it is
-    # suggested only where it is unknown
-    assert {alias for alias in _spelling.ALIASES if alias in names} == {"momentum"}
+    # an alias is a real name only where another rule has it (RMSprop's momentum, ASGD's
+    # alpha): it is suggested only where it is unknown
+    assert {alias for alias in _spelling.ALIASES if alias in names} == {"momentum", "alpha"}
