@@ -78,10 +78,11 @@ def by_first_cell(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
 
 def measured(path: Path) -> str:
     """When and where: the date and the machine of the file's first line (a CSV
-    file's from the text file of the same name, which the same run wrote)."""
+    file's from the text file of the same name, which the same run wrote; the date
+    in the file's name where the line has none)."""
     text = path.with_suffix(".txt") if path.suffix == ".csv" else path
     first = text.read_text().splitlines()[0]
-    date = re.search(r"\d{4}-\d{2}-\d{2}", first)
+    date = re.search(r"\d{4}-\d{2}-\d{2}", first) or re.search(r"\d{4}-\d{2}-\d{2}", path.stem)
     cpu = re.search(r"x86_64 ([^,]+), (\d+) CPUs", first)
     machine = f"{cpu.group(2)}-core {cpu.group(1)}" if cpu else "x86_64, CPU not recorded"
     return f"{date.group(0) if date else 'undated'}, {machine}"

@@ -42,13 +42,36 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**/README.md", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "generated/headline.md",  # included by benchmarks.md
+    "generated/results-index.md",
+]
 # A guide's link to a file of the repository (a results table, a module) becomes a
 # download of that file; a link to another guide a cross-reference.
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 suppress_warnings = ["myst.xref_missing"] if os.environ.get("NUMOPT_DOCS_LAX") else []
-nitpicky = False
+# Every cross-reference must resolve (numopt_docs resolves a public object's other
+# names, numopt.EMA for numopt.transforms.EMA); numopt's internal modules are named in
+# docstrings for readers of the source, and are not part of the reference.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"numopt\.(front|loop|problem|kernels|quasi_newton|rules|many|_checks)(\..*)?"),
+    (
+        r"py:.*",
+        r"numopt\.transforms\.(_\w+|averaging|accumulate|groups|lookahead|sam|options)(\..*)?",
+    ),
+    # the schedules' own modules, named from their package's docstring
+    (r"py:mod", r"base|program|plateau|piecewise|decay|cyclic|composite"),
+    # private members, and other libraries (no inventories are fetched: the build is offline)
+    (r"py:.*", r"(.*\.)?_\w*"),
+    (r"py:.*", r"(math|matplotlib|scipy|numpy|numba|torch|optax|jax)(\..*)?"),
+]
+# Keep "--small" and quotes as typed (commands are copied from the pages).
+smartquotes = False
 
 # The API reference: numpydoc renders the NumPy-style docstrings; autosummary writes
 # one page per public name (docs/reference/generated, not committed).
@@ -98,5 +121,10 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
+if os.environ.get("NUMOPT_DOCS_SMOKE"):
+    html_theme_options["announcement"] = (
+        "Built with NUMOPT_DOCS_SMOKE=1: the examples ran in their quick --smoke mode, "
+        "so their figures and figures of merit are not those of a full run."
+    )
 html_sidebars = {"index": [], "getting-started/*": []}
 html_show_sourcelink = False

@@ -42,9 +42,11 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _headings_from_two(body: str) -> str:
-    """Headings renumbered from level 2 with no level skipped; ``# ...`` lines (a
-    results file's comments) kept as text; fenced blocks left alone."""
+def _as_markdown(body: str) -> str:
+    """A results file's body as MyST Markdown: its headings renumbered from level 2
+    with no level skipped, its Markdown tables kept, and every other run of lines
+    (aligned columns, ``# ...`` comments, notes) shown as written, in a literal block;
+    fenced blocks are kept as they are."""
     lines = body.splitlines()
     fenced = False
     levels = set()
@@ -54,21 +56,52 @@ def _headings_from_two(body: str) -> str:
         elif not fenced and re.match(r"##+ ", line):
             levels.add(len(line.split(" ", 1)[0]))
     new_level = {old: 2 + k for k, old in enumerate(sorted(levels))}
-    out, fenced = [], False
+    out: list[str] = []
+    kind = None  # what the last line was: "fence", "table", "text" or None (blank/heading)
+
+    def close() -> None:
+        if kind == "text":
+            out.append("```")
+        if kind in ("text", "table"):
+            out.append("")
+
     for line in lines:
+        if kind == "fence":
+            out.append(line)
+            if line.startswith("```"):
+                kind = None
+            continue
         if line.startswith("```"):
-            fenced = not fenced
-        elif not fenced and re.match(r"#+ ", line):
+            close()
+            out.append(line)
+            kind = "fence"
+        elif re.match(r"##+ ", line):
+            close()
             marks, text = line.split(" ", 1)
-            line = "#" * new_level[len(marks)] + " " + text if len(marks) > 1 else "\\# " + text
-        out.append(line)
+            out += ["#" * new_level[len(marks)] + " " + text, ""]
+            kind = None
+        elif line.startswith("|"):
+            if kind != "table":
+                close()
+            out.append(line)
+            kind = "table"
+        elif not line.strip():
+            close()
+            kind = None
+        else:
+            if kind != "text":
+                close()
+                out.append("```text")
+            out.append(line)
+            kind = "text"
+    close()
     return "\n".join(out)
 
 
 def results_page(path: Path) -> str:
     """A results file as a page: its name as the title, the lines that say when,
-    where and how it was measured (``# ...``) as a literal block, then its tables,
-    headings renumbered from the second level."""
+    where and how it was measured (``# ...``) as a literal block, then the rest
+    (:func:`_as_markdown`)."""
     lines = path.read_text().splitlines()
     header = []
     while lines and (lines[0].startswith("# ") or not lines[0].strip()):
@@ -85,25 +118,52 @@ def results_page(path: Path) -> str:
         *header,
         "```",
         "",
-        _headings_from_two("\n".join(lines)),
+        _as_markdown("\n".join(lines)),
         "",
     ]
     return "\n".join(parts)
 
 
+def results_index(paths: list[Path]) -> str:
+    """A table of the results files, newest first: date, the script and its
+    arguments, the machine."""
+    from benchmarks.results_files import measured
+
+    rows = []
+    for path in paths:
+        text = path.read_text()
+        command = re.search(r"command: (python [^;\n]*)", text) or re.search(
+            r"(python benchmarks/\w+\.py[^;,()\n]*)", text
+        )
+        script = re.search(r"benchmarks/\w+\.py", text)
+        what = command.group(1).strip() if command else script.group(0) if script else "—"
+        date, _, machine = measured(path).partition(", ")
+        page = f"generated/results/{path.stem}.md"  # from docs/benchmarks.md, which includes it
+        rows.append((date, f"| {date} | [{path.stem}]({page}) | `{what}` | {machine} |"))
+    lines = ["| date | file | script | machine |", "|---|---|---|---|"]
+    lines += [row for _, row in sorted(rows, key=lambda r: r[0], reverse=True)]
+    return "\n".join(lines) + "\n"
+
+
 def write_generated(app: Any) -> None:
-    """Write the options reference and the benchmark results pages."""
+    """Write the options reference, the benchmark results pages with their index, and
+    the README's headline table for the benchmarks page."""
+    from benchmarks import headline
     from numopt.front import options
 
     _write_if_changed(DOCS / "options.md", options.page())
     out = GENERATED / "results"
+    paths = sorted(RESULTS.glob("*.txt"))
     keep = set()
-    for path in sorted(RESULTS.glob("*.txt")):
+    for path in paths:
         keep.add(f"{path.stem}.md")
         _write_if_changed(out / f"{path.stem}.md", results_page(path))
     for stale in out.glob("*.md"):
         if stale.name not in keep:
             stale.unlink()
+    _write_if_changed(GENERATED / "results-index.md", results_index(paths))
+    headline_table = headline.table(link=lambda name: f"generated/results/{Path(name).stem}.md")
+    _write_if_changed(GENERATED / "headline.md", headline_table + "\n")
 
 
 # --- the gallery's examples, run as scripts --------------------------------------
@@ -174,7 +234,32 @@ def check_public_names(app: Any, exception: Exception | None) -> None:
             logger.warning("numopt: the public name %s is not in the API reference", aliases[0])
 
 
+def resolve_aliases(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a reference to a public object under another of its names
+    (``numopt.EMA`` is documented as ``numopt.transforms.EMA``), and a rule's
+    ``:meth:`step``` to the method it inherits from :class:`numopt.Optimizer`."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    domain = env.get_domain("py")
+    candidates: list[str] = []
+    for aliases in public_names().values():
+        if target in aliases:
+            candidates = aliases
+            break
+    if not candidates and node["reftype"] in ("meth", "attr"):
+        name = target.rsplit(".", 1)[-1]
+        candidates = [f"numopt.Optimizer.{name}", f"numopt.transforms.Wrapper.{name}"]
+    for name in candidates:
+        if name in domain.objects:
+            return domain.resolve_xref(
+                env, node["refdoc"], app.builder, node["reftype"], name, node, contnode
+            )
+    return None
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", write_generated)
+    app.connect("missing-reference", resolve_aliases)
     app.connect("build-finished", check_public_names)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

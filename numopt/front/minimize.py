@@ -68,7 +68,8 @@ def minimize(
             ``"lion"``, ``"lamb"`` and ``"lars"`` (a list/dict ``x0``'s arrays are
             their layers), ``"adabelief"``, ``"yogi"``, ``"adan"``, ``"adopt"``,
             ``"ademamix"``, ``"sign_sgd"``, ``"signum"``, ``"schedule_free_sgd"``,
-            ``"schedule_free_adamw"`` (no bounds; ``x`` is their average) — the keys of
+            ``"schedule_free_adamw"`` (no bounds; ``x`` is their average), ``"muon"``
+            (matrices), ``"sparse_adam"``, ``"prodigy"``, ``"adafactor"`` — the keys of
             :data:`numopt.RULES`, case-insensitive —, or a stateful optimizer object
             (used as is, with its state).  The default (``None``) is ``"l-bfgs-b"``
             (SciPy's default with bounds; without them SciPy's is BFGS, whose
@@ -195,4 +196,6 @@ def minimize(
 
 
 # The options' documentation is generated from their one declaration.
-minimize.__doc__ = minimize.__doc__.replace("{options}", front_options.docstring_section())
+minimize.__doc__ = minimize.__doc__.replace(
+    "    {options}", front_options.docstring_section(" " * 12)
+)

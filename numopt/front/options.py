@@ -367,7 +367,11 @@ OPTIONS: tuple[Option, ...] = (
         "``res.x`` stays the last point.",
     ),
     Option(
-        "ema_decay", None, _checks.decay, TRANSFORMS, 'The EMA\'s decay (needs ``average="ema"``).'
+        "ema_decay",
+        None,
+        _checks.decay,
+        TRANSFORMS,
+        'The EMA\'s decay (default 0.999; needs ``average="ema"``).',
     ),
     Option(
         "ema_debias",
@@ -381,7 +385,7 @@ OPTIONS: tuple[Option, ...] = (
         None,
         _count,
         TRANSFORMS,
-        "Updates not averaged at the start (needs ``average``).",
+        "Updates not averaged at the start (default 0; needs ``average``).",
     ),
     Option(
         "lookahead",
@@ -438,6 +442,8 @@ def docstring_section(indent: str = "        ") -> str:
     group = None
     for option in OPTIONS:
         if option.group != group:
+            if group is not None:
+                out.append("")
             group = option.group
             out.append(f"{indent}*{group}*\n")
         out.append(f"{indent}``{option.name}``")
@@ -457,7 +463,8 @@ def markdown_table() -> str:
     rows = ["| option | default | group | what it does |", "|---|---|---|---|"]
     for option in OPTIONS:
         doc = option.doc.replace("|", "\\|").replace("``", "`")
-        default = "—" if option.default is None else f"`{option.default!r}`"
+        # where the default depends on the method or other options, the text says it
+        default = "in the text" if "default" in doc else f"`{option.default!r}`"
         rows.append(f"| `{option.name}` | {default} | {option.group} | {doc} |")
     return "\n".join(rows)
 

@@ -219,7 +219,7 @@ class LBFGS:
         -------
         float
             The loss at the new ``x``.  When the line search fails along steepest
-            descent, ``x`` is left where it was, :attr:`failed` is True and the loss
+            descent, ``x`` is left where it was, ``opt.failed`` is True and the loss
             there is returned.
         """
         flat = self._flat(x)
