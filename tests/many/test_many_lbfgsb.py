@@ -69,11 +69,12 @@ def test_stopping_tests_apply_to_each_problem(case):
     assert status in res.status
 
 
-def test_tol_sets_gtol():
+def test_tol_sets_gtol_and_ftol():
+    """As SciPy's L-BFGS-B, and as minimize: tol is both tolerances."""
     res = many(tol=1e-3)
     refs = reference(decay_inplace, X0, ARGS_OF, jac="inplace", tol=1e-3)
     assert_rows_equal(res, refs)
-    assert np.array_equal(res.nit, many(options={"gtol": 1e-3}).nit)
+    assert np.array_equal(res.nit, many(options={"gtol": 1e-3, "ftol": 1e-3}).nit)
 
 
 def test_options_are_not_modified():
