@@ -101,7 +101,8 @@ def minimize_many(
         naming the alternatives (``bounds=`` for a box; SciPy's ``"trust-constr"`` or
         ``"SLSQP"``).
     tol : float, optional
-        Sets ``gtol`` unless options give it.
+        As :func:`numopt.minimize`'s: sets ``gtol`` unless options give it, and for
+        L-BFGS-B ``ftol`` too.
     callback : callable or list of callables, optional
         Called every ``options["callback_every"]`` iterations (default 1) with the
         problems still running: ``callback(intermediate_result)`` gets ``x`` (one row
