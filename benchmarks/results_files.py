@@ -4,8 +4,9 @@ Two readers serve everything that quotes a measurement — the README's headline
 (:mod:`benchmarks.headline`) and the documentation's ``results`` directive — so that
 a figure is read from its file, never copied by hand.
 
-* :func:`read_rows`: the rows of a CSV file, or of the first Markdown table under a
-  ``### `` heading of a text file;
+* :func:`read_rows`: the rows of a CSV file, or of the first table under a heading
+  of a text file;
+* :func:`read_sections`: a row per ``## `` section of ``name   value unit`` lines;
 * :func:`measured`: the date and the machine the file's first line records.
 """
 
@@ -69,6 +70,23 @@ def _aligned(header: str, lines: list[str]) -> list[dict[str, str]]:
         names.append(header[start:end].strip())
         start = end
     return [dict(zip(names, line.split(), strict=True)) for line in rows]
+
+
+def read_sections(path: Path) -> list[dict[str, str]]:
+    """One row per ``## `` section of a text file whose lines are ``name   value
+    [unit]`` (the one-step benchmarks' format): ``{"section": heading, name: "value
+    unit", ...}``."""
+    rows: list[dict[str, str]] = []
+    line_pattern = re.compile(r"\s*(.*?\S)\s{2,}(-?[\d.]+(?:e[-+]?\d+)?)(?:\s+([a-zµ]+)\b)?")
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            rows.append({"section": line[3:].strip()})
+        elif rows and (match := line_pattern.match(line)):
+            name, value, unit = match.groups()
+            rows[-1].setdefault(name, f"{value} {unit}" if unit else value)
+    if not rows:
+        raise ValueError(f"{path.name} has no '## ' sections")
+    return rows
 
 
 def by_first_cell(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:

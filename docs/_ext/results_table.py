@@ -10,8 +10,10 @@ copying its numbers::
     ```
 
 * the file is ``benchmarks/results/<name>``: a CSV file, or a text file whose tables
-  are Markdown (``:section:`` picks the first table under the ``###`` heading that
-  starts with it);
+  are Markdown or aligned columns (``:section:`` picks the first table under the
+  heading that starts with it); with ``:sections:``, a text file of ``## `` sections
+  of ``name   value unit`` lines, one row per section (its heading in the column
+  ``section``);
 * ``:where:`` keeps the rows whose columns equal the values (``n=10000000,
   dtype=float32``); ``:rows:`` those whose first cell is listed, in that order
   (``:rows:`` and ``:columns:`` are separated by ``;`` where a name has a comma);
@@ -33,11 +35,15 @@ from docutils.parsers.rst import directives
 from sphinx.addnodes import pending_xref
 from sphinx.util.docutils import SphinxDirective
 
-from benchmarks.results_files import RESULTS, by_first_cell, measured, read_rows
+from benchmarks.results_files import RESULTS, by_first_cell, measured, read_rows, read_sections
 
 
 def _number(text: str) -> float:
-    return float(text.replace("×", "").replace(" ", "").replace(",", ""))
+    """The number a cell starts with (``"0.408 ms"``, ``"1.14×"``)."""
+    match = re.match(r"\s*(-?[\d.]+(?:e[-+]?\d+)?|nan|-?inf)", text.replace(",", ""), re.I)
+    if match is None:
+        raise ValueError(f"not a number: {text!r}")
+    return float(match.group(1))
 
 
 def _format(value: float, digits: int) -> str:
@@ -75,6 +81,7 @@ class Results(SphinxDirective):
         "rows": directives.unchanged,
         "columns": directives.unchanged_required,
         "digits": directives.nonnegative_int,
+        "sections": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -83,7 +90,10 @@ class Results(SphinxDirective):
             raise self.error(f"no results file benchmarks/results/{self.arguments[0]}")
         self.env.note_dependency(str(path))
         try:
-            rows = read_rows(path, self.options.get("section"))
+            if "sections" in self.options:
+                rows = read_sections(path)
+            else:
+                rows = read_rows(path, self.options.get("section"))
             every = rows
             rows = self._selected(rows)
             header, body = self._columns(rows, every)
