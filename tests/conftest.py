@@ -19,17 +19,25 @@ if TESTS not in sys.path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Start the simulator suite now if its test was selected, and wait for it last, so it
-    runs beside the rest of the suite."""
-    import simulator_run
+    """Start the background suites if their waiting tests were selected, and wait for
+    them last, so they run beside the rest of the suite (``background_run.py``); the
+    folders offloaded there leave this run."""
+    import background_run
 
-    waits = [item for item in items if item.name == simulator_run.TEST_NAME]
-    if waits and simulator_run.wanted():
-        items[:] = [item for item in items if item.name != simulator_run.TEST_NAME] + waits
-        config._numopt_simulator = simulator_run.SimulatorRun()
+    names = set(background_run.WAITERS.values())
+    waits = [item for item in items if item.name in names]
+    if not waits or not background_run.wanted():
+        return
+    offload = background_run.offloadable(config, items)
+    rest = [item for item in items if item.name not in names]
+    if offload:
+        rest, moved = background_run.split(rest)
+        config.hook.pytest_deselected(items=moved)
+    items[:] = rest + waits
+    config._numopt_background = background_run.Background(offload)
 
 
 def pytest_unconfigure(config):
-    run = getattr(config, "_numopt_simulator", None)
+    run = getattr(config, "_numopt_background", None)
     if run is not None:
         run.stop()

@@ -1,7 +1,7 @@
 """CUDA tests: collected only where CUDA can run.
 
 ``NUMBA_ENABLE_CUDASIM=1`` runs them in Numba's simulator (what CI does, through
-``tests/project/test_cuda_simulator.py``, in a process of their own because the variable
+``tests/project/test_background_suites.py``, in a process of their own because the variable
 must be set before :mod:`numba.cuda` is first imported).  ``NUMOPT_TEST_GPU=1``
 runs the same tests on a real GPU.
 """
