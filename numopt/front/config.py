@@ -136,7 +136,51 @@ class Config:
     method: Any = None
 
 
+#: Configurations already parsed, by :func:`_memo_key` (a ``minimize`` call repeated
+#: in a loop parses its options once): at most :data:`_MEMO_SIZE` of them.
+_MEMO: dict[tuple, Config] = {}
+_MEMO_SIZE = 256
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _memo_key(options: Any, method: Any, tol: Any, device_arrays: bool) -> tuple | None:
+    """A key for :data:`_MEMO` when every input is a plain scalar (None otherwise: a
+    schedule, a dict or an optimizer object is parsed every time).  Each value enters
+    with its type, so ``1``, ``1.0`` and ``True`` stay three keys (``disp=1`` is an
+    error, ``disp=True`` is not)."""
+    if not isinstance(method, _SCALARS) or not isinstance(tol, _SCALARS):
+        return None
+    if options is None:
+        items: tuple = ()
+    elif type(options) is dict:
+        items = tuple((k, type(v), v) for k, v in options.items())
+        if not all(type(v) in _SCALARS for _, _, v in items):
+            return None
+    else:
+        return None
+    return (type(method), method, type(tol), tol, bool(device_arrays), items)
+
+
 def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = False) -> Config:
+    """``options`` parsed (see :func:`parse_new`); the same inputs of plain scalars give
+    the same, immutable, :class:`Config` without parsing again."""
+    key = _memo_key(options, method, tol, device_arrays)
+    if key is None:
+        return parse_new(options, method, tol, device_arrays)
+    try:
+        return _MEMO[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable key (cannot happen with scalars; kept safe)
+        return parse_new(options, method, tol, device_arrays)
+    config = parse_new(options, method, tol, device_arrays)
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = config
+    return config
+
+
+def parse_new(options: Any, method: Any, tol: float | None, device_arrays: bool = False) -> Config:
     """Check ``options`` for ``method`` and parse them into a :class:`Config`.
 
     ``method=None`` chooses :data:`DEFAULT_METHOD`, or :data:`DEFAULT_STOCHASTIC_METHOD`

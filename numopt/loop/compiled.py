@@ -495,6 +495,13 @@ def _cached(dispatcher: Any) -> bool:
     )
 
 
+@functools.cache
+def _constant_program() -> Any:
+    """The schedule program of L-BFGS-B's loop, which reads no learning rate: a constant,
+    lowered once (it has no state for the loop to write)."""
+    return program.lower(1.0)
+
+
 # -- the mode ------------------------------------------------------------------------------
 class CompiledMode:
     """The loop of one run, compiled (see the module docstring)."""
@@ -546,7 +553,7 @@ class CompiledMode:
             opt_state = opt._state_for(self.layout, self.n)
             h = np.asarray(opt._factor_args(), np.float64)
             work = ()
-        lowered = program.lower(schedule)
+        lowered = _constant_program() if self.quasi_newton else program.lower(schedule)
         self.c[-1] = -1.0 if maximize else 1.0
         needs = Needs(
             parallel=self.backend == "parallel",
