@@ -62,7 +62,7 @@ def _step(path: Path) -> tuple[str, str, str]:
 
 ROWS = (
     Row(
-        "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop", "lbfgs-2026-12-05.txt", _lbfgs
+        "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop", "lbfgs-2026-12-06.txt", _lbfgs
     ),
     Row(
         "10 000 three-parameter curve fits, `minimize_many` (L-BFGS-B)",
