@@ -23,12 +23,13 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
-def read_rows(path: Path, section: str | None = None) -> list[dict[str, str]]:
+def read_rows(path: Path, section: str | None = None, occurrence: int = 1) -> list[dict[str, str]]:
     """The rows of a CSV file, or of the first table under the heading (``#``s, a
     space, then text starting with ``section``) of a text file — the file's first
     table without ``section`` —, as ``{column: cell}``.  A text table is Markdown
     (``| a | b |``; a row with fewer cells, a skipped contender's, has only those) or
-    right-aligned columns under a header and a line of dashes (``compare.py``'s)."""
+    right-aligned columns under a header and a line of dashes (``compare.py``'s).
+    ``occurrence`` picks the n-th heading that matches (a file of several runs)."""
     if path.suffix == ".csv":
         with path.open() as f:
             return list(csv.DictReader(f))
@@ -36,9 +37,9 @@ def read_rows(path: Path, section: str | None = None) -> list[dict[str, str]]:
     if section is not None:
         pattern = re.compile(r"#+ " + re.escape(section))
         starts = [i for i, line in enumerate(lines) if pattern.match(line)]
-        if not starts:
-            raise ValueError(f"{path.name} has no heading '... {section}...'")
-        lines = lines[starts[0] + 1 :]
+        if len(starts) < occurrence:
+            raise ValueError(f"{path.name} has no heading '... {section}...' (#{occurrence})")
+        lines = lines[starts[occurrence - 1] + 1 :]
     for i, line in enumerate(lines):
         if line.startswith("|"):
             return _markdown(lines[i:])

@@ -11,7 +11,8 @@ copying its numbers::
 
 * the file is ``benchmarks/results/<name>``: a CSV file, or a text file whose tables
   are Markdown or aligned columns (``:section:`` picks the first table under the
-  heading that starts with it); with ``:sections:``, a text file of ``## `` sections
+  heading that starts with it, or the ``:occurrence:``-th such heading); with
+  ``:sections:``, a text file of ``## `` sections
   of ``name   value unit`` lines, one row per section (its heading in the column
   ``section``);
 * ``:where:`` keeps the rows whose columns equal the values (``n=10000000,
@@ -82,6 +83,7 @@ class Results(SphinxDirective):
         "columns": directives.unchanged_required,
         "digits": directives.nonnegative_int,
         "sections": directives.flag,
+        "occurrence": directives.positive_int,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -93,7 +95,9 @@ class Results(SphinxDirective):
             if "sections" in self.options:
                 rows = read_sections(path)
             else:
-                rows = read_rows(path, self.options.get("section"))
+                rows = read_rows(
+                    path, self.options.get("section"), self.options.get("occurrence", 1)
+                )
             every = rows
             rows = self._selected(rows)
             header, body = self._columns(rows, every)

@@ -75,6 +75,8 @@ def test_a_missing_section_is_an_error_naming_it(tmp_path):
     assert results_files.read_rows(path, "A") == [{"a": "1"}]
     with pytest.raises(ValueError, match=re.escape("no heading '... B...'")):
         results_files.read_rows(path, "B")
+    path.write_text("## A\n| a |\n|---|\n| 1 |\n## A\n| a |\n|---|\n| 2 |\n")
+    assert results_files.read_rows(path, "A", occurrence=2) == [{"a": "2"}]
 
 
 def test_every_committed_results_file_says_when_and_where():
