@@ -153,3 +153,25 @@ def did_you_mean(given: Mapping[str, Any] | Iterable[str], valid: Iterable[str],
         parts.append(part)
     out = f" (did you mean {'; '.join(parts)}?)" if parts else ""
     return out + "".join(f" ({hint})" for hint in hints)
+
+
+def unexpected_keywords(owner: str, unknown: Mapping[str, Any], keywords: list[str]) -> TypeError:
+    """The ``TypeError`` of ``owner()`` called with the ``unknown`` keyword arguments, in
+    Python's words, with the names meant (:func:`did_you_mean`) and the valid ``keywords``.
+
+    Examples
+    --------
+    >>> unexpected_keywords("LBFGS", {"history_size": 5}, ["maxcor", "maxls"])
+    TypeError("LBFGS() got an unexpected keyword argument 'history_size' (did you mean \
+maxcor=5?); its keywords are ['maxcor', 'maxls']")
+    """
+    names = list(unknown)
+    which = (
+        f"an unexpected keyword argument {names[0]!r}"
+        if len(names) == 1
+        else f"unexpected keyword arguments {names}"
+    )
+    return TypeError(
+        f"{owner}() got {which}{did_you_mean(unknown, keywords, keyword=True)}; its keywords "
+        f"are {keywords}"
+    )

@@ -106,11 +106,7 @@ class LBFGS:
     ) -> None:
         if unknown:  # torch's history_size, optax's memory_size: suggest maxcor
             keywords = ["maxcor", "maxls", "eps", "backend"]
-            raise TypeError(
-                f"LBFGS() got unexpected keyword argument(s) {list(unknown)}"
-                f"{_spelling.did_you_mean(unknown, keywords, keyword=True)}; its keywords are "
-                f"{keywords}"
-            )
+            raise _spelling.unexpected_keywords("LBFGS", unknown, keywords)
         if backend not in ("auto", "serial"):
             raise ValueError(f"backend must be 'auto' or 'serial' for L-BFGS-B, got {backend!r}")
         self.backend = backend

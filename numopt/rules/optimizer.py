@@ -576,17 +576,7 @@ def _constructor(cls: type[Optimizer]) -> Callable[..., None]:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         unknown = {k: v for k, v in kwargs.items() if k not in keywords}
         if unknown:
-            names = list(unknown)
-            which = (
-                f"an unexpected keyword argument {names[0]!r}"
-                if len(names) == 1
-                else f"unexpected keyword arguments {names}"
-            )
-            raise TypeError(
-                f"{cls.__name__}() got {which}"
-                f"{_spelling.did_you_mean(unknown, keywords, keyword=True)}; its keywords are "
-                f"{keywords}"
-            )
+            raise _spelling.unexpected_keywords(cls.__name__, unknown, keywords)
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)

@@ -235,5 +235,9 @@ def test_errors_name_what_is_wrong():
     ],
 )
 def test_other_libraries_names_are_refused_with_numopts(given, hint):
-    with pytest.raises(TypeError, match=rf"LBFGS\(\) got unexpected .*{re.escape(hint)}"):
+    name = re.escape(repr(next(iter(given))))
+    with pytest.raises(
+        TypeError,
+        match=rf"^LBFGS\(\) got an unexpected keyword argument {name}.*{re.escape(hint)}",
+    ):
         numopt.LBFGS(**given)
