@@ -167,16 +167,12 @@ def parse(options: Any, method: Any, tol: float | None, device_arrays: bool = Fa
     key = _memo_key(options, method, tol, device_arrays)
     if key is None:
         return parse_new(options, method, tol, device_arrays)
-    try:
-        return _MEMO[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable key (cannot happen with scalars; kept safe)
-        return parse_new(options, method, tol, device_arrays)
-    config = parse_new(options, method, tol, device_arrays)
-    if len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.clear()
-    _MEMO[key] = config
+    config = _MEMO.get(key)
+    if config is None:
+        config = parse_new(options, method, tol, device_arrays)
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = config
     return config
 
 
