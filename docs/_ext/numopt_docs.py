@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -24,9 +25,10 @@ from typing import Any
 
 from sphinx.util import logging
 
+from benchmarks.results_files import RESULTS, measured
+
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
-RESULTS = ROOT / "benchmarks" / "results"
 GENERATED = DOCS / "generated"
 FIGURES = DOCS / "_build" / "example-figures"
 
@@ -127,8 +129,6 @@ def results_page(path: Path) -> str:
 def results_index(paths: list[Path]) -> str:
     """A table of the results files, newest first: date, the script and its
     arguments, the machine."""
-    from benchmarks.results_files import measured
-
     rows = []
     for path in paths:
         text = path.read_text()
@@ -202,10 +202,11 @@ def written_figures(block: Any, block_vars: dict, gallery_conf: dict) -> str:
 # --- every public name documented ---------------------------------------------------
 
 
+@functools.cache
 def public_names() -> dict[int, list[str]]:
     """numopt's public objects (the ``__all__`` of the package and of its public
     modules), each with every fully qualified name it has (``numopt.EMA`` is
-    ``numopt.transforms.EMA``)."""
+    ``numopt.transforms.EMA``); computed once per build."""
     import importlib
 
     names: dict[int, list[str]] = {}
