@@ -61,19 +61,20 @@ def _in(item, folder: Path) -> bool:
     return folder in Path(str(item.fspath)).parents
 
 
-def split(items, names=OFFLOADED):
+def split(items):
     """``items`` without those under the :data:`OFFLOADED` folders, and those."""
-    folders = [TESTS / name for name in names]
-    off = [item for item in items if any(_in(item, f) for f in folders)]
-    keep = [item for item in items if not any(_in(item, f) for f in folders)]
+    folders = [TESTS / name for name in OFFLOADED]
+    keep, off = [], []
+    for item in items:
+        (off if any(_in(item, f) for f in folders) else keep).append(item)
     return keep, off
 
 
 class Suite:
     """One ``python -m pytest`` of the background process, its output to a temporary file."""
 
-    def __init__(self, name: str, paths: list[str], env: dict[str, str]) -> None:
-        self.name, self.paths, self.env = name, paths, env
+    def __init__(self, paths: list[str], env: dict[str, str]) -> None:
+        self.paths, self.env = paths, env
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc: subprocess.Popen | None = None
         self.done = threading.Event()
@@ -97,14 +98,15 @@ class Suite:
 
 
 class Background:
-    """The suites, run one after another in a thread of this process."""
+    """The suites whose waiting tests were collected, run one after another in a thread
+    of this process."""
 
-    def __init__(self, offload: bool) -> None:
-        simulator = Suite("simulator", ["tests/cudasim"], {"NUMBA_ENABLE_CUDASIM": "1"})
-        self.suites = {"simulator": simulator}
+    def __init__(self, simulator: bool, offload: bool) -> None:
+        self.suites = {}
+        if simulator:
+            self.suites["simulator"] = Suite(["tests/cudasim"], {"NUMBA_ENABLE_CUDASIM": "1"})
         if offload:
-            paths = [f"tests/{name}" for name in OFFLOADED]
-            self.suites["offloaded"] = Suite("offloaded", paths, {})
+            self.suites["offloaded"] = Suite([f"tests/{name}" for name in OFFLOADED], {})
         self.stopped = False
         self.thread = threading.Thread(target=self._run_all, daemon=True)
         self.thread.start()

@@ -24,17 +24,20 @@ def pytest_collection_modifyitems(config, items):
     folders offloaded there leave this run."""
     import background_run
 
-    names = set(background_run.WAITERS.values())
-    waits = [item for item in items if item.name in names]
+    waiters = background_run.WAITERS
+    waits = [item for item in items if item.name in waiters.values()]
     if not waits or not background_run.wanted():
         return
-    offload = background_run.offloadable(config, items)
-    rest = [item for item in items if item.name not in names]
+    waiting = {item.name for item in waits}
+    # the folders leave this run only when the test that reports them waits for them
+    offload = waiters["offloaded"] in waiting and background_run.offloadable(config, items)
+    rest = [item for item in items if item.name not in waiting]
     if offload:
         rest, moved = background_run.split(rest)
         config.hook.pytest_deselected(items=moved)
     items[:] = rest + waits
-    config._numopt_background = background_run.Background(offload)
+    simulator = waiters["simulator"] in waiting
+    config._numopt_background = background_run.Background(simulator, offload)
 
 
 def pytest_unconfigure(config):

@@ -29,7 +29,7 @@ def test_cuda_kernels_in_simulator(request):
     pytest.importorskip("numba_cuda", reason="numba-cuda (the 'test' extra) is not installed")
     background = getattr(request.config, "_numopt_background", None)
     if background is None:  # collected some other way: run the suite now
-        background = background_run.Background(offload=False)
+        background = background_run.Background(simulator=True, offload=False)
     code, out = background.wait("simulator")
     print(f"CUDA simulator suite: {_report(code, out, 'simulator suite')}")
 
