@@ -348,7 +348,12 @@ def test_a_first_format_checkpoint_resumes_as_the_version_that_wrote_it(name, tm
     if meta["epochs"] is not None:
         assert res.epochs == meta["epochs"]
     for key, values in expected.items():
-        if key.startswith("history_"):
+        if key.startswith("history_") and name == "sgd_plateau":
+            # the batch losses and gradients are BLAS's (r @ r, X.T @ r), whose last bit
+            # depends on the CPU's kernel (AVX2 or AVX-512): a few recorded values 1 ulp
+            # apart on another machine, the run's points exact
+            np.testing.assert_array_max_ulp(res.history[key[8:]], values, maxulp=2)
+        elif key.startswith("history_"):
             np.testing.assert_array_equal(res.history[key[8:]], values, err_msg=key)
 
 
