@@ -176,12 +176,14 @@ def minimize(
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but this run cannot be compiled: {reason}")
-    churn = None
-    if reason is None and choice is not True:  # "auto": a closure per call runs in Python
-        reason = churn = compiled.churn_reason(fun)
+    if reason is None and choice is not True and run.batches is None:
+        # "auto" by expected cost: a closure's run starts in Python and moves to the
+        # compiled loop once that is predicted to pay (numopt.loop.switch)
+        reason = compiled.auto_reason(fun)
+        run.switchable = reason is not None
+    elif reason is None and choice is not True:  # mini-batches: no switch mid-run
+        reason = compiled.churn_reason(fun)
     run.compiled, run.compiled_reason = reason is None, reason
-    # ... until the rest of a long full-batch run would cost more than compiling
-    run.switchable = churn is not None and run.batches is None
     if run.compiled:
         # the final evaluation (numopt.front.result) then calls fun/jac with the writeable
         # array type the compiled loop compiled them for: no second compilation

@@ -303,9 +303,11 @@ OPTIONS: tuple[Option, ...] = (
         _compiled,
         PLACEMENT,
         'Run the whole loop compiled when ``fun``/``jac`` are Numba functions: ``"auto"`` '
-        "(default: when it can, once per function code: a closure defined anew runs "
-        "the Python loop, and a long full-batch run moves to the compiled loop mid-run; "
-        "``res.compiled`` says whether it did), True (raise with the reason when it "
+        "(default: when it can and it pays: a module's function compiles at its first "
+        "call; a closure's full-batch run starts in the Python loop and moves to the "
+        "compiled loop mid-run once the rest of the run, or the function's calls "
+        "together, would cost more in Python than compiling; ``res.compiled`` and "
+        "``res.compiled_reason`` say what ran), True (raise with the reason when it "
         "cannot) or False.  See ``docs/compiled-loop.md``.",
     ),
     Option(
@@ -480,3 +482,9 @@ def page() -> str:
         "in its docstring: `help(numopt.Adam)`).  An unknown key is an error.\n\n"
         f"{markdown_table()}\n"
     )
+
+
+if __name__ == "__main__":  # python -m numopt.front.options > docs/options.md
+    import sys
+
+    sys.stdout.write(page())

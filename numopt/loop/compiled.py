@@ -30,7 +30,7 @@ from numba.np.ufunc.parallel import _launch_threads
 
 from numopt.kernels import cpu, norms
 from numopt.kernels.generate import clamp, element, source_digest, specialise
-from numopt.loop import intrinsics, iteration
+from numopt.loop import intrinsics, iteration, switch
 from numopt.loop.intrinsics import borrowed, on_stack, registers, store
 from numopt.loop.loop_cache import LoopCache
 from numopt.loop.state import SETTINGS, STATE
@@ -348,33 +348,45 @@ def _observe(ctx, f):  # pragma: no cover - compiled
     program.observe(f, ctx.s_ints, ctx.s_floats, ctx.s_state)
 
 
-# -- the entry: the loop over borrowed views (why: intrinsics.borrowed) -------------------
-def _entry(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragma: no cover
+# -- the loop's working copies (why: intrinsics.borrowed, intrinsics.on_stack) -------------
+@njit(inline="always")
+def _enter(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragma: no cover
     views = Context(
         ctx.args, ctx.shape, borrowed(ctx.xs), borrowed(ctx.gs), ctx.batch_size,
         ctx.n_samples, borrowed(ctx.opt_state), borrowed(ctx.c), borrowed(ctx.h), ctx.lr,
         borrowed(ctx.lo), borrowed(ctx.hi), ctx.sign, borrowed(ctx.s_ints),
         borrowed(ctx.s_floats), borrowed(ctx.s_state), borrowed(ctx.work),
     )  # fmt: skip
-    local = on_stack(s)
-    code = loop(  # noqa: F821 - the iteration, bound by loop_for()
-        local, on_stack(k), borrowed(x), borrowed(g), borrowed(best_x),
+    # (inlined, so the records' copies are in the loop's own stack frame)
+    return (
+        on_stack(s), on_stack(k), borrowed(x), borrowed(g), borrowed(best_x),
         borrowed(x_prev), borrowed(hist), borrowed(rows), borrowed(losses),
         borrowed(order), views,
     )  # fmt: skip
-    store(s, local)
-    return code
+
+
+@njit(inline="always")
+def _leave(held, s):  # pragma: no cover - compiled
+    store(held, s)
 
 
 _LOOPS = LoopCache("compiled loop")
-#: Why ``compiled="auto"`` should not compile for this function (see LoopCache).
+
+
+def auto_reason(fun: Any) -> str | None:
+    """Why ``compiled="auto"`` should start ``fun``'s full-batch run in the Python loop
+    (:func:`numopt.loop.switch.start_reason`), or None to compile now."""
+    return switch.start_reason(_LOOPS, fun)
+
+
+#: Why a mini-batch ``compiled="auto"`` run (which cannot switch) should not compile.
 churn_reason = _LOOPS.churn_reason
 
 
 class Bound(NamedTuple):
     """The iteration bound to one run's compiled services (see :func:`bind_services`)."""
 
-    loop: Any  # the iteration, @njit(inline="always"): (s, k, x, g, ..., ctx) -> code
+    loop: Any  # the iteration, to compile: (s, k, x, g, ..., ctx) -> code
     evaluate: Any  # the objective's service, @njit(inline="always")
     kind: str  # the variant's name (for the cache)
     cache: bool  # whether the user's functions (so a loop around them) cache to disk
@@ -397,8 +409,9 @@ def loop_for(
 
     def build() -> Any:
         bound = bind_services(fun, jac, mode, body, factors, n_args, data, n_factors, needs)
-        fn = specialise(_entry, bound.kind, loop=bound.loop)
-        return njit(cache=bound.cache, nogil=True, error_model="numpy")(fn)
+        # the iteration is the compiled function itself: inlined into a wrapper, Numba
+        # would copy its whole IR twice, block by block (a fifth of a cold compile)
+        return njit(cache=bound.cache, nogil=True, error_model="numpy")(bound.loop)
 
     return _LOOPS.get(key, build, fun)
 
@@ -460,6 +473,8 @@ def bind_services(
         "interrupted": _never,
         "time_up": _never,
         "save_time": _never,
+        "enter": _enter,
+        "leave": _leave,
     }
     iteration.check(services)
     kind = f"compiled_{mode}_{''.join('1' if n else '0' for n in needs)}"
@@ -473,8 +488,7 @@ def bind_services(
     # segfault): start it here (once per process; later calls return at once).
     _launch_threads()
     cache = _cached(fun) and (mode != "jac" or _cached(jac))
-    loop = njit(inline="always", error_model="numpy")(fn)
-    return Bound(loop, evaluate, kind, cache)
+    return Bound(fn, evaluate, kind, cache)
 
 
 def _where(dispatcher: Any) -> str:

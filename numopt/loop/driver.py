@@ -86,6 +86,8 @@ def _chunks(
         code = mode.chunk(hist, rows)
         elapsed = time.perf_counter() - t0
         done = s.nit - nit0
+        if run.switchable:  # auto's count of this function's time in Python (switch.due)
+            switch.add_spent(run.objective.fun, elapsed)
         _drain(run, hist, rows, bar, done)
         if code >= 0:
             status = Status(code)

@@ -33,6 +33,9 @@ global names that each mode binds (:func:`bind`):
                                         them every iteration; the compiled loop's driver
                                         between chunks)
 ``save_time()``                         ``checkpoint_seconds`` elapsed (likewise)
+``enter(s, k, x, ..., ctx)``            the loop's working copies of its arguments (from
+                                        Python: themselves)
+``leave(held, s)``                      write the working state ``s`` back over ``held``
 ======================================  ================================================
 
 Run from Python (:mod:`numopt.loop.python_mode`) the services are the objective, the
@@ -62,21 +65,34 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
     ``hist`` (3 rows: loss, gradient measure, learning rate), ``rows`` (disp rows)
     and ``losses`` (this epoch's batch losses) are buffers the driver drains;
     ``s.limit`` keeps them from filling.  ``order`` is the epoch's order of the
-    samples (mini-batches), ``ctx`` what the mode's services need.
+    samples (mini-batches), ``ctx`` what the mode's services need.  The mode's
+    ``enter`` gives the loop its working copies of them (compiled: the state in the
+    stack frame, the arrays without reference counts) and ``leave`` writes the state
+    back: the compiled loop is this function itself, no wrapper to inline it into.
     """
+    held = s
+    s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx = enter(  # noqa: F821
+        s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx
+    )
+    code = GO_ON
     while True:
         # -- the top of an iteration: a consistent point (stopping or saving resumes exactly)
         if k.batched != 0 and s.batch_index >= k.per_epoch:
-            return CODES.EPOCH_END
+            code = CODES.EPOCH_END
+            break
         nit = s.nit
         if interrupted():  # noqa: F821 - a service
-            return CODES.INTERRUPTED
+            code = CODES.INTERRUPTED
+            break
         if k.maxiter >= 0 and nit + s.skipped >= k.maxiter:
-            return CODES.MAXITER
+            code = CODES.MAXITER
+            break
         if nit >= s.limit:
-            return CODES.CHUNK
+            code = CODES.CHUNK
+            break
         if k.timed != 0 and time_up():  # noqa: F821
-            return CODES.MAX_TIME
+            code = CODES.MAX_TIME
+            break
         if s.phase == 1:  # back from the driver's callbacks: this iteration goes on
             s.phase = 0
             f = s.f_cur
@@ -85,7 +101,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             if nit != s.saved_nit and nit != 0:
                 due = k.save_every > 0 and nit % k.save_every == 0
                 if due or (k.save_timed != 0 and save_time()):  # noqa: F821
-                    return CODES.SAVE
+                    code = CODES.SAVE
+                    break
             if s.phase == 2:  # the update evaluated this point (a line search)
                 s.phase = 0
                 f = s.f_cur
@@ -101,11 +118,12 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
                     s.phase = 1
                     s.f_cur = f
                     s.gnorm_cur = gnorm
-                    return code
+                    break
                 if code != 0:
-                    return code
+                    break
             if interrupted():  # noqa: F821 - Ctrl-C during the evaluation: no update after it
-                return CODES.INTERRUPTED
+                code = CODES.INTERRUPTED
+                break
         # -- the evaluation is done: the stopping tests, in SciPy's order
         if not (math.isfinite(f) and math.isfinite(gnorm)):
             if k.skip_nonfinite != 0:  # drop this batch: no update
@@ -114,7 +132,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
                 continue
             s.what = 0 if not math.isfinite(f) else 1
             s.f_cur = f
-            return CODES.NONFINITE
+            code = CODES.NONFINITE
+            break
         if k.batched != 0:
             losses[s.n_losses] = f
             s.n_losses += 1
@@ -177,7 +196,7 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
         if code != GO_ON:
             if improved:
                 copy(best_x, x)  # noqa: F821
-            return code
+            break
         if s.phase != 2:  # (a method with a line search leaves f at the new x known)
             s.fx_known = 0
         elif k.record != 0:  # the line search chose this update's step: record it
@@ -185,6 +204,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
         s.nit = nit + 1
         s.f_prev = f
         s.batch_index += k.stride
+    leave(held, s)  # noqa: F821
+    return code
 
 
 #: The services :func:`iterate` calls (see the module docstring).
@@ -200,7 +221,18 @@ SERVICES = (
     "interrupted",
     "time_up",
     "save_time",
+    "enter",
+    "leave",
 )
+
+
+def _as_given(*arguments):
+    """The Python loop's ``enter``: it works on its arguments themselves."""
+    return arguments
+
+
+def _nothing(held, s):
+    """The Python loop's ``leave``: its state is the run's own."""
 
 
 def bind(services: dict) -> Callable:
@@ -210,7 +242,7 @@ def bind(services: dict) -> Callable:
     through the kernel generator (:func:`numopt.kernels.generate.specialise`), which
     also names the copy for Numba's cache.
     """
-    return bound(iterate, services, SERVICES)
+    return bound(iterate, {"enter": _as_given, "leave": _nothing, **services}, SERVICES)
 
 
 def bound(template: Callable, services: dict, names: tuple[str, ...]) -> Callable:

@@ -4,9 +4,11 @@ A compiled loop is bound to the user's functions, so a new function object — a
 closure over another data set's values, defined anew at each call — compiles a new
 loop: seconds, and megabytes of machine code that Numba never gives back (measured:
 about 8 MB per loop, whether or not the loop is still referenced).  So
-``compiled="auto"`` compiles a function's code once: :meth:`LoopCache.churn_reason`
-sends a new function object of code already compiled to the Python loop (the same
-result, bit for bit), warning once per code with the fix — pass the data through
+``compiled="auto"`` decides by expected cost (:mod:`numopt.loop.switch`), asking
+:meth:`LoopCache.holds` whether a loop for a function object is kept here and
+:meth:`LoopCache.churn_reason` whether a function object is a new one of code seen
+before, which runs the Python loop (the same result, bit for bit), warned once per
+code with the fix — pass the data through
 ``args`` (one loop then serves every call), ``numopt.minimize_many`` for a batch of
 problems.  ``compiled=True`` still compiles (and warns).  The cache keeps the
 :data:`MAX_LOOPS` most recently used loops (least recently used dropped first).
@@ -15,6 +17,8 @@ problems.  ``compiled=True`` still compiles (and warns).  The cache keeps the
 from __future__ import annotations
 
 import collections
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +38,7 @@ class LoopCache:
         self.what = what
         self.maxsize = maxsize
         self._loops: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
-        self._codes: dict[Any, int] = {}  # code object -> id of the last function compiled
+        self._codes: dict[Any, int] = {}  # code object -> id of the last function seen
         self._warned: set[Any] = set()
 
     def __len__(self) -> int:
@@ -60,19 +64,28 @@ class LoopCache:
             self._loops.popitem(last=False)
         return loop
 
+    def holds(self, fun: Any) -> bool:
+        """Whether a loop compiled for the function object ``fun`` is kept here."""
+        return any(key[0] is fun for key in self._loops)
+
     def churn_reason(self, fun: Any) -> str | None:
         """Why ``compiled="auto"`` should not compile for ``fun`` (warned once), or None.
 
-        A function whose code was compiled for another function object (a closure
-        defined anew at each call) would compile a loop per call.
+        A function whose code was compiled, or run by ``auto``, for another function
+        object (a closure defined anew at each call) would compile a loop per call.
+        ``fun`` is then the object this code was last seen as.
         """
-        if not self._recompiles(fun):
+        recompiles = self._recompiles(fun)
+        code = _code(fun)
+        if code is not None:
+            self._codes[code] = id(fun)
+        if not recompiles:
             return None
         self._warn(fun, "runs the Python loop rather than compile a new")
         return (
-            "fun's code was compiled for another function object (a closure?): a "
-            "compiled loop per function object costs seconds and memory; pass the data "
-            "through args (compiled=True forces a new loop)"
+            "fun's code ran before as another function object (a closure?): a compiled "
+            "loop per function object costs seconds and memory; pass the data through "
+            "args (compiled=True forces a new loop)"
         )
 
     def _recompiles(self, fun: Any) -> bool:
@@ -85,13 +98,24 @@ class LoopCache:
             return
         self._warned.add(code)
         warnings.warn(
-            f"numopt {doing} {self.what} for {code.co_name!r}: a new function object with "
-            "code compiled before (a closure over other values?), and each compiled loop "
+            f"numopt {doing} {self.what} for {code.co_name!r}: a new function object of "
+            "code seen before (a closure over other values?), and each compiled loop "
             "takes seconds and memory; pass the data through args so that one compiled "
             "loop serves every call, or use numopt.minimize_many for a batch of problems",
             RecompileWarning,
-            stacklevel=3,
+            stacklevel=_callers_level(),
         )
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside numopt (the user's call)."""
+    import numopt
+
+    root = os.path.dirname(numopt.__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _code(fun: Any) -> Any:

@@ -1,22 +1,35 @@
-"""``compiled="auto"``'s mid-run switch: a run that started in Python moves to the compiled loop.
+"""``compiled="auto"``'s choice: compile now, or start in Python and move mid-run.
 
-``compiled="auto"`` does not compile a loop for a new function object whose code was
-compiled before — a closure over another data set, defined anew at each call
-(:meth:`numopt.loop.loop_cache.LoopCache.churn_reason`): a loop costs seconds to
-compile and megabytes that are never given back, and most such runs are short.  But
-a long run should not pay the Python loop's cost for its whole length either.  The
-Python and the compiled loop pass through the same points with the same state and
-give the same bits, so the driver (:mod:`numopt.loop.driver`) may change modes
-between two chunks: after each chunk of a full-batch run in the Python loop,
-:func:`due` predicts the rest of the run from the last chunk's pace and ``maxiter``,
-and once the rest would take more than :data:`PAYBACK` times
-:data:`COMPILE_SECONDS` in Python, :func:`switch` hands the run to the compiled loop.
-A short run never compiles; a long run pays one compilation and then runs at the
-compiled loop's pace.  The result says so in ``compiled_reason``.
+A compiled loop is bound to the user's function object, costs seconds to compile and
+keeps megabytes that Numba never gives back; the Python loop starts at once.  Which is
+cheaper depends on what the run and the function have ahead of them, so ``auto``
+decides by expected cost (:func:`start_reason`):
+
+* a loop for this function already in memory (:class:`~numopt.loop.loop_cache.LoopCache`)
+  costs nothing more: compiled;
+* a function that captures values (a closure, defined anew for each data set) or is
+  defined inside another function is likely to be called once: its full-batch run
+  starts in the Python loop, and so does a new function object of code seen before
+  (warned once: pass the data through ``args``);
+* any other Numba function (a module's, defined once) compiles at its first call:
+  that cost is paid once per process, or once per machine with ``cache=True``.
+
+The Python and the compiled loop pass through the same points with the same state and
+give the same bits, so the driver (:mod:`numopt.loop.driver`) may change modes between
+two chunks.  After each chunk of a run that started in Python, :func:`due` asks two
+questions: will the rest of the run, predicted from the last chunk's pace and
+``maxiter``, take more than :data:`PAYBACK` times :data:`COMPILE_SECONDS` in Python?
+Or has this function object already spent :data:`COMPILE_SECONDS` in the Python loop,
+over this call and its earlier calls (a closure reused for many short runs)?  Either
+way :func:`switch` hands the run to the compiled loop: a short run never compiles; a
+long one, or a function called often enough, pays one compilation, never more than
+about twice what the better choice made in hindsight would have cost.
+``res.compiled_reason`` says which loop ran and why.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 #: What compiling a whole loop is expected to cost (measured 1.4-2.7 s cold here).
@@ -25,16 +38,65 @@ COMPILE_SECONDS = 2.0
 #: :data:`COMPILE_SECONDS`: a run that switches saves at least about as much as it pays.
 PAYBACK = 2.0
 
+# seconds each function object has spent in the Python loop under "auto" (its calls
+# that may switch), forgotten with the function
+_spent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def start_reason(cache: Any, fun: Any) -> str | None:
+    """Why a full-batch ``compiled="auto"`` run of ``fun`` should start in the Python
+    loop (it may switch), or None to compile now.  ``cache``: the compiled loops kept."""
+    if cache.holds(fun) or spent(fun) >= COMPILE_SECONDS:
+        return None
+    churn = cache.churn_reason(fun)
+    if churn is not None:
+        return churn
+    py = getattr(fun, "py_func", fun)
+    if getattr(py, "__closure__", None):
+        why = "fun captures values (a closure, defined anew for each data set?)"
+    elif "<locals>" in getattr(py, "__qualname__", ""):
+        why = "fun is defined inside a function (a new object at each of its calls?)"
+    else:
+        return None
+    return (
+        f"{why}: a compiled loop per function object costs seconds and memory, so the "
+        "Python loop runs until the rest of the run, or this function's calls together, "
+        "would cost more; pass the data through args to a function defined once"
+    )
+
+
+def spent(fun: Any) -> float:
+    """Seconds ``fun`` has run in the Python loop under ``auto`` in this process."""
+    try:
+        return _spent.get(fun, 0.0)
+    except TypeError:  # not weakly referable
+        return 0.0
+
+
+def add_spent(fun: Any, seconds: float) -> None:
+    """Count ``seconds`` more of ``fun`` in the Python loop."""
+    try:
+        _spent[fun] = _spent.get(fun, 0.0) + seconds
+    except TypeError:
+        pass
+
 
 def due(run: Any, done: int, elapsed: float) -> bool:
     """Whether ``run`` (in the Python loop, allowed to switch) should switch now, its
-    last chunk having made ``done`` updates in ``elapsed`` seconds."""
+    last chunk having made ``done`` updates in ``elapsed`` seconds (already counted as
+    the function's time in the Python loop by the driver)."""
+    if spent(run.objective.fun) >= COMPILE_SECONDS:
+        run.switch_why = "this function's time in the Python loop had passed the cost of compiling"
+        return True
     planned = run.planned
     if planned is None or done <= 0:
         return False
     s = run.state
     rest = planned - (s.nit + s.skipped)
-    return rest * (elapsed / done) > PAYBACK * COMPILE_SECONDS
+    if rest * (elapsed / done) > PAYBACK * COMPILE_SECONDS:
+        run.switch_why = "the rest of the run was predicted to take longer than compiling"
+        return True
+    return False
 
 
 def switch(run: Any) -> Any:
@@ -45,8 +107,8 @@ def switch(run: Any) -> Any:
     run.compiled = True
     run.switchable = False
     run.compiled_reason = (
-        f"the Python loop ran the first {run.state.nit} iterations ({why}); the rest of "
-        "the run, predicted to take longer than compiling, ran compiled"
+        f"the Python loop ran the first {run.state.nit} iterations ({why}); then, as "
+        f"{run.switch_why}, the rest ran compiled"
     )
     # the final evaluation calls fun/jac with the array type the loop compiled them for
     run.view = run.structure.views(run.x, writeable=True)

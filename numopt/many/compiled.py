@@ -1,7 +1,7 @@
 """Many problems in one compiled call: the loop of ``minimize`` once per problem, over cores.
 
 The iteration is :mod:`numopt.loop.iteration`'s, bound to the same compiled services
-as a single run's (:func:`numopt.loop.compiled.bind_services`) and inlined into a
+as a single run's (:func:`numopt.loop.compiled.bind_services`) and called from a
 loop over a block of problems: each problem's loop runs serially, on its own rows of
 the stacked arrays — ``X``, ``G``, the best points, the rule's state or L-BFGS-B's
 memory, the factors, the schedule's state, the bounds — with its own rows of the
@@ -86,20 +86,21 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
             borrowed(OS[i]), borrowed(C[i]), ctx.h, ctx.lr, borrowed(LO[i]), borrowed(HI[i]),
             ctx.sign, ctx.s_ints, ctx.s_floats, borrowed(SST[i]), work_at(W, i),  # noqa: F821
         )  # fmt: skip
-        local = on_stack(states[i])
         code = codes[i]
-        if code < 0:  # running
+        if code < 0:  # running (the iteration works on its own copy of the state)
             code = loop(  # noqa: F821 - the iteration, bound by entry_for()
-                local, on_stack(settings[0]), x, g, borrowed(BEST[i]), borrowed(XPREV[i]),
-                hist, rows, losses, order, view,
+                states[i], settings[0], x, g, BEST[i], XPREV[i], hist, rows, losses, order,
+                view,
             )  # fmt: skip
-        elif local.fx_known == 0 and code != CODES.NONFINITE and code != CODES.INTERRUPTED:
-            # stopped: the driver's last call evaluates the loss at the final point, as
-            # minimize's result() does (after the last checkpoint: a resumed problem goes
-            # on from the state it stopped in)
-            local.fx = evaluate(view, local, x, g, order)  # noqa: F821
-            local.fx_known = 1
-        store(states[i], local)
+        else:
+            local = on_stack(states[i])
+            if local.fx_known == 0 and code != CODES.NONFINITE and code != CODES.INTERRUPTED:
+                # stopped: the driver's last call evaluates the loss at the final point,
+                # as minimize's result() does (after the last checkpoint: a resumed
+                # problem goes on from the state it stopped in)
+                local.fx = evaluate(view, local, x, g, order)  # noqa: F821
+                local.fx_known = 1
+                store(states[i], local)
         codes[i] = code
 
 
@@ -130,7 +131,8 @@ def entry_for(
             _entry,
             f"many_{bound.kind}",
             tags=tuple(source_digest(m) for m in inlined),
-            loop=bound.loop,
+            # called, not inlined: Numba would copy the iteration's whole IR twice
+            loop=njit(cache=bound.cache, error_model="numpy")(bound.loop),
             evaluate=bound.evaluate,
             arguments=problem_arguments(n_args, split),
             work_at=_work_row if needs.quasi_newton else _no_work,

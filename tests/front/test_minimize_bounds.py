@@ -274,8 +274,9 @@ def test_the_compiled_loop_takes_bounds():
         return x - 2.0
 
     res = numopt.minimize(
-        f, np.zeros(3), method="adam", jac=g, bounds=Bounds(-1, 1), options={"maxiter": 5}
-    )
+        f, np.zeros(3), method="adam", jac=g, bounds=Bounds(-1, 1),
+        options={"maxiter": 5, "compiled": True},
+    )  # fmt: skip
     assert res.compiled and inside(res.x, -np.ones(3), np.ones(3))
 
 

@@ -1,5 +1,6 @@
-"""``compiled="auto"`` moves a long run of a closure from the Python loop to the compiled
-loop mid-run (numopt/loop/switch.py), and the result is the same bit for bit."""
+"""``compiled="auto"`` starts a closure's run in the Python loop and moves a long run, or
+a function called often enough, to the compiled loop (numopt/loop/switch.py), with the
+same result bit for bit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from numba import njit
 import numopt
 from numopt.loop import switch
 from numopt.loop.loop_cache import RecompileWarning
+
+
+@njit
+def quartic(x, g):
+    g[:] = 4.0 * x**3 - 1.0
+    return float(np.sum(x**4 - x))
 
 
 def fit(c, maxiter, **options):
@@ -31,8 +38,8 @@ def fit(c, maxiter, **options):
 
 @pytest.fixture
 def cheap_compiles(monkeypatch):
-    """A switch as soon as the first chunk ends (compiling is predicted to cost nothing)."""
-    monkeypatch.setattr(switch, "COMPILE_SECONDS", 0.0)
+    """A switch as soon as the first chunk ends (compiling is predicted to cost ~nothing)."""
+    monkeypatch.setattr(switch, "COMPILE_SECONDS", 1e-9)
 
 
 def same(a, b):
@@ -43,7 +50,8 @@ def same(a, b):
 
 def test_a_long_closure_run_switches_and_gives_the_python_loops_bits(cheap_compiles):
     first = fit(np.array([1.0, 2.0, 3.0]), 10)
-    assert first.compiled  # the first function object of this code compiles
+    assert not first.compiled  # one chunk: the run ended before any switch
+    assert "captures values" in first.compiled_reason
     c = np.array([0.5, -1.0, 2.0])
     moved = fit(c, 5000, history=True)
     assert moved.compiled and moved.compiled_reason.startswith("the Python loop ran the first")
@@ -53,6 +61,39 @@ def test_a_long_closure_run_switches_and_gives_the_python_loops_bits(cheap_compi
     same(moved, whole)
     for key in ("fun", "grad_norm", "learning_rate"):
         assert np.array_equal(moved.history[key], python.history[key]), key
+
+
+def test_a_module_function_compiles_at_once():
+    res = numopt.minimize(quartic, np.zeros(3), jac="inplace", method="adam",
+                          options={"maxiter": 10})  # fmt: skip
+    assert res.compiled and res.compiled_reason is None
+
+
+def test_a_closure_called_often_compiles_once_its_python_time_passes_compiling(
+    monkeypatch,
+):
+    c = np.array([0.5, -1.0, 2.0])
+
+    @njit
+    def loss(x, g):
+        r = x - c
+        g[:] = 2.0 * r
+        return float(np.sum(r * r))
+
+    def run(**options):
+        options = {"maxiter": 40, "gtol": 0.0, "learning_rate": 0.01, **options}
+        return numopt.minimize(loss, np.zeros(3), jac="inplace", method="adam", options=options)
+
+    first = run()
+    assert not first.compiled and switch.spent(loss) > 0.0
+    monkeypatch.setattr(switch, "COMPILE_SECONDS", switch.spent(loss))
+    again = run()  # its Python time so far has paid for a compile: compiled from the start
+    assert again.compiled and again.compiled_reason is None
+    monkeypatch.setattr(switch, "COMPILE_SECONDS", 1e9)
+    kept = run()  # the loop is in memory: no reason left to run Python
+    assert kept.compiled
+    same(first, again)
+    same(first, kept)
 
 
 def test_a_short_run_stays_in_python():
@@ -65,6 +106,7 @@ def test_the_prediction_needs_a_long_rest():
     class Run:
         planned = 10_000
         state = type("S", (), {"nit": 100, "skipped": 0})()
+        objective = type("O", (), {"fun": quartic})()  # no time in Python yet
 
     # 9 900 updates left at 10 µs each: 0.1 s, not worth 2 s of compiling
     assert not switch.due(Run, 100, 100 * 1e-5)
