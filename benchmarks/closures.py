@@ -7,9 +7,15 @@ fresh interpreter (the first call of ``auto`` compiles the loop; the process's m
 is the measure):
 
 ``closures``
-    ``--calls`` calls with ``compiled="auto"`` and with ``compiled=False``: seconds
-    per call (the first call apart, and the mean of the rest), and the growth of the
-    resident set (``VmRSS``) from after the first call to the end.
+    ``--calls`` calls with ``compiled="auto"`` and with ``compiled=False``, in
+    ``--rounds`` interleaved rounds of fresh processes: seconds per call (a fresh
+    process's first call apart, and the mean of the rest), and the growth of the
+    resident set (``VmRSS``) from after each process's first call to its end, per
+    1000 calls.  Two more rows
+    for scale: ``numba alone`` compiles each closure and calls it once, without
+    numopt (Numba's own cost of the pattern: its time, and the memory it keeps per
+    compiled function); ``args, auto`` is the fix the warning names, one function
+    defined once with each data set passed through ``args``.
 ``long run``
     one more closure after two (the first compiles the loop, the second runs the
     Python loop: what a process fitting closures has paid already), ``--long``
@@ -29,11 +35,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
+
+import numpy as np
+from numba import njit
 
 
 def _rss_mb() -> float:
@@ -44,11 +54,21 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def _fit(c, compiled, iterations):
-    import numpy as np
-    from numba import njit
+@njit
+def _loss_args(x, g, c):
+    """The closure's objective with its data as an argument (defined once)."""
+    r = x - c
+    g[:] = 2.0 * r
+    return float(np.sum(r * r))
 
-    import numopt
+
+def _options(compiled, iterations):
+    return {"maxiter": iterations, "gtol": 0.0, "ftol": 0.0, "learning_rate": 0.01,
+            "compiled": compiled}  # fmt: skip
+
+
+def _closure(c):
+    """The objective as the pattern defines it: a closure over one data set's values."""
 
     @njit
     def loss(x, g):
@@ -56,30 +76,47 @@ def _fit(c, compiled, iterations):
         g[:] = 2.0 * r
         return float(np.sum(r * r))
 
-    options = {"maxiter": iterations, "gtol": 0.0, "ftol": 0.0, "learning_rate": 0.01}
-    options["compiled"] = compiled
-    return numopt.minimize(loss, np.zeros(c.size), jac="inplace", method="adam", options=options)
+    return loss
+
+
+def _numba_alone(c, compiled, iterations):
+    return _closure(c)(np.zeros(c.size), np.zeros(c.size))
+
+
+def _fit_args(c, compiled, iterations):
+    import numopt
+
+    return numopt.minimize(_loss_args, np.zeros(c.size), args=(c,), jac="inplace",
+                           method="adam", options=_options(compiled, iterations))  # fmt: skip
+
+
+def _fit(c, compiled, iterations):
+    import numopt
+
+    options = _options(compiled, iterations)
+    return numopt.minimize(_closure(c), np.zeros(c.size), jac="inplace", method="adam",
+                           options=options)  # fmt: skip
 
 
 def child(job: dict) -> dict:
     """Run one mode in this process; what it measured."""
-    import numpy as np
-
     import numopt
 
     warnings.simplefilter("ignore", numopt.RecompileWarning)
     rng = np.random.default_rng(0)
-    compiled = {"auto": "auto", "false": False, "true": True}[job["mode"]]
+    compiled = {"auto": "auto", "false": False, "true": True, "numba": None, "args": "auto"}
+    compiled = compiled[job["mode"]]
+    fit = {"numba": _numba_alone, "args": _fit_args}.get(job["mode"], _fit)
     if job["kind"] == "closures":
         times = []
         for k in range(job["calls"]):
             start = time.perf_counter()
-            _fit(rng.standard_normal(5), compiled, job["iterations"])
+            fit(rng.standard_normal(5), compiled, job["iterations"])
             times.append(time.perf_counter() - start)
             if k == 0:
                 rss0 = _rss_mb()
         return {"first": times[0], "rest": sum(times[1:]) / max(len(times) - 1, 1),
-                "rss_growth_mb": _rss_mb() - rss0}  # fmt: skip
+                "rss_growth_mb": _rss_mb() - rss0, "calls": len(times)}  # fmt: skip
     _fit(rng.standard_normal(5), "auto", 10)  # the first object of this code compiles
     _fit(rng.standard_normal(5), "auto", 10)  # a second runs in Python: its one-time start
     start = time.perf_counter()
@@ -100,6 +137,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--long", type=int, default=10**6)
     parser.add_argument("--out", help="also write the table to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -115,15 +153,31 @@ def main(argv: list[str] | None = None) -> list[str]:
     )
     lines = [*header("benchmarks/closures.py", None, command.strip()), ""]
     lines += [f"### {args.calls} closures, Adam, {args.iterations} iterations each", ""]
-    lines += ["| compiled | first call s | later calls s (mean) | RSS growth MB after the first |"]
+    lines += [f"({args.rounds} interleaved rounds of fresh processes, {args.calls // args.rounds} "
+              "calls each; the first call: a fresh process's, median over rounds)", ""]  # fmt: skip
+    lines += ["| compiled | first call s | later calls s (mean) | RSS growth MB per 1000 calls |"]
     lines += ["|---|---|---|---|"]
+    modes = ("auto", "false", "numba", "args")
+    runs: dict = {mode: [] for mode in modes}
+    for _ in range(args.rounds):  # interleaved: a load change hits every mode alike
+        for mode in modes:
+            job = {"kind": "closures", "mode": mode, "calls": args.calls // args.rounds}
+            runs[mode].append(run_child({**job, "iterations": args.iterations}))
     got = {}
-    for mode in ("auto", "false"):
-        job = {"kind": "closures", "mode": mode, "calls": args.calls}
-        got[mode] = r = run_child({**job, "iterations": args.iterations})
-        lines.append(f"| {mode} | {r['first']:.3f} | {r['rest']:.3f} | {r['rss_growth_mb']:.1f} |")
+    for mode, rs in runs.items():
+        later = sum(r["rest"] * (r["calls"] - 1) for r in rs) / sum(r["calls"] - 1 for r in rs)
+        per_1000 = 1000 * sum(r["rss_growth_mb"] for r in rs) / sum(r["calls"] - 1 for r in rs)
+        first = statistics.median(r["first"] for r in rs)
+        got[mode] = {"first": first, "rest": later, "rss_per_1000": per_1000}
+        name = {"numba": "numba alone", "args": "args, auto"}.get(mode, mode)
+        lines.append(f"| {name} | {first:.3f} | {later:.3f} | {per_1000:.1f} |")
     total = {m: got[m]["first"] + (args.calls - 1) * got[m]["rest"] for m in got}
-    lines += ["", f"auto / False, all {args.calls} calls: {total['auto'] / total['false']:.3f}"]
+    lines += ["", f"auto / False, {args.calls} calls: {total['auto'] / total['false']:.3f}"]
+    added = got["auto"]["rss_per_1000"] - got["numba"]["rss_per_1000"]
+    lines += [
+        "",
+        f"RSS growth of auto beyond Numba's own (numba alone): {added:.1f} MB per 1000 calls",
+    ]
     lines += ["", f"### one closure after two others, {args.long} iterations", ""]
     lines += ["| compiled | seconds | compiled loop ran | reason |", "|---|---|---|---|"]
     longs = {}

@@ -82,11 +82,9 @@ optax); a contender whose package is missing is reported and skipped.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -94,7 +92,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numba
 import numpy as np
 from numba import njit
 
@@ -102,11 +99,11 @@ import numopt
 
 if __package__:
     from ._numba_objectives import rosen_der_nb, rosen_fg_inplace, rosen_nb
-    from .machine import peers
+    from .machine import header as machine_header
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._numba_objectives import rosen_der_nb, rosen_fg_inplace, rosen_nb
-    from benchmarks.machine import peers
+    from benchmarks.machine import header as machine_header
 
 #: Adam's hyperparameters, the same for every contender.
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -692,13 +689,11 @@ def latency(n: int, steps: int, names) -> dict:
 
 
 # -- main -------------------------------------------------------------------------------------
-def header() -> str:
-    parts = [
-        f"# {datetime.date.today()}, {platform.machine()} {platform.processor() or ''}",
-        f"python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}",
-        peers(),
-    ]
-    return ", ".join(parts)
+def header(argv: list[str] | None = None) -> str:
+    """The results' opening lines: script, date, machine, versions and command."""
+    args = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python benchmarks/loop_peers.py", *args])
+    return "\n".join(machine_header("benchmarks/loop_peers.py", None, command))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -722,8 +717,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(child(args.child, dims[0], steps, args.jax_cache)))
         return {}
     names = args.only or CONTENDERS
-    print(header())
-    out: dict = {"header": header(), "steps": steps, "rounds": rounds, "results": []}
+    print(header(argv))
+    out: dict = {"header": header(argv), "steps": steps, "rounds": rounds, "results": []}
     if args.latency:
         chosen = [c for c in LATENCY_CONTENDERS if c in names]
         out["latency"] = [{"n": n, **latency(n, steps, chosen)} for n in dims]

@@ -20,7 +20,7 @@ from scipy.optimize import OptimizeResult
 from numopt.front import config as front_config
 from numopt.front import options as front_options
 from numopt.front.result import result
-from numopt.loop import checkpoint, compiled
+from numopt.loop import checkpoint, compiled, switch
 from numopt.loop.driver import drive
 from numopt.loop.run import Run
 from numopt.loop.status import Status
@@ -181,6 +181,7 @@ def minimize(
         # compiled loop once that is predicted to pay (numopt.loop.switch)
         reason = compiled.auto_reason(fun)
         run.switchable = reason is not None
+        run.objective_compiles = switch.unready(fun, jac)
     elif reason is None and choice is not True:  # mini-batches: no switch mid-run
         reason = compiled.churn_reason(fun)
     run.compiled, run.compiled_reason = reason is None, reason

@@ -86,8 +86,8 @@ def _chunks(
         code = mode.chunk(hist, rows)
         elapsed = time.perf_counter() - t0
         done = s.nit - nit0
-        if run.switchable:  # auto's count of this function's time in Python (switch.due)
-            switch.add_spent(run.objective.fun, elapsed)
+        # auto's count of this function's time in Python (for switch.due)
+        counted = run.switchable and switch.count(run, elapsed)
         _drain(run, hist, rows, bar, done)
         if code >= 0:
             status = Status(code)
@@ -124,7 +124,7 @@ def _chunks(
             seconds = run.config.checkpointing.seconds
             if seconds and s.nit not in (0, s.saved_nit) and now - run.last_save >= seconds:
                 checkpoint.write(run)
-            if run.switchable and switch.due(run, done, elapsed):  # (the same bits)
+            if counted and switch.due(run, done, elapsed):  # (the same bits)
                 mode = switch.switch(run)
 
 

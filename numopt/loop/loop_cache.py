@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import os
 import sys
+import weakref
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +39,9 @@ class LoopCache:
         self.what = what
         self.maxsize = maxsize
         self._loops: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
-        self._codes: dict[Any, int] = {}  # code object -> id of the last function seen
+        # code object -> the last function object seen (weakly: a dead one's id may be
+        # a new closure's)
+        self._codes: dict[Any, weakref.ref] = {}
         self._warned: set[Any] = set()
 
     def __len__(self) -> int:
@@ -57,7 +60,7 @@ class LoopCache:
             self._warn(fun, "compiles a new")
         code = _code(fun)
         if code is not None:
-            self._codes[code] = id(fun)
+            self._codes[code] = weakref.ref(fun)
         loop = build()
         self._loops[key] = loop
         while len(self._loops) > self.maxsize:
@@ -78,7 +81,7 @@ class LoopCache:
         recompiles = self._recompiles(fun)
         code = _code(fun)
         if code is not None:
-            self._codes[code] = id(fun)
+            self._codes[code] = weakref.ref(fun)
         if not recompiles:
             return None
         self._warn(fun, "runs the Python loop rather than compile a new")
@@ -90,7 +93,7 @@ class LoopCache:
 
     def _recompiles(self, fun: Any) -> bool:
         seen = self._codes.get(_code(fun))
-        return seen is not None and seen != id(fun)
+        return seen is not None and seen() is not fun
 
     def _warn(self, fun: Any, doing: str) -> None:
         code = _code(fun)

@@ -158,6 +158,7 @@ class Run:
         self.compiled_reason = "not decided"
         self.switchable = False  # may move to the compiled loop mid-run (numopt.loop.switch)
         self.switch_why = ""  # why it did (switch.due)
+        self.objective_compiles = False  # its first evaluation compiles fun/jac (switch.count)
         self.last_save = 0.0  # when the last checkpoint was written (perf_counter)
         self.x_iterate: Any = None  # Schedule-Free: the last iterate (x is the average)
 

@@ -20,7 +20,9 @@ two chunks.  After each chunk of a run that started in Python, :func:`due` asks 
 questions: will the rest of the run, predicted from the last chunk's pace and
 ``maxiter``, take more than :data:`PAYBACK` times :data:`COMPILE_SECONDS` in Python?
 Or has this function object already spent :data:`COMPILE_SECONDS` in the Python loop,
-over this call and its earlier calls (a closure reused for many short runs)?  Either
+over this call and its earlier calls (a closure reused for many short runs)?  (The
+chunk in which Numba compiles the objective itself, at its first evaluation, is not
+counted: it says nothing of the loop's pace.)  Either
 way :func:`switch` hands the run to the compiled loop: a short run never compiles; a
 long one, or a function called often enough, pays one compilation, never more than
 about twice what the better choice made in hindsight would have cost.
@@ -81,10 +83,26 @@ def add_spent(fun: Any, seconds: float) -> None:
         pass
 
 
+def unready(*functions: Any) -> bool:
+    """Whether a Numba function among ``functions`` has compiled nothing yet: the run's
+    first evaluation compiles it (seconds), which says nothing of the loop's pace."""
+    return any(getattr(f, "signatures", None) == [] for f in functions)
+
+
+def count(run: Any, elapsed: float) -> bool:
+    """Count a chunk of ``elapsed`` seconds as the function's time in the Python loop;
+    False for the chunk whose first evaluation compiled the objective (not counted)."""
+    if run.objective_compiles:
+        run.objective_compiles = False
+        return False
+    add_spent(run.objective.fun, elapsed)
+    return True
+
+
 def due(run: Any, done: int, elapsed: float) -> bool:
     """Whether ``run`` (in the Python loop, allowed to switch) should switch now, its
-    last chunk having made ``done`` updates in ``elapsed`` seconds (already counted as
-    the function's time in the Python loop by the driver)."""
+    last chunk having made ``done`` updates in ``elapsed`` seconds (counted by
+    :func:`count`)."""
     if spent(run.objective.fun) >= COMPILE_SECONDS:
         run.switch_why = "this function's time in the Python loop had passed the cost of compiling"
         return True
