@@ -85,6 +85,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -692,7 +693,7 @@ def latency(n: int, steps: int, names) -> dict:
 def header(argv: list[str] | None = None) -> str:
     """The results' opening lines: script, date, machine, versions and command."""
     args = sys.argv[1:] if argv is None else argv
-    command = " ".join(["python benchmarks/loop_peers.py", *args])
+    command = shlex.join(["python", "benchmarks/loop_peers.py", *args])
     return "\n".join(machine_header("benchmarks/loop_peers.py", None, command))
 
 
