@@ -18,7 +18,8 @@ copying its numbers::
 * ``:where:`` keeps the rows whose columns equal the values (``n=10000000,
   dtype=float32``); ``:rows:`` those whose first cell is listed, in that order
   (``:rows:`` and ``:columns:`` are separated by ``;`` where a name has a comma);
-* ``:columns:`` lists what to show, each ``label = expression`` or a column's name;
+* ``:columns:`` lists what to show (every column when left out), each ``label =
+  expression`` or a column's name;
   an expression is a column, or ``a / b`` (spaces around the slash; each a column
   of the row, or ``column @row``: that column in the row whose first cell is
   ``row``), formatted to ``:digits:`` significant digits (3);
@@ -123,6 +124,9 @@ class Results(SphinxDirective):
     def _columns(self, rows, every):
         by_first = by_first_cell(every)
         digits = self.options.get("digits", 3)
+        if "columns" not in self.options:  # every column, as the file names them
+            header = list(rows[0])
+            return header, [[_shortened(row[c], digits) for c in header] for row in rows]
         specs = _items(self.options["columns"])
         header, body = [], [[] for _ in rows]
         for spec in specs:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import collections
 import os
 import sys
-import weakref
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
