@@ -176,14 +176,15 @@ def minimize(
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but this run cannot be compiled: {reason}")
-    if reason is None and choice is not True and run.batches is None:
-        # "auto" by expected cost: a closure's run starts in Python and moves to the
-        # compiled loop once that is predicted to pay (numopt.loop.switch)
-        reason = compiled.auto_reason(fun)
-        run.switchable = reason is not None
-        run.objective_compiles = switch.unready(fun, jac)
-    elif reason is None and choice is not True:  # mini-batches: no switch mid-run
-        reason = compiled.churn_reason(fun)
+    if reason is None and choice is not True:  # "auto"
+        if run.batches is None:
+            # by expected cost: a closure's run starts in Python and moves to the
+            # compiled loop once that is predicted to pay (numopt.loop.switch)
+            reason = compiled.auto_reason(fun)
+            run.switchable = reason is not None
+            run.objective_compiles = switch.unready(fun, jac)
+        else:  # mini-batches: no switch mid-run
+            reason = compiled.churn_reason(fun)
     run.compiled, run.compiled_reason = reason is None, reason
     if run.compiled:
         # the final evaluation (numopt.front.result) then calls fun/jac with the writeable
