@@ -73,6 +73,7 @@ Usage::
     python benchmarks/loop_peers.py                     # 10**5 steps, 2-D and 100-D, 3 rounds
     python benchmarks/loop_peers.py --dims 2 --steps 1e4 --rounds 5 --json out.json
     python benchmarks/loop_peers.py --latency           # first-call times, cold and warm cache
+    python benchmarks/loop_peers.py --latency --method l-bfgs-b --dims 2  # L-BFGS-B's
     python benchmarks/loop_peers.py --smoke             # seconds: the tests' quick run
 
 Peers come with the ``peers`` extra (``pip install -e ".[peers]"``: torch, jax,
@@ -595,7 +596,7 @@ def print_table(result: dict) -> None:
 LATENCY_CONTENDERS = ("numopt compiled", "numopt python", "numba loop", "optax scan")
 
 
-def child(name: str, n: int, steps: int, jax_cache: str | None) -> dict:
+def child(name: str, n: int, steps: int, jax_cache: str | None, method: str = "adam") -> dict:
     """In a fresh interpreter: import, first call, steady call of one contender."""
     out: dict = {}
     x0 = rosenbrock_x0(n)
@@ -618,12 +619,15 @@ def child(name: str, n: int, steps: int, jax_cache: str | None) -> dict:
             adam_rosen_loop(x0.copy(), steps, LR, BETA1, BETA2, EPS, np.empty(steps), False)
 
     else:
-        options = _numopt_options(steps, name == "numopt compiled")
+        if method == "adam":
+            options = _numopt_options(steps, name == "numopt compiled")
+        else:  # L-BFGS-B with its defaults, to convergence
+            options = {"compiled": name == "numopt compiled"}
         if name == "numopt python" and compiled_status_option_missing():
             del options["compiled"]
 
         def call():
-            numopt.minimize(rosen_nb, x0, jac=rosen_der_nb, method="adam", options=options)
+            numopt.minimize(rosen_nb, x0, jac=rosen_der_nb, method=method, options=options)
 
     for key in ("first_s", "second_s", "third_s"):
         start = time.perf_counter()
@@ -641,7 +645,7 @@ def compiled_status_option_missing() -> bool:
     return "compiled" not in BY_NAME
 
 
-def latency(n: int, steps: int, names) -> dict:
+def latency(n: int, steps: int, names, method: str = "adam") -> dict:
     """First-call times of each contender, cold and warm cache, each in a fresh interpreter."""
     results: dict = {}
     script = str(Path(__file__).resolve())
@@ -652,7 +656,7 @@ def latency(n: int, steps: int, names) -> dict:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ)
             cmd = [sys.executable, script, "--child", name, "--dims", str(n)]
-            cmd += ["--steps", str(steps)]
+            cmd += ["--steps", str(steps), "--method", method]
             if name.startswith("optax"):
                 cmd += ["--jax-cache", cache]
             else:
@@ -665,7 +669,8 @@ def latency(n: int, steps: int, names) -> dict:
                     break
                 last_line = proc.stdout.strip().splitlines()[-1]
                 results.setdefault(name, {})[temp] = json.loads(last_line)
-    print(f"\n### First calls in fresh interpreters: {n}-D, {steps} steps\n")
+    run = f"{steps} steps" if method == "adam" else "L-BFGS-B to convergence (its defaults)"
+    print(f"\n### First calls in fresh interpreters: {n}-D, {run}\n")
     print(
         "| contender | cache | import jax+optax s | first call s | steady call s "
         "| first − steady s |"
@@ -705,6 +710,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, help="a subset of contenders")
     parser.add_argument("--smoke", action="store_true", help="200 steps, 1 round, 2-D")
     parser.add_argument("--latency", action="store_true", help="first calls, cold/warm cache")
+    parser.add_argument(
+        "--method",
+        choices=("adam", "l-bfgs-b"),
+        default="adam",
+        help="with --latency: numopt's method (adam; l-bfgs-b: numopt contenders only)",
+    )
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--jax-cache", help=argparse.SUPPRESS)
@@ -715,14 +726,16 @@ def main(argv: list[str] | None = None) -> dict:
     if steps < 1 or rounds < 1 or min(dims) < 2:
         parser.error("--steps and --rounds must be >= 1 and every dimension >= 2")
     if args.child:
-        print(json.dumps(child(args.child, dims[0], steps, args.jax_cache)))
+        print(json.dumps(child(args.child, dims[0], steps, args.jax_cache, args.method)))
         return {}
     names = args.only or CONTENDERS
     print(header(argv))
     out: dict = {"header": header(argv), "steps": steps, "rounds": rounds, "results": []}
     if args.latency:
         chosen = [c for c in LATENCY_CONTENDERS if c in names]
-        out["latency"] = [{"n": n, **latency(n, steps, chosen)} for n in dims]
+        if args.method != "adam":
+            chosen = [c for c in chosen if c.startswith("numopt")]
+        out["latency"] = [{"n": n, **latency(n, steps, chosen, args.method)} for n in dims]
     else:
         compiled = compiled_status()
         for n in dims:

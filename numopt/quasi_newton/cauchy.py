@@ -18,6 +18,7 @@ from __future__ import annotations
 from numba import njit
 
 from numopt.quasi_newton.compact import middle_times
+from numopt.quasi_newton.dense import copy
 
 #: Double precision's machine epsilon (the Fortran code's ``epsmch``).
 EPS = 2.220446049250313e-16
@@ -40,7 +41,7 @@ def cauchy(
     wbp = wa[4 * m : 6 * m]
     v = wa[6 * m : 8 * m]
     if sbgnrm <= 0.0:  # x is a stationary point
-        xcp[:] = x
+        copy(xcp, x)
         return 0, 0
     bnded = True
     nfree = n
@@ -104,7 +105,7 @@ def cauchy(
     if theta != 1.0:
         for j in range(col):
             p[col + j] *= theta
-    xcp[:] = x
+    copy(xcp, x)
     if nbreak == -1 and nfree == n:
         return 0, 0  # -g is zero wherever x can move
     for j in range(col2):

@@ -25,7 +25,7 @@ import math
 
 from numba import njit
 
-from numopt.quasi_newton.dense import cholesky, dot, solve
+from numopt.quasi_newton.dense import cholesky, copy, dot, solve
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -44,8 +44,8 @@ def add_pair(
     else:
         itail = (itail + 1) % m
         head = (head + 1) % m
-    S[itail, :] = d
-    Y[itail, :] = r
+    copy(S[itail], d)
+    copy(Y[itail], r)
     theta = rr / dr
     if iupdat > m:  # drop the oldest pair: shift the triangles up and left
         for j in range(1, col):

@@ -84,3 +84,11 @@ def dot(a, b):  # pragma: no cover - compiled
     for i in range(k, n):
         s0 += a[i] * b[i]
     return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def copy(dst, src):  # pragma: no cover - compiled
+    """``dst[:] = src`` for vectors of one length (a slice assignment would compile
+    Numba's broadcasting error message, seconds at the first compilation)."""
+    for i in range(dst.size):
+        dst[i] = src[i]

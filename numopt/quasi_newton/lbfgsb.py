@@ -6,7 +6,7 @@ operations of SciPy's C translation, so that a SciPy port converges as SciPy's d
 
 1. the accepted step of the previous iteration enters the memory unless its
    curvature ``sᵀy`` is not positive (below ``ε · (-gᵀd) · stp``; the update is then
-   skipped) — :func:`begin`;
+   skipped);
 2. with bounds: the generalized Cauchy point (:mod:`numopt.quasi_newton.cauchy`),
    then the subspace minimisation over the free variables
    (:mod:`numopt.quasi_newton.subspace`); the direction is ``d = z - x``.  Without
@@ -15,15 +15,15 @@ operations of SciPy's C translation, so that a SciPy port converges as SciPy's d
    ``stp = 1`` (``min(1/‖d‖, 1)`` at the first iteration), capped where a bound is
    met; every trial point is projected into the box.
 
-:func:`begin` leaves the first trial point in ``x`` and answers :data:`EVALUATE`;
-the caller evaluates ``f`` and ``g`` there and calls :func:`advance`, which answers
-:data:`EVALUATE` (a new trial in ``x``), :data:`ACCEPTED` (``x, g`` at the new
-iterate) or :data:`FAILED`.  When the line search fails — no descent direction, or
-``maxls`` evaluations without an acceptable step — the memory is emptied and the
-iteration restarts along steepest descent; when it fails with an empty memory the
-run ends: ``x`` and ``g`` are restored to the start of the search, its value is
-``floats[F.fold]``.  A trial point where ``f`` or ``gᵀd`` is not finite halves the
-step (numopt's safeguard, counted in ``maxls``).
+:func:`step`, told :data:`START` at an iterate, leaves the first trial point in ``x``
+and answers :data:`EVALUATE`; the caller evaluates ``f`` and ``g`` there and calls it
+again, told :data:`EVALUATE`; it answers :data:`EVALUATE` (a new trial in ``x``),
+:data:`ACCEPTED` (``x, g`` at the new iterate) or :data:`FAILED`.  When the line
+search fails — no descent direction, or ``maxls`` evaluations without an acceptable
+step — the memory is emptied and the iteration restarts along steepest descent; when
+it fails with an empty memory the run ends: ``x`` and ``g`` are restored to the start
+of the search, its value is ``floats[F.fold]``.  A trial point where ``f`` or ``gᵀd``
+is not finite halves the step (numopt's safeguard, counted in ``maxls``).
 """
 
 from __future__ import annotations
@@ -35,21 +35,31 @@ from numba import njit
 from numopt.quasi_newton import line_search
 from numopt.quasi_newton.cauchy import EPS, cauchy, free_set
 from numopt.quasi_newton.compact import add_pair, factor_k, factor_t, two_loop
-from numopt.quasi_newton.dense import dot
+from numopt.quasi_newton.dense import copy, dot
 from numopt.quasi_newton.subspace import reduced_gradient, subspace_step
 from numopt.quasi_newton.workspace import IV, F, I, V
 
-#: What :func:`begin` and :func:`advance` answer.
-ACCEPTED, EVALUATE, FAILED = 0, 1, 2
+#: What :func:`step` answers (and is told it answered last; :data:`START` first).
+ACCEPTED, EVALUATE, FAILED, START = 0, 1, 2, 3
 
-# The helpers that take the workspace ``w`` at every iteration or trial (refresh,
-# abandon, _at_start, _remember, _start, _trial) are inlined into their callers
-# (``inline="always"``): a call passes ``w``'s twelve arrays as about a hundred
-# scalars, and for small problems those calls cost more than the arithmetic.  begin,
-# advance, _search_from and _failed stay calls, compiled once into the on-disk cache:
-# inlining begin and advance into each compiled loop too ran a 3-parameter fit in 21
-# µs instead of 25 (minimize_many, one thread), but added 4 s to the compilation of
-# every loop around a new objective (10 s against 6).
+# How the code is cut into Numba functions decides the first compilation's time (tens
+# of seconds) and the cost of a call.  Numba compiles each non-inlined function
+# separately, and optimizes again, inside each caller, the code of every function it
+# calls (so that LLVM may inline it): code three calls deep is optimized three times,
+# and once more in every compiled loop.  So the loop calls one function, :func:`step`
+# (begin and advance were two, each above a chain of three).  The helpers that take
+# the workspace ``w`` (refresh, abandon, _at_start, _remember, _start, _trial,
+# _advance, _search_from) are inlined into it (``inline="always"``): a call passes
+# ``w``'s twelve arrays as about a hundred scalars, and for small problems those calls
+# cost more than the arithmetic.  The direction under bounds (_bounded_direction,
+# the Cauchy point, the subspace step) stays in functions of its own: inlining it all
+# into step made step's compilation slower, not faster (52 s against 7: Numba's passes
+# over one large function cost more than the repeated optimization).  step itself
+# stays a call, compiled once into the on-disk cache: inlining it into each compiled
+# loop ran a 3-parameter fit in 21 µs instead of 25 (minimize_many, one thread), but
+# added 4 s to the compilation of every loop around a new objective (10 s against 6).  Slice
+# assignments are loops (:func:`numopt.quasi_newton.dense.copy`): ``a[:] = b``
+# compiles Numba's broadcasting error message, several seconds in every process.
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -94,29 +104,51 @@ def refresh(w):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def begin(w, x, g, f, lo, hi):  # pragma: no cover - compiled
-    """Start an iteration at ``x`` (value ``f``, gradient ``g``): the first trial point.
+def step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
+    """The next point to evaluate, or the end of the iteration.
 
-    After a search was abandoned (:func:`abandon`: Ctrl-C, a ``KeyboardInterrupt``)
-    and the run resumed at its start, the search goes on: its trial is asked for
-    again, as a run never stopped evaluates it (computing the direction again would
-    not repeat it: the subspace step's factors are updated in place).
+    ``last`` is what the previous call answered: :data:`START` at an iterate ``x``
+    (value ``f``, gradient ``g``), where the iteration begins; :data:`EVALUATE` when
+    ``f``, ``g`` are the values at the trial point ``x`` it asked for.  Answers
+    :data:`EVALUATE` (a new trial in ``x``), :data:`ACCEPTED` or :data:`FAILED`.
+
+    One function for both, so that the compiled loop links one library: each library
+    a caller links is optimized again with the caller's code.
     """
-    if w.ints[I.searching] != 0:
-        if _at_start(w, x):
-            _trial(w, x, lo, hi)
-            return EVALUATE
-        w.ints[I.searching] = 0  # another point: start afresh from it
-    if w.ints[I.pending] != 0:
-        w.ints[I.pending] = 0
-        if _remember(w, g) != 0:  # T not positive definite
-            refresh(w)
+    ints = w.ints
+    if last == EVALUATE:
+        code = _advance(w, x, f, g, lo, hi)
+        if code != FAILED:
+            return code
+        abandon(w, x, g)  # too many evaluations: back to the start of the search
+        if ints[I.col] == 0:
+            ints[I.iter] += 1
+            ints[I.searching] = 0
+            return FAILED
+        refresh(w)
+        ints[I.restarts] += 1
+        f = w.floats[F.fold]
+    else:
+        # After a search was abandoned (:func:`abandon`: Ctrl-C, a KeyboardInterrupt)
+        # and the run resumed at its start, the search goes on: its trial is asked for
+        # again, as a run never stopped evaluates it (computing the direction again
+        # would not repeat it: the subspace step's factors are updated in place).
+        if ints[I.searching] != 0:
+            if _at_start(w, x):
+                _trial(w, x, lo, hi)
+                return EVALUATE
+            ints[I.searching] = 0  # another point: start afresh from it
+        if ints[I.pending] != 0:
+            ints[I.pending] = 0
+            if _remember(w, g) != 0:  # T not positive definite
+                refresh(w)
     return _search_from(w, x, g, f, lo, hi)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
-    """``f``, ``g`` are the values at the trial point ``x``: the next trial, or the end."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
+    """``f``, ``g`` are the values at the trial point ``x``: the next trial, the accepted
+    step, or :data:`FAILED` after ``maxls`` evaluations."""
     ints, floats = w.ints, w.floats
     gd = dot(g, w.v[V.d])
     floats[F.gd] = gd
@@ -133,7 +165,7 @@ def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
     ints[I.ifun] += 1
     ints[I.iback] = ints[I.ifun] - 1
     if ints[I.iback] >= ints[I.maxls]:
-        return _failed(w, x, g, lo, hi)
+        return FAILED
     _trial(w, x, lo, hi)
     return EVALUATE
 
@@ -141,9 +173,9 @@ def advance(w, x, f, g, lo, hi):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def abandon(w, x, g):  # pragma: no cover - compiled
     """Put ``x`` and ``g`` back at the start of the line search (an interrupted run;
-    :func:`begin` at that point goes on with the search)."""
-    x[:] = w.v[V.t]
-    g[:] = w.v[V.r]
+    :func:`step` at that point goes on with the search)."""
+    copy(x, w.v[V.t])
+    copy(g, w.v[V.r])
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -154,18 +186,6 @@ def _at_start(w, x):  # pragma: no cover - compiled
         if x[i] != t[i]:
             return False
     return True
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _failed(w, x, g, lo, hi):  # pragma: no cover - compiled
-    abandon(w, x, g)
-    if w.ints[I.col] == 0:
-        w.ints[I.iter] += 1
-        w.ints[I.searching] = 0
-        return FAILED
-    refresh(w)
-    w.ints[I.restarts] += 1
-    return _search_from(w, x, g, w.floats[F.fold], lo, hi)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -203,7 +223,7 @@ def _remember(w, g):  # pragma: no cover - compiled
     return factor_t(w.wt, w.sy, w.ss, col, theta) if full else 0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _search_from(w, x, g, f, lo, hi):  # pragma: no cover - compiled
     """The direction at ``x`` and the line search's first trial (restarting the memory
     while a factorisation fails or the direction is not one of descent)."""

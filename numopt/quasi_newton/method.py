@@ -48,13 +48,15 @@ def update(ctx, s, x, g):  # pragma: no cover - bound to each mode's services
     """
     w = ctx.work
     f = s.fx
-    code = lbfgsb.begin(w, x, g, f, ctx.lo, ctx.hi)
-    while code == lbfgsb.EVALUATE:
+    code = lbfgsb.START  # a variable, not a constant, in the call: one compilation
+    while True:
+        code = lbfgsb.step(w, x, g, f, ctx.lo, ctx.hi, code)
+        if code != lbfgsb.EVALUATE:
+            break
         f = evaluate(ctx, s, x, g, 0)  # noqa: F821 - a service
         if interrupted():  # noqa: F821 - a service
             lbfgsb.abandon(w, x, g)
             return CODES.INTERRUPTED
-        code = lbfgsb.advance(w, x, f, g, ctx.lo, ctx.hi)
     if code == lbfgsb.FAILED:
         return CODES.LINE_SEARCH
     s.fx = f
