@@ -31,7 +31,14 @@ from numba.np.ufunc.parallel import _launch_threads
 from numopt.kernels import cpu, norms
 from numopt.kernels.generate import clamp, element, source_digest, specialise
 from numopt.loop import intrinsics, iteration, switch
-from numopt.loop.intrinsics import borrowed, on_stack, registers, store
+from numopt.loop.intrinsics import (
+    borrowed,
+    function_at,
+    on_stack,
+    registers,
+    signature_check,
+    store,
+)
 from numopt.loop.loop_cache import LoopCache
 from numopt.loop.state import SETTINGS, STATE
 from numopt.loop.status import CODES
@@ -59,6 +66,7 @@ class Context(NamedTuple):
     s_floats: Any
     s_state: Any
     work: Any  # a quasi-Newton method's arrays (numopt.quasi_newton.workspace); () for a rule
+    step: tuple  # its step's (address, check) (numopt.quasi_newton.method.step_pointer)
 
 
 class Needs(NamedTuple):
@@ -348,6 +356,16 @@ def _observe(ctx, f):  # pragma: no cover - compiled
     program.observe(f, ctx.s_ints, ctx.s_floats, ctx.s_state)
 
 
+@njit(inline="always")
+def _advance(ctx, w, x, g, f, code):  # pragma: no cover - compiled
+    """L-BFGS-B's ``advance`` service: its step, called through its address."""
+    address, check = ctx.step
+    if check != signature_check(w, x, g, ctx.lo, ctx.hi):
+        raise TypeError("numopt: L-BFGS-B's step was compiled for other argument types")
+    step = function_at(address, w, x, g, ctx.lo, ctx.hi)
+    return step(w, x, g, f, ctx.lo, ctx.hi, code)
+
+
 # -- the loop's working copies (why: intrinsics.borrowed, intrinsics.on_stack) -------------
 @njit(inline="always")
 def _enter(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragma: no cover
@@ -355,7 +373,7 @@ def _enter(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):  # pragm
         ctx.args, ctx.shape, borrowed(ctx.xs), borrowed(ctx.gs), ctx.batch_size,
         ctx.n_samples, borrowed(ctx.opt_state), borrowed(ctx.c), borrowed(ctx.h), ctx.lr,
         borrowed(ctx.lo), borrowed(ctx.hi), ctx.sign, borrowed(ctx.s_ints),
-        borrowed(ctx.s_floats), borrowed(ctx.s_state), borrowed(ctx.work),
+        borrowed(ctx.s_floats), borrowed(ctx.s_state), borrowed(ctx.work), ctx.step,
     )  # fmt: skip
     # (inlined, so the records' copies are in the loop's own stack frame)
     return (
@@ -444,7 +462,13 @@ def bind_services(
         # inlined: a call would pass the context's arrays and the workspace as hundreds
         # of scalars at every iteration (and compiling it apart took longer)
         step = njit(inline="always", error_model="numpy")(
-            specialise(quasi_newton.update, "quasi_newton", evaluate=evaluate, interrupted=_never)
+            specialise(
+                quasi_newton.update,
+                "quasi_newton",
+                evaluate=evaluate,
+                interrupted=_never,
+                advance=_advance,
+            )
         )
         update = njit(inline="always")(
             specialise(quasi_newton.keeping_update, "keeping", step=step, copy=_copy)
@@ -560,13 +584,14 @@ class CompiledMode:
             body, factor_fn = quasi_newton.update, None
             opt_state, h = self.c[:0].reshape(0, 0), np.zeros(0)
             work = opt.work_for(run.x, run.box)
+            step = quasi_newton.step_pointer(work, run.x, run.g, self.lo, self.hi)
         else:
             schedule = run.schedule
             maximize = bool(opt.hyperparameters.get("maximize"))
             body, factor_fn = opt._element(), opt.spec.factor_fn
             opt_state = opt._state_for(self.layout, self.n)
             h = np.asarray(opt._factor_args(), np.float64)
-            work = ()
+            work, step = (), (0, 0)
         lowered = _constant_program() if self.quasi_newton else program.lower(schedule)
         self.c[-1] = -1.0 if maximize else 1.0
         needs = Needs(
@@ -599,6 +624,7 @@ class CompiledMode:
             s_floats=lowered.floats,
             s_state=lowered.state,
             work=work,
+            step=step,
         )
         order = run.order
         if run.batches is None:

@@ -7,6 +7,7 @@ viewed without reference counting, the counters' record copied into the stack fr
 
 from __future__ import annotations
 
+import numba.experimental.function_type  # noqa: F401 - the data model of FunctionType
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils
@@ -97,3 +98,38 @@ def store(typingctx, dst, src):  # pragma: no cover - compiled
         return context.get_dummy_value()
 
     return types.none(dst, src), codegen
+
+
+# L-BFGS-B's step is called through its address (numopt.quasi_newton.method.step_pointer):
+# a call by name would have every new loop link its code in and optimise it again.
+@intrinsic
+def function_at(typingctx, address, w, x, g, lo, hi):  # pragma: no cover - compiled
+    """The compiled function at ``address`` (an int64) as a first-class function of the
+    signature ``int64(w, x, g, float64, lo, hi, int64)`` — L-BFGS-B's step for these
+    types.  The caller checks the types first (:func:`signature_check`)."""
+    sig = types.int64(w, x, g, types.float64, lo, hi, types.int64)
+    function = types.FunctionType(sig)
+
+    def codegen(context, builder, signature, args):
+        value = cgutils.create_struct_proxy(function)(context, builder)
+        value.c_addr = cgutils.voidptr_t(None)
+        value.py_addr = cgutils.voidptr_t(None)
+        # (a non-null jit_addr: Numba calls the function itself, with its own convention)
+        value.jit_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
+        return value._getvalue()
+
+    return function(address, w, x, g, lo, hi), codegen
+
+
+@intrinsic
+def signature_check(typingctx, w, x, g, lo, hi):  # pragma: no cover - compiled
+    """The constant :func:`numopt.quasi_newton.method.signature_check` gives for step's
+    arguments of these types."""
+    from numopt.quasi_newton.method import signature_check as check
+
+    number = check((w, x, g, types.float64, lo, hi, types.int64))
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.int64, number)
+
+    return types.int64(w, x, g, lo, hi), codegen

@@ -85,6 +85,7 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
             arguments(ctx.args, i), shape, x.reshape(shape), g.reshape(shape), 0, 0,  # noqa: F821
             borrowed(OS[i]), borrowed(C[i]), ctx.h, ctx.lr, borrowed(LO[i]), borrowed(HI[i]),
             ctx.sign, ctx.s_ints, ctx.s_floats, borrowed(SST[i]), work_at(W, i),  # noqa: F821
+            ctx.step,
         )  # fmt: skip
         code = codes[i]
         if code < 0:  # running (the iteration works on its own copy of the state)
@@ -170,6 +171,9 @@ class ManyCompiled:
             self.W.ints[:] = one.ints
             self.W.floats[:] = one.floats
             _initialize_all(self.W, problems.X, problems.LO, problems.HI)
+            # (each problem's arrays are rows of these, of the same types as one's)
+            row = problems.X[0]
+            step = quasi_newton.step_pointer(one, row, row, problems.LO[0], problems.HI[0])
         else:
             body, factor_fn = opt._element(), opt.spec.factor_fn
             n_factors = len(opt.spec.factors)
@@ -178,7 +182,7 @@ class ManyCompiled:
             state = opt._state_for(run.pair.layout, n)
             self.OS = np.repeat(np.asarray(state)[None], M, axis=0)
             self.h = np.asarray(opt._factor_args(), np.float64)
-            self.W = ()
+            self.W, step = (), (0, 0)
         self.C = np.zeros((M, max(n_factors, 2)), x.dtype)
         self.C[:, -2] = np.inf  # no clip_value
         self.C[:, -1] = -1.0 if maximize else 1.0
@@ -215,6 +219,7 @@ class ManyCompiled:
             s_floats=lowered.floats,
             s_state=lowered.state,
             work=(),
+            step=step,
         )
         one = STATE.to_array(STATE.new(), np.zeros(1, STATE.dtype))
         self.states = np.repeat(one, M)

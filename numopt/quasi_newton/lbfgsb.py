@@ -45,9 +45,11 @@ ACCEPTED, EVALUATE, FAILED, START = 0, 1, 2, 3
 # How the code is cut into Numba functions decides the first compilation's time (tens
 # of seconds) and the cost of a call.  Numba compiles each non-inlined function
 # separately, and optimizes again, inside each caller, the code of every function it
-# calls (so that LLVM may inline it): code three calls deep is optimized three times,
-# and once more in every compiled loop.  So the loop calls one function, :func:`step`
-# (begin and advance were two, each above a chain of three).  The helpers that take
+# calls (so that LLVM may inline it): code three calls deep is optimized three times.
+# So the loop calls one function, :func:`step` (begin and advance were two, each above
+# a chain of three), and through a pointer
+# (:func:`numopt.quasi_newton.method.step_pointer`): a loop around a new objective
+# does not optimize the method's code once more.  The helpers that take
 # the workspace ``w`` (refresh, abandon, _at_start, _remember, _start, _trial,
 # _advance, _search_from) are inlined into it (``inline="always"``): a call passes
 # ``w``'s twelve arrays as about a hundred scalars, and for small problems those calls

@@ -10,14 +10,19 @@ them as evaluated instead of evaluating again.
 
 The same function is bound to Python services (:func:`python_services`: the run's
 objective, Ctrl-C) and, through the kernel generator, to compiled ones
-(:func:`numopt.loop.compiled.loop_for`): one source, the same bits.
+(:func:`numopt.loop.compiled.loop_for`): one source, the same bits.  It calls the
+method's :func:`numopt.quasi_newton.lbfgsb.step` through the ``advance`` service: run
+from Python the compiled function itself, in a compiled loop the same code through a
+pointer (:func:`step_pointer`).
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 
 from numopt.loop.iteration import bound
@@ -50,7 +55,7 @@ def update(ctx, s, x, g):  # pragma: no cover - bound to each mode's services
     f = s.fx
     code = lbfgsb.START  # a variable, not a constant, in the call: one compilation
     while True:
-        code = lbfgsb.step(w, x, g, f, ctx.lo, ctx.hi, code)
+        code = advance(ctx, w, x, g, f, code)  # noqa: F821 - a service: lbfgsb.step
         if code != lbfgsb.EVALUATE:
             break
         f = evaluate(ctx, s, x, g, 0)  # noqa: F821 - a service
@@ -84,7 +89,7 @@ def no_observe(ctx, f):  # pragma: no cover - compiled too
 
 
 #: The services :func:`update` calls.
-SERVICES = ("evaluate", "interrupted")
+SERVICES = ("evaluate", "interrupted", "advance")
 
 
 def python_update(evaluate: Any, interrupted: Any, catch_interrupt: bool = False) -> Any:
@@ -118,15 +123,66 @@ def python_update(evaluate: Any, interrupted: Any, catch_interrupt: bool = False
             return True
         return interrupted()
 
-    return bound(update, {"evaluate": guarded, "interrupted": stop}, SERVICES)
+    return bound(update, {"evaluate": guarded, "interrupted": stop, "advance": _advance}, SERVICES)
+
+
+def context(work: Any, x: np.ndarray, box: Any) -> Context:
+    """:func:`update`'s context run from Python: ``box`` None, or its flat bounds."""
+    empty = x[:0]
+    lo, hi = (box.lo, box.hi) if box is not None else (empty, empty)
+    return Context(work, lo, hi)
+
+
+#: step's pointers by what the types of its arguments depend on.
+_POINTERS: dict = {}
+
+
+def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[int, int]:
+    """:func:`numopt.quasi_newton.lbfgsb.step` compiled for these arrays: the address of
+    its code and a check of its argument types (:func:`signature_check`), for the
+    compiled loop's context.
+
+    A compiled loop that called ``step`` by name would link its code in and have LLVM
+    optimise all of it again, the line search, the Cauchy point and the subspace step,
+    for every new objective (seconds each); through the address it calls the code
+    compiled once and cached on disk.  The call is not inlined either way (``step``
+    is too large for LLVM to inline).  The context holds plain integers, which Numba's
+    dispatcher types quickly (a function object in it would have Numba type the whole
+    context at every call: 0.5 ms).
+    """
+    key = tuple(
+        (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
+         a.flags.aligned)
+        for a in (*work, x, g, lo, hi)
+    )  # fmt: skip
+    pointer = _POINTERS.get(key)
+    if pointer is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
+        w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
+        args = (w, xt, gt, numba.float64, lt, ht, numba.int64)
+        lbfgsb.step.compile(args)
+        compiled = lbfgsb.step.overloads[args]
+        if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
+            raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
+        address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
+        pointer = _POINTERS[key] = (address, signature_check(args))
+    return pointer
+
+
+def signature_check(args: tuple) -> int:
+    """A number that names ``step``'s argument types: the compiled loop compares the
+    one its context holds with the one of the types it calls ``step`` with."""
+    return zlib.crc32(repr(args).encode())
+
+
+def _advance(ctx, w, x, g, f, code):
+    """The ``advance`` service run from Python: :func:`numopt.quasi_newton.lbfgsb.step`."""
+    return lbfgsb.step(w, x, g, f, ctx.lo, ctx.hi, code)
 
 
 def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Context]:
     """The method's services for the loop run from Python, and its context."""
     work = run.opt.work_for(run.x, run.box)
-    box = run.box
-    empty = run.x[:0]
-    ctx = Context(work, box.lo if box is not None else empty, box.hi if box is not None else empty)
+    ctx = context(work, run.x, run.box)
     step = python_update(evaluate, interrupted, catch_interrupt=True)
     copy = run.ops.copy
 

@@ -21,7 +21,7 @@ from numopt import _checks, _spelling
 from numopt.kernels.arrays import FLOAT_DTYPES, Layout
 from numopt.loop.state import STATE
 from numopt.quasi_newton import lbfgsb, workspace
-from numopt.quasi_newton.method import Context, python_update
+from numopt.quasi_newton.method import context, python_update
 from numopt.quasi_newton.workspace import I
 from numopt.rules.spec import Hyper
 
@@ -228,10 +228,7 @@ class LBFGS:
         g = self._g
         evaluate = self._evaluator(x, closure, g)
         update = python_update(evaluate, lambda: False)
-        empty = flat[:0]
-        ctx = Context(
-            work, box.lo if box is not None else empty, box.hi if box is not None else empty
-        )
+        ctx = context(work, flat, box)
         self.failed = update(ctx, s, flat, g) != 0
         self._f = self._f if self.failed else s.fx
         self._x = flat.copy()

@@ -9,6 +9,8 @@ and what the callbacks saw.  All use the extended Rosenbrock objectives of
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 from bounded_problems import BOUNDED
@@ -156,3 +158,41 @@ def test_disp_and_callback_every(capsys):
     runs = both(INPLACE, XROSEN_100, "inplace", options={"callback_every": 4})
     assert_same(runs)
     assert [nit for nit, _, _ in runs[0][1]] == list(range(4, runs[0][0].nit + 1, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_step_pointer_names_the_types_the_loop_calls_it_with(dtype):
+    """The compiled loop calls L-BFGS-B's step through its address; the check number
+    the context carries (computed in Python) is the one the loop computes for its own
+    argument types, and a wrong one is refused, not called."""
+    from numba import njit
+
+    from numopt.loop import intrinsics
+    from numopt.loop.compiled import _advance
+    from numopt.quasi_newton import lbfgsb, method, workspace
+
+    x = np.array([-1.2, 1.0], dtype)
+    g = np.zeros_like(x)
+    work = workspace.new(x.size, 10, 20)
+    lbfgsb.initialize(work, x, x[:0], x[:0])
+    address, check = method.step_pointer(work, x, g, x[:0], x[:0])
+    assert method.step_pointer(work, x, g, x[:0], x[:0]) == (address, check)
+
+    @njit
+    def loop_side(w, x, g, lo, hi):
+        return intrinsics.signature_check(w, x, g, lo, hi)
+
+    assert loop_side(work, x, g, x[:0], x[:0]) == check
+
+    # _advance, the compiled loop's service, called apart: right check, wrong check
+    advance = njit(_advance.py_func)
+    Ctx = collections.namedtuple("Ctx", "lo hi step")
+    f = 24.2  # Rosenbrock at (-1.2, 1), with its gradient
+    g[:] = [-215.6, -88.0]
+    start = x.copy()
+    assert advance(Ctx(x[:0], x[:0], (address, check)), work, x, g, f, lbfgsb.START) == (
+        lbfgsb.EVALUATE
+    )
+    assert not np.array_equal(x, start)  # the line search's first trial point
+    with pytest.raises(TypeError, match="other argument types"):
+        advance(Ctx(x[:0], x[:0], (address, check + 1)), work, x, g, f, lbfgsb.EVALUATE)
