@@ -360,9 +360,10 @@ def _observe(ctx, f):  # pragma: no cover - compiled
 def _advance(ctx, w, x, g, f, code):  # pragma: no cover - compiled
     """L-BFGS-B's ``advance`` service: its step, called through its address."""
     address, check = ctx.step
-    if check != signature_check(w, x, g, ctx.lo, ctx.hi):
+    arguments = (w, x, g, f, ctx.lo, ctx.hi, code)
+    if check != signature_check(arguments):
         raise TypeError("numopt: L-BFGS-B's step was compiled for other argument types")
-    step = function_at(address, w, x, g, ctx.lo, ctx.hi)
+    step = function_at(address, arguments)
     return step(w, x, g, f, ctx.lo, ctx.hi, code)
 
 

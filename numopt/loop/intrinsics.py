@@ -7,6 +7,8 @@ viewed without reference counting, the counters' record copied into the stack fr
 
 from __future__ import annotations
 
+import zlib
+
 import numba.experimental.function_type  # noqa: F401 - the data model of FunctionType
 from llvmlite import ir as llvm_ir
 from numba import types
@@ -100,15 +102,21 @@ def store(typingctx, dst, src):  # pragma: no cover - compiled
     return types.none(dst, src), codegen
 
 
-# L-BFGS-B's step is called through its address (numopt.quasi_newton.method.step_pointer):
-# a call by name would have every new loop link its code in and optimise it again.
+# A function called through its address (L-BFGS-B's step:
+# numopt.quasi_newton.method.step_pointer): a call by name would have every new loop link
+# its code in and optimise it again.
+def types_check(argument_types: tuple) -> int:
+    """A number that names a function's argument types: the Python side's, for the
+    address it hands over, and :func:`signature_check`'s, for the call made with it."""
+    return zlib.crc32(repr(tuple(argument_types)).encode())
+
+
 @intrinsic
-def function_at(typingctx, address, w, x, g, lo, hi):  # pragma: no cover - compiled
-    """The compiled function at ``address`` (an int64) as a first-class function of the
-    signature ``int64(w, x, g, float64, lo, hi, int64)`` — L-BFGS-B's step for these
-    types.  The caller checks the types first (:func:`signature_check`)."""
-    sig = types.int64(w, x, g, types.float64, lo, hi, types.int64)
-    function = types.FunctionType(sig)
+def function_at(typingctx, address, arguments):  # pragma: no cover - compiled
+    """The compiled function at ``address`` (an int64) as a first-class function that
+    takes the types of the tuple ``arguments`` and returns an int64.  The caller checks
+    first that the address is of a function of those types (:func:`signature_check`)."""
+    function = types.FunctionType(types.int64(*arguments.types))
 
     def codegen(context, builder, signature, args):
         value = cgutils.create_struct_proxy(function)(context, builder)
@@ -118,18 +126,15 @@ def function_at(typingctx, address, w, x, g, lo, hi):  # pragma: no cover - comp
         value.jit_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
         return value._getvalue()
 
-    return function(address, w, x, g, lo, hi), codegen
+    return function(address, arguments), codegen
 
 
 @intrinsic
-def signature_check(typingctx, w, x, g, lo, hi):  # pragma: no cover - compiled
-    """The constant :func:`numopt.quasi_newton.method.signature_check` gives for step's
-    arguments of these types."""
-    from numopt.quasi_newton.method import signature_check as check
-
-    number = check((w, x, g, types.float64, lo, hi, types.int64))
+def signature_check(typingctx, arguments):  # pragma: no cover - compiled
+    """:func:`types_check` of the types of the tuple ``arguments``, a constant."""
+    number = types_check(arguments.types)
 
     def codegen(context, builder, signature, args):
         return context.get_constant(types.int64, number)
 
-    return types.int64(w, x, g, lo, hi), codegen
+    return types.int64(arguments), codegen

@@ -19,12 +19,12 @@ pointer (:func:`step_pointer`).
 from __future__ import annotations
 
 import math
-import zlib
 from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
+from numopt.loop.intrinsics import types_check
 from numopt.loop.iteration import bound
 from numopt.loop.status import CODES
 from numopt.quasi_newton import cauchy, compact, dense, lbfgsb, line_search, subspace, workspace
@@ -139,8 +139,8 @@ _POINTERS: dict = {}
 
 def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[int, int]:
     """:func:`numopt.quasi_newton.lbfgsb.step` compiled for these arrays: the address of
-    its code and a check of its argument types (:func:`signature_check`), for the
-    compiled loop's context.
+    its code and a check of its argument types
+    (:func:`numopt.loop.intrinsics.types_check`), for the compiled loop's context.
 
     A compiled loop that called ``step`` by name would link its code in and have LLVM
     optimise all of it again, the line search, the Cauchy point and the subspace step,
@@ -164,14 +164,8 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
         if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
             raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        pointer = _POINTERS[key] = (address, signature_check(args))
+        pointer = _POINTERS[key] = (address, types_check(args))
     return pointer
-
-
-def signature_check(args: tuple) -> int:
-    """A number that names ``step``'s argument types: the compiled loop compares the
-    one its context holds with the one of the types it calls ``step`` with."""
-    return zlib.crc32(repr(args).encode())
 
 
 def _advance(ctx, w, x, g, f, code):

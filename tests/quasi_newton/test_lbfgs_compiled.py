@@ -179,10 +179,10 @@ def test_the_step_pointer_names_the_types_the_loop_calls_it_with(dtype):
     assert method.step_pointer(work, x, g, x[:0], x[:0]) == (address, check)
 
     @njit
-    def loop_side(w, x, g, lo, hi):
-        return intrinsics.signature_check(w, x, g, lo, hi)
+    def loop_side(w, x, g, f, lo, hi, code):
+        return intrinsics.signature_check((w, x, g, f, lo, hi, code))
 
-    assert loop_side(work, x, g, x[:0], x[:0]) == check
+    assert loop_side(work, x, g, 1.0, x[:0], x[:0], lbfgsb.START) == check
 
     # _advance, the compiled loop's service, called apart: right check, wrong check
     advance = njit(_advance.py_func)
