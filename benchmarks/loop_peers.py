@@ -74,6 +74,7 @@ Usage::
     python benchmarks/loop_peers.py --dims 2 --steps 1e4 --rounds 5 --json out.json
     python benchmarks/loop_peers.py --latency           # first-call times, cold and warm cache
     python benchmarks/loop_peers.py --latency --method l-bfgs-b --dims 2  # L-BFGS-B's
+    python benchmarks/loop_peers.py --latency --method l-bfgs-b --dims 2 --box  # with bounds
     python benchmarks/loop_peers.py --smoke             # seconds: the tests' quick run
 
 Peers come with the ``peers`` extra (``pip install -e ".[peers]"``: torch, jax,
@@ -596,7 +597,9 @@ def print_table(result: dict) -> None:
 LATENCY_CONTENDERS = ("numopt compiled", "numopt python", "numba loop", "optax scan")
 
 
-def child(name: str, n: int, steps: int, jax_cache: str | None, method: str = "adam") -> dict:
+def child(
+    name: str, n: int, steps: int, jax_cache: str | None, method: str = "adam", box: bool = False
+) -> dict:
     """In a fresh interpreter: import, first call, steady call of one contender."""
     out: dict = {}
     x0 = rosenbrock_x0(n)
@@ -626,8 +629,12 @@ def child(name: str, n: int, steps: int, jax_cache: str | None, method: str = "a
         if name == "numopt python" and compiled_status_option_missing():
             del options["compiled"]
 
+        bounds = [BOX] * n if box else None
+
         def call():
-            numopt.minimize(rosen_nb, x0, jac=rosen_der_nb, method=method, options=options)
+            numopt.minimize(
+                rosen_nb, x0, jac=rosen_der_nb, method=method, bounds=bounds, options=options
+            )
 
     for key in ("first_s", "second_s", "third_s"):
         start = time.perf_counter()
@@ -645,7 +652,11 @@ def compiled_status_option_missing() -> bool:
     return "compiled" not in BY_NAME
 
 
-def latency(n: int, steps: int, names, method: str = "adam") -> dict:
+#: ``--box``: the bounds on every variable (the minimiser, all ones, is inside).
+BOX = (-2.0, 2.0)
+
+
+def latency(n: int, steps: int, names, method: str = "adam", box: bool = False) -> dict:
     """First-call times of each contender, cold and warm cache, each in a fresh interpreter."""
     results: dict = {}
     script = str(Path(__file__).resolve())
@@ -656,7 +667,7 @@ def latency(n: int, steps: int, names, method: str = "adam") -> dict:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ)
             cmd = [sys.executable, script, "--child", name, "--dims", str(n)]
-            cmd += ["--steps", str(steps), "--method", method]
+            cmd += ["--steps", str(steps), "--method", method] + (["--box"] if box else [])
             if name.startswith("optax"):
                 cmd += ["--jax-cache", cache]
             else:
@@ -670,6 +681,8 @@ def latency(n: int, steps: int, names, method: str = "adam") -> dict:
                 last_line = proc.stdout.strip().splitlines()[-1]
                 results.setdefault(name, {})[temp] = json.loads(last_line)
     run = f"{steps} steps" if method == "adam" else "L-BFGS-B to convergence (its defaults)"
+    if box:
+        run += f", bounds [{BOX[0]:g}, {BOX[1]:g}] on every variable"
     print(f"\n### First calls in fresh interpreters: {n}-D, {run}\n")
     print(
         "| contender | cache | import jax+optax s | first call s | steady call s "
@@ -716,6 +729,11 @@ def main(argv: list[str] | None = None) -> dict:
         default="adam",
         help="with --latency: numopt's method (adam; l-bfgs-b: numopt contenders only)",
     )
+    parser.add_argument(
+        "--box",
+        action="store_true",
+        help=f"with --latency --method l-bfgs-b: bounds {list(BOX)} on every variable",
+    )
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--jax-cache", help=argparse.SUPPRESS)
@@ -726,7 +744,8 @@ def main(argv: list[str] | None = None) -> dict:
     if steps < 1 or rounds < 1 or min(dims) < 2:
         parser.error("--steps and --rounds must be >= 1 and every dimension >= 2")
     if args.child:
-        print(json.dumps(child(args.child, dims[0], steps, args.jax_cache, args.method)))
+        result = child(args.child, dims[0], steps, args.jax_cache, args.method, args.box)
+        print(json.dumps(result))
         return {}
     names = args.only or CONTENDERS
     print(header(argv))
@@ -735,7 +754,9 @@ def main(argv: list[str] | None = None) -> dict:
         chosen = [c for c in LATENCY_CONTENDERS if c in names]
         if args.method != "adam":
             chosen = [c for c in chosen if c.startswith("numopt")]
-        out["latency"] = [{"n": n, **latency(n, steps, chosen, args.method)} for n in dims]
+        out["latency"] = [
+            {"n": n, **latency(n, steps, chosen, args.method, args.box)} for n in dims
+        ]
     else:
         compiled = compiled_status()
         for n in dims:

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
+from numopt.kernels.generate import specialise
 from numopt.quasi_newton import line_search
 from numopt.quasi_newton.cauchy import EPS, cauchy, free_set
 from numopt.quasi_newton.compact import add_pair, factor_k, factor_t, two_loop
@@ -51,7 +53,7 @@ ACCEPTED, EVALUATE, FAILED, START = 0, 1, 2, 3
 # (:func:`numopt.quasi_newton.method.step_pointer`): a loop around a new objective
 # does not optimize the method's code once more.  The helpers that take
 # the workspace ``w`` (refresh, abandon, _at_start, _remember, _start, _trial,
-# _advance, _search_from) are inlined into it (``inline="always"``): a call passes
+# _advance) are inlined into it (``inline="always"``): a call passes
 # ``w``'s twelve arrays as about a hundred scalars, and for small problems those calls
 # cost more than the arithmetic.  The direction under bounds (_bounded_direction,
 # the Cauchy point, the subspace step) stays in functions of its own: inlining it all
@@ -59,7 +61,10 @@ ACCEPTED, EVALUATE, FAILED, START = 0, 1, 2, 3
 # over one large function cost more than the repeated optimization).  step itself
 # stays a call, compiled once into the on-disk cache: inlining it into each compiled
 # loop ran a 3-parameter fit in 21 µs instead of 25 (minimize_many, one thread), but
-# added 4 s to the compilation of every loop around a new objective (10 s against 6).  Slice
+# added 4 s to the compilation of every loop around a new objective (10 s against 6).  A
+# problem without bounds runs :func:`free_step`, the same source with the box's code
+# left out (``BOX`` false: Numba drops the branches before typing them), which
+# compiles in about half the time: most first calls have no bounds.  Slice
 # assignments are loops (:func:`numopt.quasi_newton.dense.copy`): ``a[:] = b``
 # compiles Numba's broadcasting error message, several seconds in every process.
 
@@ -105,8 +110,7 @@ def refresh(w):  # pragma: no cover - compiled
     w.floats[F.theta] = 1.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
+def _step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
     """The next point to evaluate, or the end of the iteration.
 
     ``last`` is what the previous call answered: :data:`START` at an iterate ``x``
@@ -115,9 +119,11 @@ def step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
     :data:`EVALUATE` (a new trial in ``x``), :data:`ACCEPTED` or :data:`FAILED`.
 
     One function for both, so that the compiled loop links one library: each library
-    a caller links is optimized again with the caller's code.
+    a caller links is optimized again with the caller's code.  ``BOX`` (bound by
+    :func:`~numopt.kernels.generate.specialise`) says whether the box's code is
+    compiled in: :func:`step` with it, :func:`free_step` without.
     """
-    ints = w.ints
+    ints, floats = w.ints, w.floats
     if last == EVALUATE:
         code = _advance(w, x, f, g, lo, hi)
         if code != FAILED:
@@ -129,7 +135,7 @@ def step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
             return FAILED
         refresh(w)
         ints[I.restarts] += 1
-        f = w.floats[F.fold]
+        f = floats[F.fold]
     else:
         # After a search was abandoned (:func:`abandon`: Ctrl-C, a KeyboardInterrupt)
         # and the run resumed at its start, the search goes on: its trial is asked for
@@ -142,9 +148,27 @@ def step(w, x, g, f, lo, hi, last):  # pragma: no cover - compiled
             ints[I.searching] = 0  # another point: start afresh from it
         if ints[I.pending] != 0:
             ints[I.pending] = 0
-            if _remember(w, g) != 0:  # T not positive definite
-                refresh(w)
-    return _search_from(w, x, g, f, lo, hi)
+            if _remember(w, g) and BOX and ints[I.cnstnd] != 0:  # noqa: F821
+                # the middle matrix's factor T (Byrd, Lu, Nocedal & Zhu's formmk)
+                if factor_t(w.wt, w.sy, w.ss, ints[I.col], floats[F.theta]) != 0:
+                    refresh(w)  # T not positive definite
+    # the direction at x and the line search's first trial (restarting the memory while
+    # a factorisation fails or the direction is not one of descent)
+    while True:
+        if BOX and ints[I.cnstnd] != 0:  # noqa: F821
+            if _bounded_direction(w, x, g, lo, hi) != 0:
+                refresh(w)  # a singular factor: start again with B = I
+                continue
+        else:
+            two_loop(w.S, w.Y, w.sy, ints[I.col], ints[I.head], floats[F.theta], g, w.v[V.d], w.wa)
+        if _start(w, x, g, f, lo, hi):
+            return EVALUATE
+        if ints[I.col] == 0:  # steepest descent is not a descent direction
+            ints[I.iter] += 1
+            ints[I.searching] = 0
+            return FAILED
+        refresh(w)
+        ints[I.restarts] += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -192,7 +216,8 @@ def _at_start(w, x):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _remember(w, g):  # pragma: no cover - compiled
-    """The accepted step ``s = stp·d`` and ``y = g - g_old`` into the memory (or skipped)."""
+    """The accepted step ``s = stp·d`` and ``y = g - g_old`` into the memory; whether it
+    went in (not when the curvature is too small)."""
     ints, floats = w.ints, w.floats
     r = w.v[V.r]
     d = w.v[V.d]
@@ -212,7 +237,7 @@ def _remember(w, g):  # pragma: no cover - compiled
     if dr <= EPS * ddum:  # not enough curvature: skip the update
         ints[I.nskip] += 1
         ints[I.updatd] = 0
-        return 0
+        return False
     ints[I.updatd] = 1
     ints[I.iupdat] += 1
     full = ints[I.cnstnd] != 0
@@ -222,29 +247,7 @@ def _remember(w, g):  # pragma: no cover - compiled
     )  # fmt: skip
     ints[I.itail], ints[I.col], ints[I.head] = itail, col, head
     floats[F.theta] = theta
-    return factor_t(w.wt, w.sy, w.ss, col, theta) if full else 0
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _search_from(w, x, g, f, lo, hi):  # pragma: no cover - compiled
-    """The direction at ``x`` and the line search's first trial (restarting the memory
-    while a factorisation fails or the direction is not one of descent)."""
-    ints, floats = w.ints, w.floats
-    while True:
-        if ints[I.cnstnd] != 0:
-            if _bounded_direction(w, x, g, lo, hi) != 0:
-                refresh(w)  # a singular factor: start again with B = I
-                continue
-        else:
-            two_loop(w.S, w.Y, w.sy, ints[I.col], ints[I.head], floats[F.theta], g, w.v[V.d], w.wa)
-        if _start(w, x, g, f, lo, hi):
-            return EVALUATE
-        if ints[I.col] == 0:  # steepest descent is not a descent direction
-            ints[I.iter] += 1
-            ints[I.searching] = 0
-            return FAILED
-        refresh(w)
-        ints[I.restarts] += 1
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -373,3 +376,20 @@ def _trial(w, x, lo, hi):  # pragma: no cover - compiled
             if nbd[i] == 2 or nbd[i] == 3:
                 v = min(v, hi[i])
         x[i] = v
+
+
+def _compiled(kind: str, box: bool):
+    return njit(cache=True, nogil=True, error_model="numpy")(specialise(_step, kind, BOX=box))
+
+
+#: :func:`_step` for problems given bounds: the Cauchy point and the subspace step
+#: under ``cnstnd`` (the bounds may all be infinite).
+step = _compiled("box", True)
+#: :func:`_step` for problems without bounds (``lo``, ``hi`` empty): the two-loop
+#: recursion alone, about half :func:`step`'s first compilation.
+free_step = _compiled("free", False)
+
+
+def step_for(lo: np.ndarray):
+    """:func:`step`, or :func:`free_step` where no bounds were given (``lo`` empty)."""
+    return free_step if lo.size == 0 else step

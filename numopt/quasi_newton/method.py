@@ -138,8 +138,9 @@ _POINTERS: dict = {}
 
 
 def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[int, int]:
-    """:func:`numopt.quasi_newton.lbfgsb.step` compiled for these arrays: the address of
-    its code and a check of its argument types
+    """:func:`numopt.quasi_newton.lbfgsb.step` (or ``free_step`` where ``lo`` and ``hi``
+    are empty: no bounds) compiled for these arrays: the address of its code and a
+    check of its argument types
     (:func:`numopt.loop.intrinsics.types_check`), for the compiled loop's context.
 
     A compiled loop that called ``step`` by name would link its code in and have LLVM
@@ -150,7 +151,7 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
     dispatcher types quickly (a function object in it would have Numba type the whole
     context at every call: 0.5 ms).
     """
-    key = tuple(
+    key = lo.size == 0, *(
         (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
          a.flags.aligned)
         for a in (*work, x, g, lo, hi)
@@ -159,8 +160,9 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
     if pointer is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
         w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
         args = (w, xt, gt, numba.float64, lt, ht, numba.int64)
-        lbfgsb.step.compile(args)
-        compiled = lbfgsb.step.overloads[args]
+        step = lbfgsb.step_for(lo)
+        step.compile(args)
+        compiled = step.overloads[args]
         if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
             raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
@@ -169,8 +171,9 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
 
 
 def _advance(ctx, w, x, g, f, code):
-    """The ``advance`` service run from Python: :func:`numopt.quasi_newton.lbfgsb.step`."""
-    return lbfgsb.step(w, x, g, f, ctx.lo, ctx.hi, code)
+    """The ``advance`` service run from Python: :func:`numopt.quasi_newton.lbfgsb.step`
+    (``free_step`` without bounds)."""
+    return lbfgsb.step_for(ctx.lo)(w, x, g, f, ctx.lo, ctx.hi, code)
 
 
 def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Context]:

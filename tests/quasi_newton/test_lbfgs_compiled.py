@@ -196,3 +196,28 @@ def test_the_step_pointer_names_the_types_the_loop_calls_it_with(dtype):
     assert not np.array_equal(x, start)  # the line search's first trial point
     with pytest.raises(TypeError, match="other argument types"):
         advance(Ctx(x[:0], x[:0], (address, check + 1)), work, x, g, f, lbfgsb.EVALUATE)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_without_bounds_the_free_step_gives_the_full_steps_bits(monkeypatch, compiled):
+    """Without bounds L-BFGS-B runs ``free_step``, its step with the box's code left
+    out (half the first compilation); ``step``, forced to run there instead, makes the
+    same iterations to the same bits.  With bounds, ``step``."""
+    from numopt.quasi_newton import lbfgsb, method
+
+    x0 = np.array([-1.2, 1.0])
+    assert lbfgsb.step_for(x0[:0]) is lbfgsb.free_step
+    assert lbfgsb.step_for(np.full(2, -np.inf)) is lbfgsb.step
+
+    def run():
+        options = {"compiled": compiled, "history": True}
+        return numopt.minimize(INPLACE, x0.copy(), jac="inplace", method="l-bfgs", options=options)
+
+    free = run()
+    assert free.success and free.compiled == compiled
+    monkeypatch.setattr(lbfgsb, "step_for", lambda lo: lbfgsb.step)
+    monkeypatch.setattr(method, "_POINTERS", {})  # the compiled loop's addresses, by types
+    full = run()
+    assert (full.nit, full.nfev, full.fun) == (free.nit, free.nfev, free.fun)
+    assert full.x.tobytes() == free.x.tobytes()
+    assert np.array_equal(full.history["learning_rate"], free.history["learning_rate"])
