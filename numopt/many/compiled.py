@@ -83,8 +83,8 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
         g = borrowed(G[i])
         view = single.Context(
             arguments(ctx.args, i), shape, x.reshape(shape), g.reshape(shape), 0, 0,  # noqa: F821
-            borrowed(OS[i]), borrowed(C[i]), ctx.h, ctx.lr, borrowed(LO[i]), borrowed(HI[i]),
-            ctx.sign, ctx.s_ints, ctx.s_floats, borrowed(SST[i]), work_at(W, i),  # noqa: F821
+            borrowed(OS[i]), borrowed(C[i]), borrowed(ctx.h[i]), ctx.lr, borrowed(LO[i]),
+            borrowed(HI[i]), ctx.sign, ctx.s_ints, ctx.s_floats, borrowed(SST[i]), work_at(W, i),  # noqa: F821
             ctx.step,
         )  # fmt: skip
         code = codes[i]
@@ -162,7 +162,7 @@ class ManyCompiled:
             schedule: Any = 1.0  # (none: a constant the program lowers)
             maximize = False
             self.OS = np.zeros((M, 0, 0), x.dtype)
-            self.h = np.zeros(0)
+            self.h = np.zeros((M, 0))
             hp = opt.hyperparameters
             one = workspace.new(n, hp["maxcor"], hp["maxls"])
             # zeros, as each problem's are, but for the scalar records (np.zeros maps
@@ -181,7 +181,8 @@ class ManyCompiled:
             maximize = bool(opt.hyperparameters.get("maximize"))
             state = opt._state_for(run.pair.layout, n)
             self.OS = np.repeat(np.asarray(state)[None], M, axis=0)
-            self.h = np.asarray(opt._factor_args(), np.float64)
+            # a row per problem: a rule's factor function may keep a memo there (NAdam's Π_t)
+            self.h = np.repeat(np.asarray(opt._factor_args(), np.float64)[None], M, axis=0)
             self.W, step = (), (0, 0)
         self.C = np.zeros((M, max(n_factors, 2)), x.dtype)
         self.C[:, -2] = np.inf  # no clip_value

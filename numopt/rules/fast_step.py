@@ -70,8 +70,8 @@ def stepper(loop: Any, factor_fn: Any) -> Any:
 def eligible(opt: Any, x: Any, g: Any) -> bool:
     """Whether the step just taken on ``x``, ``g`` could have taken the fast path.
 
-    A rule whose factors have a host history (NAdam's μ product, Schedule-Free's
-    weights) has no ``factor_fn``, as for the compiled loop of ``minimize``.
+    A rule whose factors have a host history (Schedule-Free's weights) has no
+    ``factor_fn``, as for the compiled loop of ``minimize``.
     """
     plan = opt._plan
     return (

@@ -23,22 +23,31 @@ element costs one square root and one division:
 which is the step above, rounded differently (within a few ulps of it; the NumPy
 reference makes the same operations, so every backend gives its bits).
 
-The product ``Π_t = μ_1 μ_2 ⋯ μ_t`` is kept on the host in float64, multiplied in
+The product ``Π_t = μ_1 μ_2 ⋯ μ_t`` is a running product in float64, multiplied in
 the order torch multiplies its ``mu_product``.  It depends only on ``t``, β1 and ψ,
 so it is a memo, not state: after :meth:`~numopt.Optimizer.load_state_dict` (or a
 change of β1 or ψ) it is recomputed from step 1 by the same multiplications, and a
 resumed run is bit for bit an uninterrupted one, with no extra entry in the state
-dict.  (Recomputing costs one multiplication per past step, once.)
+dict.  (Recomputing costs one multiplication per past step, once.)  The host keeps
+it on the optimizer; compiled code (the compiled loop of ``minimize``, ``step()``'s
+fast path, each problem of ``minimize_many``) keeps it in the last two entries of
+its own copy of ``h``, which :func:`compiled_factors` advances in place: the same
+multiplications in the same order, so the same bits.  Powers are ``math.pow`` of
+float arguments, libm's ``pow`` in Python and in Numba alike; the helpers are plain
+Python on the host and compiled inside Numba functions (``register_jitable``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
+from numba.extending import register_jitable
 
 from numopt import _checks
 from numopt.kernels.element import grad
+from numopt.kernels.generate import source_digest
 from numopt.rules.adam import moments
 from numopt.rules.hyperparameters import (
     BETA1,
@@ -57,9 +66,10 @@ F = factor_layout(
 )  # fmt: skip
 
 
-def mu(t: int, beta1: float, momentum_decay: float) -> float:
+@register_jitable
+def mu(t, beta1, momentum_decay):
     """The momentum coefficient ``μ_t = β1 (1 - ½ · 0.96^(t ψ))`` (float64)."""
-    return beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
+    return beta1 * (1.0 - 0.5 * math.pow(0.96, float(t) * momentum_decay))
 
 
 def mu_product(
@@ -86,6 +96,7 @@ def _memo_product(t: int, beta1: float, momentum_decay: float) -> float:
     return prod
 
 
+@register_jitable
 def _scalars(t, learning_rate, beta1, momentum_decay, prod_t):
     """The factors ``a`` and ``b`` of step t, given ``Π_t``."""
     mu_t = mu(t, beta1, momentum_decay)
@@ -96,6 +107,7 @@ def _scalars(t, learning_rate, beta1, momentum_decay, prod_t):
     return a, b
 
 
+@register_jitable
 def factors(t, lr, h, prod_t):
     """The factors of step ``t`` (float64) from ``h = (β1, β2, ε, λ, ψ, decoupled)``
     and ``Π_t`` (host arithmetic: ``Π_t`` is a running product, not a function of t)."""
@@ -105,15 +117,41 @@ def factors(t, lr, h, prod_t):
         l2, decay = 0.0, 1 - lr * wd
     else:
         l2, decay = wd, 1.0
-    bias2 = 1 - b2**t
+    bias2 = 1 - math.pow(b2, float(t))
     return (a, b, b1, 1 - b1, b2, 1 - b2, bias2, h[2], l2, decay, 1 / bias2)
 
 
+@register_jitable
+def advance(t, h):
+    """``Π_t`` from the memo ``(s, Π_s)`` in ``h[6:8]``, which it moves to ``(t, Π_t)``:
+    multiplied on from ``s``, or from the start when ``t`` is before it."""
+    s, prod = h[6], h[7]
+    if not s <= t:  # (a run resumed at an earlier step)
+        s, prod = 0.0, 1.0
+    while s < t:
+        s += 1.0
+        prod *= mu(s, h[0], h[4])
+    h[6] = s
+    h[7] = prod
+    return prod
+
+
+def compiled_factors(t, lr, h):
+    """The rule's ``factor_fn``: :func:`factors` of step ``t``, ``Π_t`` from the memo
+    that ``h`` (a float64 array of its own, see :func:`factor_args`) carries."""
+    return factors(t, lr, h, advance(t, h))
+
+
+# the compiled copies' cache tag: the helpers above are in its source, not only this one's
+compiled_factors.__numopt_digest__ = source_digest(sys.modules[__name__])
+
+
 def factor_args(hp):
-    """``h`` of :func:`factors` from the hyperparameters."""
+    """``h`` of :func:`factors` from the hyperparameters: ``(β1, β2, ε, λ, ψ,
+    decoupled)``, then the memo ``(0, Π_0 = 1)`` that :func:`advance` moves on."""
     return (
         hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"], hp["momentum_decay"],
-        float(hp["decoupled_weight_decay"]),
+        float(hp["decoupled_weight_decay"]), 0.0, 1.0,
     )  # fmt: skip
 
 
@@ -180,7 +218,7 @@ SPEC = RuleSpec(
         DECOUPLED_WEIGHT_DECAY,
     ),
     factors=F,
-    factor_fn=None,  # Π_t is a running product on the host: NAdam._factors
+    factor_fn=compiled_factors,  # (from Python: NAdam._factors, Π_t memoised on the host)
     factor_args=factor_args,
     body=always(body),
     reference=reference,

@@ -15,13 +15,12 @@ from rule_table import VARIANTS, make
 import numopt
 from numopt.rules import fast_step
 
-#: The variants whose steps can take the fast path (a factor function, one pass).
+#: The variants whose steps can take the fast path (a factor function, one pass;
+#: NAdam's too, whose host ``_factors`` keeps its Π_t memo on the optimizer).
 FAST = sorted(
     v
     for v, (cls, fixed, _) in VARIANTS.items()
-    if cls.spec.factor_fn is not None
-    and cls.spec.passes is None
-    and cls._factors.__qualname__ == "Optimizer._factors"
+    if cls.spec.factor_fn is not None and cls.spec.passes is None
 )
 
 
