@@ -26,14 +26,25 @@ Usage::
 
     python benchmarks/large_n.py [--sizes 1e5,1e6,1e7,1e8] [--rules adam,gd] [--rounds 5]
     python benchmarks/large_n.py --memory [--sizes 1e7,1e8]
+    python benchmarks/large_n.py --parts [--sizes 1e6,1e7] [--rules adam,gd]
+
+**Where the time goes** (``--parts``): each pass an iteration makes, timed alone on
+the same arrays, interleaved, median of the rounds: the objective, the rule's step
+(the hand-written loop is these two; the step is timed without ``step()``'s own
+checks, which cost a few µs, as the other step), ``minimize``'s stopping measure ``max|g|`` (one
+more read of ``g``) and the step that also writes the best point (``x`` as it was,
+one more write stream, on every iteration that improves the loss).  The two extras,
+as fractions of the hand-written iteration, add up to what ``minimize`` costs over it.
 
 It prints the table and writes it, after the date, machine and versions, to
-``benchmarks/results/large-n-<date>.txt`` (``large-n-memory-<date>.txt``).
+``benchmarks/results/large-n-<date>.txt`` (``large-n-memory-<date>.txt``,
+``large-n-parts-<date>.txt``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import subprocess
@@ -44,6 +55,8 @@ from pathlib import Path
 import numpy as np
 
 import numopt
+from numopt.kernels import norms
+from numopt.kernels.arrays import flat_pair
 
 if __package__:
     from ._numba_objectives import weighted_sphere_inplace as fun
@@ -104,6 +117,22 @@ def problem(n: int, dtype: str = "float64") -> tuple[np.ndarray, np.ndarray]:
     return x0, a
 
 
+def interleaved(calls: dict, rounds: int, reps: int = 1) -> dict:
+    """Seconds per call of each of ``calls`` (callables of no argument) in each round:
+    every call once first (compiling, faulting the pages in), then ``rounds`` rounds
+    that time each in turn, ``reps`` calls in a row."""
+    for call in calls.values():
+        call()
+    times: dict = {key: [] for key in calls}
+    for _ in range(rounds):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(reps):
+                call()
+            times[key].append((time.perf_counter() - start) / reps)
+    return times
+
+
 def timings(sizes: list[int], rules: list[str], rounds: int) -> list[str]:
     lines = [
         f"# µs per iteration (long run less short run, fastest of {rounds} rounds each); "
@@ -116,15 +145,12 @@ def timings(sizes: list[int], rules: list[str], rounds: int) -> list[str]:
         short, long = ITERATIONS.get(n, (2, 10))
         x0, a = problem(n)
         for rule in rules:
-            for run in CONTENDERS.values():
-                run(rule, x0, a, 1)  # compile, fault the pages in
-            times: dict[tuple[str, int], list[float]] = {}
-            for _ in range(rounds):
-                for name, run in CONTENDERS.items():
-                    for iters in (short, long):
-                        start = time.perf_counter()
-                        run(rule, x0, a, iters)
-                        times.setdefault((name, iters), []).append(time.perf_counter() - start)
+            calls = {
+                (name, iters): functools.partial(run, rule, x0, a, iters)
+                for name, run in CONTENDERS.items()
+                for iters in (short, long)
+            }
+            times = interleaved(calls, rounds)
             m, fixed = {}, []
             for name in CONTENDERS:  # the fastest of the rounds: the least disturbed
                 t_short, t_long = min(times[name, short]), min(times[name, long])
@@ -135,6 +161,45 @@ def timings(sizes: list[int], rules: list[str], rounds: int) -> list[str]:
             lines.append(
                 f"{n:>6.0e} {rule:>9} {m['hand']:>10.1f} {m['python'] / m['hand']:>6.2f}x "
                 f"{m['compiled'] / m['hand']:>8.2f}x {f:>16}"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+# -- where the time goes: each pass alone ---------------------------------------------------
+def _passes(rule: str, x0: np.ndarray, a: np.ndarray) -> dict:
+    """The passes of one iteration over fresh arrays, each a call of no argument."""
+    x, g, best = x0.copy(), np.empty_like(x0), np.empty_like(x0)
+    opt = numopt.RULES[rule](LEARNING_RATE)
+    pair = flat_pair(x, g)
+    # both steps through the same entry, so that they differ by the best point's stream
+    # alone (minimize runs the keeping one on the iterations that improve)
+    return {
+        "objective": lambda: fun(x, g, a),
+        "step": lambda: opt._apply(pair),
+        "max|g|": lambda: norms.inf_norm(g),
+        "step+best": lambda: opt._apply(pair, None, best),
+    }
+
+
+def parts(sizes: list[int], rules: list[str], rounds: int, reps: int = 5) -> list[str]:
+    lines = [
+        f"# µs per pass (median of {rounds} interleaved rounds of {reps} calls); the extras "
+        "as fractions of the hand-written iteration (objective + step)",
+        f"{'N':>6} {'rule':>9} {'objective':>10} {'step':>9} {'max|g|':>9} {'step+best':>10} "
+        f"{'max|g|/hand':>12} {'best/hand':>10}",
+    ]
+    print("\n".join(lines), flush=True)
+    for n in sizes:
+        x0, a = problem(n)
+        for rule in rules:
+            times = interleaved(_passes(rule, x0, a), rounds, reps)
+            m = {name: float(np.median(t)) * 1e6 for name, t in times.items()}
+            hand_us = m["objective"] + m["step"]
+            lines.append(
+                f"{n:>6.0e} {rule:>9} {m['objective']:>10.0f} {m['step']:>9.0f} "
+                f"{m['max|g|']:>9.0f} {m['step+best']:>10.0f} {m['max|g|'] / hand_us:>12.2f} "
+                f"{(m['step+best'] - m['step']) / hand_us:>10.2f}"
             )
             print(lines[-1], flush=True)
     return lines
@@ -193,6 +258,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--rules", default=None, help="comma-separated rules (all element-wise)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--memory", action="store_true", help="peak memory instead of time")
+    parser.add_argument("--parts", action="store_true", help="each pass of an iteration alone")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -209,8 +275,14 @@ def main(argv: list[str] | None = None) -> list[str]:
         f"learning rate {LEARNING_RATE}, gtol 1e-12"
     )
     print("\n".join(lines), flush=True)
-    lines += memory(sizes, rules) if args.memory else timings(sizes, rules, args.rounds)
-    write_results(lines, "large-n-memory" if args.memory else "large-n", args.out)
+    if args.memory:
+        lines += memory(sizes, rules)
+    elif args.parts:
+        lines += parts(sizes, rules, args.rounds)
+    else:
+        lines += timings(sizes, rules, args.rounds)
+    kind = "-memory" if args.memory else "-parts" if args.parts else ""
+    write_results(lines, f"large-n{kind}", args.out)
     return lines
 
 
