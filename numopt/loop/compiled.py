@@ -561,6 +561,9 @@ class CompiledMode:
                 "serial" if opt.backend == "serial" or self.n < cpu.SERIAL_BELOW else "parallel"
             )  # fmt: skip
             self.n_factors = len(opt.spec.factors)
+        # factor_fn's h, kept from chunk to chunk: a memo it keeps there (NAdam's Π_t)
+        # would otherwise start again from step 1 at every chunk
+        self.h = np.zeros(0) if self.quasi_newton else np.asarray(opt._factor_args(), np.float64)
         self.c = np.zeros(max(self.n_factors, 2), x.dtype)
         self.c[-2] = np.inf  # no clip_value (the compiled loop runs without clipping)
         box = run.box
@@ -583,7 +586,7 @@ class CompiledMode:
             schedule: Any = 1.0  # (none: a constant the program lowers)
             maximize = False
             body, factor_fn = quasi_newton.update, None
-            opt_state, h = self.c[:0].reshape(0, 0), np.zeros(0)
+            opt_state = self.c[:0].reshape(0, 0)
             work = opt.work_for(run.x, run.box)
             step = quasi_newton.step_pointer(work, run.x, run.g, self.lo, self.hi)
         else:
@@ -591,7 +594,6 @@ class CompiledMode:
             maximize = bool(opt.hyperparameters.get("maximize"))
             body, factor_fn = opt._element(), opt.spec.factor_fn
             opt_state = opt._state_for(self.layout, self.n)
-            h = np.asarray(opt._factor_args(), np.float64)
             work, step = (), (0, 0)
         lowered = _constant_program() if self.quasi_newton else program.lower(schedule)
         self.c[-1] = -1.0 if maximize else 1.0
@@ -616,7 +618,7 @@ class CompiledMode:
             n_samples=self.n_samples,
             opt_state=opt_state,
             c=self.c,
-            h=h,
+            h=self.h,
             lr=0.0 if callable(schedule) else float(schedule),
             lo=self.lo,
             hi=self.hi,
