@@ -70,8 +70,8 @@ def stepper(loop: Any, factor_fn: Any) -> Any:
 def eligible(opt: Any, x: Any, g: Any) -> bool:
     """Whether the step just taken on ``x``, ``g`` could have taken the fast path.
 
-    A rule whose factors have a host history (Schedule-Free's weights) has no
-    ``factor_fn``, as for the compiled loop of ``minimize``.
+    A rule without a ``factor_fn`` (none of numopt's own) computes its factors on
+    the host, as it does for the compiled loop of ``minimize``.
     """
     plan = opt._plan
     return (
@@ -104,7 +104,8 @@ def after_step(opt: Any, x: np.ndarray, g: np.ndarray) -> FastStep | None:
     plan = opt._plan
     c = np.empty(plan.n, x.dtype)
     c[len(opt.spec.factors.rule) :] = plan.framework
-    h = np.array(plan.h, np.float64)
+    # (a fresh array, or the optimizer's own when its factor function keeps state there)
+    h = np.asarray(opt._factor_args(), np.float64)
     backend = resolve(opt.backend, False, x.size)
     run = stepper(getattr(plan.cpu_loops(False, False), backend), opt.spec.factor_fn)
     signature = tuple(numba.typeof(a) for a in (x, g, opt._state, c, 1, 1.0, h))

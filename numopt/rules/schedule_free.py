@@ -18,7 +18,10 @@ the state, and ``minimize`` returns it as ``x`` (evaluating the objective there 
 more), with the last iterate as ``x_iterate``.  With a constant η, ``c_t = 1/t``: ``x``
 is the plain average of the ``z``'s.  ``w_t`` uses the largest η so far to the power
 ``p`` (``weight_lr_power``), so a warm-up does not overweight its early points; the
-running ``max η`` and ``Σ w`` are host scalars, kept in :meth:`state_dict`.
+running ``max η`` and ``Σ w`` are kept in :meth:`state_dict`.  They live in the
+optimizer's own ``h`` (:func:`factor_args`), one small float64 array that
+:func:`mix` moves on in place from Python and from compiled code alike (the compiled
+loop of ``minimize``, ``step()``'s fast path), so either leaves the same weights.
 
 Defaults are optax's: SGD η = 1, β1 = 0.9; AdamW η = 0.0025, β1 = 0.9, β2 = 0.999,
 ε = 1e-8; λ = 0, p = 2.  optax's ``warmup_steps`` is a schedule here
@@ -42,12 +45,15 @@ reference makes the same operations, so every backend gives its bits).
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
+from numba.extending import register_jitable
 
 from numopt import _checks
 from numopt.kernels.element import grad
+from numopt.kernels.generate import source_digest
 from numopt.rules.hyperparameters import BETA2, EPS, LEARNING_RATE, WEIGHT_DECAY
 from numopt.rules.optimizer import Optimizer
 from numopt.rules.spec import Hyper, RuleSpec, always, factor_layout
@@ -58,20 +64,56 @@ F = factor_layout(
 )  # fmt: skip
 
 
+@register_jitable
 def factors(t, lr, h, mix):
-    """The factors of step ``t`` (float64) from ``h = (β1, λ, β2, ε)`` (β2 = ε = 0 for
-    SGD) and ``c_t = mix`` (host arithmetic: ``c_t`` depends on the η's so far)."""
-    b1, wd, b2, eps = h
-    bias2 = 1 - b2**t
+    """The factors of step ``t`` (float64) from ``h`` (:func:`factor_args`) and ``c_t =
+    mix`` (:func:`mix`: ``c_t`` depends on the η's so far)."""
+    b1, wd, b2, eps = h[0], h[1], h[2], h[3]
+    bias2 = 1 - math.pow(b2, float(t))
     return (
         lr, wd, b1, 1 - b1, mix, 1 - mix, 1.0 if t == 1 else 0.0, b2, 1 - b2, bias2, eps,
         1 / b1, 1 / bias2,
     )  # fmt: skip
 
 
+#: The length of ``h``: five hyperparameters, then the three weights.
+H_LENGTH = 8
+
+
 def factor_args(hp):
-    """``h`` of :func:`factors` from the hyperparameters (SGD's: β2 = ε = 0)."""
-    return (hp["beta1"], hp["weight_decay"], hp.get("beta2", 0.0), hp.get("eps", 0.0))
+    """``h`` of :func:`factors` from the hyperparameters: ``(β1, λ, β2, ε, p)`` (SGD's
+    β2 = ε = 0), then the average's weights ``(t, max η, Σ w)`` after step ``t``, which
+    :func:`mix` moves on (zeros here: the optimizer's own ``h`` holds them)."""
+    return (
+        hp["beta1"], hp["weight_decay"], hp.get("beta2", 0.0), hp.get("eps", 0.0),
+        hp["weight_lr_power"], 0.0, 0.0, 0.0,
+    )  # fmt: skip
+
+
+@register_jitable
+def mix(t, lr, h):
+    """``c_t = w_t / Σ w``, the weights ``(t, max η, Σ w)`` in ``h[5:8]`` moved on from step
+    ``t - 1`` (or left at step ``t``: asked again for the same step)."""
+    done, top, total = h[5], h[6], h[7]
+    if done != t:
+        if done != t - 1:
+            raise RuntimeError("the Schedule-Free weights are not at the step before this one")
+        top = lr if lr > top else top  # (Python's max(top, lr))
+        total = total + math.pow(top, h[4])
+        h[5] = t
+        h[6] = top
+        h[7] = total
+    return math.pow(top, h[4]) / total if total > 0 else 0.0
+
+
+def compiled_factors(t, lr, h):
+    """The rules' ``factor_fn``: :func:`factors` of step ``t`` with :func:`mix`, whose
+    weights ``h`` carries (the optimizer's own array, shared with compiled code)."""
+    return factors(t, lr, h, mix(t, lr, h))
+
+
+# the compiled copies' cache tag: the helpers above are in its source, not only this one's
+compiled_factors.__numopt_digest__ = source_digest(sys.modules[__name__])
 
 
 def reference(
@@ -82,7 +124,9 @@ def reference(
     AdamW's ``v``); ``mix`` is ``c_t``."""
     dt = theta.dtype.type
     g = -g if maximize else g
-    h = factor_args(dict(beta1=beta1, weight_decay=weight_decay, beta2=beta2, eps=eps))
+    h = factor_args(
+        dict(beta1=beta1, weight_decay=weight_decay, beta2=beta2, eps=eps, weight_lr_power=0.0)
+    )
     c = factors(t, learning_rate, h, mix)
     y = theta.copy()
     z_old = y.copy() if t == 1 else z.copy()
@@ -151,7 +195,7 @@ def _spec(name: str, body: Any, adam: bool) -> RuleSpec:
             WEIGHT_LR_POWER,
         ),
         factors=F,
-        factor_fn=None,  # c_t depends on the learning rates so far: _ScheduleFree._factors
+        factor_fn=compiled_factors,
         factor_args=factor_args,
         body=always(body),
         reference=reference,
@@ -167,24 +211,42 @@ class _ScheduleFree(Optimizer):
     def reset(self) -> None:
         """Forget the state, the step count and the average's weights."""
         super().reset()
-        self._weights = (0, 0.0, 0.0)  # (t, max η so far, Σ w) after step t
+        self._weights = (0, 0.0, 0.0)
+
+    def _live(self) -> np.ndarray:
+        """This optimizer's ``h`` (:func:`factor_args`): the one array that holds the
+        average's weights, which the compiled loop and ``step()``'s fast path move on
+        in place."""
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = self.__dict__["_h"] = np.zeros(H_LENGTH)
+        return h
+
+    @property
+    def _weights(self) -> tuple[int, float, float]:
+        """``(t, max η so far, Σ w)`` after step ``t``."""
+        h = self._live()
+        return int(h[5]), float(h[6]), float(h[7])
+
+    @_weights.setter
+    def _weights(self, value: tuple[int, float, float]) -> None:
+        self._live()[5:8] = value
+
+    def _factor_args(self) -> np.ndarray:
+        """The live ``h``, its hyperparameters as they are now."""
+        h = self._live()
+        h[:5] = self._planned().h[:5]
+        return h
 
     def _mix(self, t: int, lr: float) -> float:
         """``c_t``, advancing the running ``max η`` and ``Σ w`` from step ``t - 1``."""
-        done, top, total = self._weights
-        power = self._hyperparameters["weight_lr_power"]
-        if done == t:  # asked again for the same step (the factors, then the reference)
-            return math.pow(top, power) / total if total > 0 else 0.0
-        if done != t - 1:
+        done = self._weights[0]
+        if done != t and done != t - 1:
             raise RuntimeError(
                 f"{type(self).__name__}: the average's weights are at step {done}, not "
                 f"{t - 1}; restore them with load_state_dict"
             )
-        top = max(top, lr)
-        weight = math.pow(top, power)
-        total = total + weight
-        self._weights = (t, top, total)
-        return weight / total if total > 0 else 0.0
+        return mix(t, lr, self._factor_args())
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
         return factors(t, lr, self._factor_args(), self._mix(t, lr))
