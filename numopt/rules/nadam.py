@@ -30,8 +30,9 @@ change of β1 or ψ) it is recomputed from step 1 by the same multiplications, a
 resumed run is bit for bit an uninterrupted one, with no extra entry in the state
 dict.  (Recomputing costs one multiplication per past step, once.)  The host keeps
 it on the optimizer; compiled code (the compiled loop of ``minimize``, ``step()``'s
-fast path, each problem of ``minimize_many``) keeps it in the last two entries of
-its own copy of ``h``, which :func:`compiled_factors` advances in place: the same
+fast path, each problem of ``minimize_many``) keeps it, with ``μ_t`` and ``μ_{t+1}``,
+in the last four entries of its own copy of ``h``, which :func:`compiled_factors`
+advances in place (one ``pow`` for the μ's per step): the same
 multiplications in the same order, so the same bits.  Powers are ``math.pow`` of
 float arguments, libm's ``pow`` in Python and in Numba alike; the helpers are plain
 Python on the host and compiled inside Numba functions (``register_jitable``).
@@ -96,23 +97,18 @@ def _memo_product(t: int, beta1: float, momentum_decay: float) -> float:
     return prod
 
 
-@register_jitable
-def _scalars(t, learning_rate, beta1, momentum_decay, prod_t):
-    """The factors ``a`` and ``b`` of step t, given ``Π_t``."""
-    mu_t = mu(t, beta1, momentum_decay)
-    mu_next = mu(t + 1, beta1, momentum_decay)
-    prod_next = prod_t * mu_next
-    a = learning_rate * (1.0 - mu_t) / (1.0 - prod_t)
-    b = learning_rate * mu_next / (1.0 - prod_next)
-    return a, b
-
-
-@register_jitable
 def factors(t, lr, h, prod_t):
     """The factors of step ``t`` (float64) from ``h = (β1, β2, ε, λ, ψ, decoupled)``
     and ``Π_t`` (host arithmetic: ``Π_t`` is a running product, not a function of t)."""
+    return _factors_of(t, lr, h, prod_t, mu(t, h[0], h[4]), mu(t + 1, h[0], h[4]))
+
+
+@register_jitable
+def _factors_of(t, lr, h, prod_t, mu_t, mu_next):
+    """:func:`factors` given ``μ_t`` and ``μ_{t+1}`` as well."""
     b1, b2, wd = h[0], h[1], h[3]
-    a, b = _scalars(t, lr, b1, h[4], prod_t)
+    a = lr * (1.0 - mu_t) / (1.0 - prod_t)
+    b = lr * mu_next / (1.0 - prod_t * mu_next)
     if h[5] != 0.0:  # NAdamW: the decay factor, no L2 in the gradient
         l2, decay = 0.0, 1 - lr * wd
     else:
@@ -123,23 +119,31 @@ def factors(t, lr, h, prod_t):
 
 @register_jitable
 def advance(t, h):
-    """``Π_t`` from the memo ``(s, Π_s)`` in ``h[6:8]``, which it moves to ``(t, Π_t)``:
-    multiplied on from ``s``, or from the start when ``t`` is before it."""
-    s, prod = h[6], h[7]
-    if not s <= t:  # (a run resumed at an earlier step)
-        s, prod = 0.0, 1.0
+    """``Π_t`` from the memo ``(s, Π_s, μ_s, μ_{s+1})`` in ``h[6:10]``, which it moves to
+    step ``t``: multiplied on from ``s``, or from the start when ``t`` is before it (or
+    the memo is new).  Each ``μ`` is computed once: ``μ_{s+1}`` is the next step's
+    ``μ_s``, the same value."""
+    s, prod, mu_s, mu_next = h[6], h[7], h[8], h[9]
+    if s == 0.0 or not s <= t:  # (new, or a run resumed at an earlier step)
+        s, prod, mu_next = 0.0, 1.0, mu(1.0, h[0], h[4])
     while s < t:
         s += 1.0
-        prod *= mu(s, h[0], h[4])
+        mu_s = mu_next
+        prod *= mu_s
+        mu_next = mu(s + 1.0, h[0], h[4])
     h[6] = s
     h[7] = prod
+    h[8] = mu_s
+    h[9] = mu_next
     return prod
 
 
 def compiled_factors(t, lr, h):
-    """The rule's ``factor_fn``: :func:`factors` of step ``t``, ``Π_t`` from the memo
-    that ``h`` (a float64 array of its own, see :func:`factor_args`) carries."""
-    return factors(t, lr, h, advance(t, h))
+    """The rule's ``factor_fn``: :func:`factors` of step ``t``, ``Π_t``, ``μ_t`` and
+    ``μ_{t+1}`` from the memo that ``h`` (a float64 array of its own, see
+    :func:`factor_args`) carries."""
+    prod = advance(t, h)
+    return _factors_of(t, lr, h, prod, h[8], h[9])
 
 
 # the compiled copies' cache tag: the helpers above are in its source, not only this one's
@@ -148,10 +152,11 @@ compiled_factors.__numopt_digest__ = source_digest(sys.modules[__name__])
 
 def factor_args(hp):
     """``h`` of :func:`factors` from the hyperparameters: ``(β1, β2, ε, λ, ψ,
-    decoupled)``, then the memo ``(0, Π_0 = 1)`` that :func:`advance` moves on."""
+    decoupled)``, then the memo ``(s, Π_s, μ_s, μ_{s+1})`` that :func:`advance` moves on
+    (new: ``s = 0``)."""
     return (
         hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"], hp["momentum_decay"],
-        float(hp["decoupled_weight_decay"]), 0.0, 1.0,
+        float(hp["decoupled_weight_decay"]), 0.0, 1.0, 0.0, 0.0,
     )  # fmt: skip
 
 

@@ -52,6 +52,9 @@ def test_the_memo_gives_the_product_from_the_start_in_any_order(steps, beta1, ps
         assert nadam.advance(t, h_py) == want
         assert _advance_compiled(t, h_nb) == want
         assert h_py[6] == h_nb[6] == t and h_py[7] == h_nb[7] == want
+        # and the μ's of this step and the next, each computed once
+        assert h_py[8] == h_nb[8] == nadam.mu(t, beta1, psi)
+        assert h_py[9] == h_nb[9] == nadam.mu(t + 1, beta1, psi)
 
 
 def test_compiled_factors_are_the_hosts():
