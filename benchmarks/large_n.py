@@ -31,10 +31,11 @@ Usage::
 **Where the time goes** (``--parts``): each pass an iteration makes, timed alone on
 the same arrays, interleaved, median of the rounds: the objective, the rule's step
 (the hand-written loop is these two; the step is timed without ``step()``'s own
-checks, which cost a few µs, as the other step), ``minimize``'s stopping measure ``max|g|`` (one
-more read of ``g``) and the step that also writes the best point (``x`` as it was,
-one more write stream, on every iteration that improves the loss).  The two extras,
-as fractions of the hand-written iteration, add up to what ``minimize`` costs over it.
+checks, which cost a few µs, as the other step is), ``minimize``'s stopping measure
+``max|g|`` (one more read of ``g``) and the step that also writes the best point
+(``x`` as it was, one more write stream, on every iteration that improves the
+loss).  The two extras, as fractions of the hand-written iteration, add up to what
+``minimize`` costs over it.
 
 It prints the table and writes it, after the date, machine and versions, to
 ``benchmarks/results/large-n-<date>.txt`` (``large-n-memory-<date>.txt``,

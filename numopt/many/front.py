@@ -203,7 +203,7 @@ def _minimize_many(
         return batched.run(fun, jac, problems, run, config, callbacks)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
-    if reason is None and hasattr(run.opt, "averaged"):  # Schedule-Free
+    if reason is None and hasattr(run.opt, "averaged"):  # Schedule-Free (as vectorized's)
         reason = f"the rule {run.opt.name!r} returns each problem's average, built per run"
     if choice is True and reason is not None:
         raise ValueError(f"compiled=True, but these problems cannot be compiled: {reason}")

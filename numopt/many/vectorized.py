@@ -55,7 +55,7 @@ def refusal(run: Any, jac: Any) -> str | None:
     spec = opt.spec
     if spec.passes is not None and not hasattr(opt, "layers"):
         return f"method {run.method!r} steps whole arrays, not elements"
-    if spec.name.startswith("schedule_free"):
+    if hasattr(opt, "averaged"):  # Schedule-Free (as the compiled loop's refusal)
         return f"method {run.method!r} returns an average built per problem"
     if opt.hyperparameters.get("clip_norm") is not None:
         return "clip_norm takes the norm of the whole gradient, not of each problem's"

@@ -28,14 +28,15 @@ the order torch multiplies its ``mu_product``.  It depends only on ``t``, β1 an
 so it is a memo, not state: after :meth:`~numopt.Optimizer.load_state_dict` (or a
 change of β1 or ψ) it is recomputed from step 1 by the same multiplications, and a
 resumed run is bit for bit an uninterrupted one, with no extra entry in the state
-dict.  (Recomputing costs one multiplication per past step, once.)  The host keeps
-it on the optimizer; compiled code (the compiled loop of ``minimize``, ``step()``'s
-fast path, each problem of ``minimize_many``) keeps it, with ``μ_t`` and ``μ_{t+1}``,
-in the last four entries of its own copy of ``h``, which :func:`compiled_factors`
-advances in place (one ``pow`` for the μ's per step): the same
-multiplications in the same order, so the same bits.  Powers are ``math.pow`` of
-float arguments, libm's ``pow`` in Python and in Numba alike; the helpers are plain
-Python on the host and compiled inside Numba functions (``register_jitable``).
+dict.  (Recomputing costs one multiplication per past step, once.)  The memo, with
+``μ_t`` and ``μ_{t+1}``, is the last four entries of ``h``, which :func:`factors`
+advances in place (one ``pow`` for the μ's per step); each caller has its own ``h``:
+the optimizer on the host, the reference, and in compiled code the compiled loop of
+``minimize``, ``step()``'s fast path and each problem of ``minimize_many``.  They
+all run the same multiplications in the same order, so the same bits.  Powers are
+``math.pow`` of float arguments, libm's ``pow`` in Python and in Numba alike; the
+helpers are plain Python on the host and compiled inside Numba functions
+(``register_jitable``).
 """
 
 from __future__ import annotations
@@ -73,39 +74,24 @@ def mu(t, beta1, momentum_decay):
     return beta1 * (1.0 - 0.5 * math.pow(0.96, float(t) * momentum_decay))
 
 
-def mu_product(
-    t: int, beta1: float, momentum_decay: float, start: tuple[int, float] = (0, 1.0)
-) -> float:
-    """``Π_{i≤t} μ_i``, multiplied in order from ``start = (s, Π_s)`` (s <= t)."""
-    s, prod = start
-    while s < t:
-        s += 1
+def mu_product(t: int, beta1: float, momentum_decay: float) -> float:
+    """``Π_{i≤t} μ_i``, multiplied in order from step 1: the definition, without a memo
+    (what :func:`advance` must give)."""
+    prod = 1.0
+    for s in range(1, t + 1):
         prod *= mu(s, beta1, momentum_decay)
     return prod
 
 
-#: The reference's memo: (β1, ψ) -> (t, Π_t) of its last call (a stateless function
-#: stepping t = 1, 2, ... would otherwise recompute Π_t from 1 at every step).
-_REFERENCE_MEMO: dict[tuple[float, float], tuple[int, float]] = {}
-
-
-def _memo_product(t: int, beta1: float, momentum_decay: float) -> float:
-    key = (beta1, momentum_decay)
-    last = _REFERENCE_MEMO.get(key)
-    prod = mu_product(t, *key, start=last if last is not None and last[0] <= t else (0, 1.0))
-    _REFERENCE_MEMO[key] = (t, prod)
-    return prod
-
-
-def factors(t, lr, h, prod_t):
-    """The factors of step ``t`` (float64) from ``h = (β1, β2, ε, λ, ψ, decoupled)``
-    and ``Π_t`` (host arithmetic: ``Π_t`` is a running product, not a function of t)."""
-    return _factors_of(t, lr, h, prod_t, mu(t, h[0], h[4]), mu(t + 1, h[0], h[4]))
+#: The reference's memos by (β1, ψ): a stateless function stepping t = 1, 2, ...
+#: would otherwise multiply Π_t again from step 1 at every call.
+_REFERENCE_MEMO: dict[tuple[float, float], np.ndarray] = {}
 
 
 @register_jitable
 def _factors_of(t, lr, h, prod_t, mu_t, mu_next):
-    """:func:`factors` given ``μ_t`` and ``μ_{t+1}`` as well."""
+    """The factors of step ``t`` (float64) from ``h = (β1, β2, ε, λ, ψ, decoupled, …)``,
+    ``Π_t``, ``μ_t`` and ``μ_{t+1}``."""
     b1, b2, wd = h[0], h[1], h[3]
     a = lr * (1.0 - mu_t) / (1.0 - prod_t)
     b = lr * mu_next / (1.0 - prod_t * mu_next)
@@ -138,16 +124,17 @@ def advance(t, h):
     return prod
 
 
-def compiled_factors(t, lr, h):
-    """The rule's ``factor_fn``: :func:`factors` of step ``t``, ``Π_t``, ``μ_t`` and
-    ``μ_{t+1}`` from the memo that ``h`` (a float64 array of its own, see
-    :func:`factor_args`) carries."""
+def factors(t, lr, h):
+    """The rule's ``factor_fn``: the factors of step ``t``, with ``Π_t``, ``μ_t`` and
+    ``μ_{t+1}`` from the memo that ``h`` (a float64 array of the caller's, see
+    :func:`factor_args`) carries.  The host, the reference and compiled code all
+    call it, each on its own ``h``."""
     prod = advance(t, h)
     return _factors_of(t, lr, h, prod, h[8], h[9])
 
 
 # the compiled copies' cache tag: the helpers above are in its source, not only this one's
-compiled_factors.__numopt_digest__ = source_digest(sys.modules[__name__])
+factors.__numopt_digest__ = source_digest(sys.modules[__name__])
 
 
 def factor_args(hp):
@@ -183,7 +170,9 @@ def reference(
         beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
     ))  # fmt: skip
-    c = factors(t, learning_rate, h, _memo_product(t, beta1, momentum_decay))
+    memo = _REFERENCE_MEMO.setdefault((beta1, momentum_decay), np.array(h, np.float64))
+    memo[:6] = h[:6]  # (the memo holds for this β1 and ψ; the rest may change)
+    c = factors(t, learning_rate, memo)
     if not decoupled_weight_decay:
         g = g + dt(c[F.l2]) * theta
     moments(m, v, g, beta1, beta2)
@@ -223,7 +212,7 @@ SPEC = RuleSpec(
         DECOUPLED_WEIGHT_DECAY,
     ),
     factors=F,
-    factor_fn=compiled_factors,  # (from Python: NAdam._factors, Π_t memoised on the host)
+    factor_fn=factors,
     factor_args=factor_args,
     body=always(body),
     reference=reference,
@@ -248,17 +237,20 @@ class NAdam(Optimizer, spec=SPEC):
     def reset(self) -> None:
         """Forget the state and the step count (and the memo of ``Π_t``)."""
         super().reset()
-        self._mu_memo = None  # ((β1, ψ), t, Π_t) of the last step
+        self._memo = None  # (plan, h): the host's h, whose memo advance() moves on
+
+    def _memo_h(self) -> np.ndarray:
+        """The host's ``h``: the plan's, its memo kept while the plan stands (a new β1
+        or ψ makes a new plan, and the memo starts again)."""
+        plan = self._planned()
+        memo = self._memo
+        if memo is None or memo[0] is not plan:
+            memo = self._memo = (plan, np.array(plan.h, np.float64))
+        return memo[1]
 
     def _mu_product(self, t: int) -> float:
         """``Π_t``, advanced from the memo of the last step (or recomputed from 1)."""
-        hp = self._hyperparameters
-        key = (hp["beta1"], hp["momentum_decay"])
-        memo = self._mu_memo
-        start = (memo[1], memo[2]) if memo is not None and memo[0] == key and memo[1] <= t else None
-        prod = mu_product(t, *key, start=start or (0, 1.0))
-        self._mu_memo = (key, t, prod)
-        return prod
+        return advance(t, self._memo_h())
 
     def _factors(self, t: int, lr: float) -> tuple[float, ...]:
-        return factors(t, lr, self._factor_args(), self._mu_product(t))
+        return factors(t, lr, self._memo_h())

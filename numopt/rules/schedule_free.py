@@ -95,15 +95,18 @@ def mix(t, lr, h):
     """``c_t = w_t / Σ w``, the weights ``(t, max η, Σ w)`` in ``h[5:8]`` moved on from step
     ``t - 1`` (or left at step ``t``: asked again for the same step)."""
     done, top, total = h[5], h[6], h[7]
-    if done != t:
-        if done != t - 1:
-            raise RuntimeError("the Schedule-Free weights are not at the step before this one")
+    if done == t:  # asked again for the same step (the factors, then the reference)
+        weight = math.pow(top, h[4])
+    elif done == t - 1:
         top = lr if lr > top else top  # (Python's max(top, lr))
-        total = total + math.pow(top, h[4])
+        weight = math.pow(top, h[4])
+        total = total + weight
         h[5] = t
         h[6] = top
         h[7] = total
-    return math.pow(top, h[4]) / total if total > 0 else 0.0
+    else:
+        raise RuntimeError("the Schedule-Free weights are not at the step before this one")
+    return weight / total if total > 0 else 0.0
 
 
 def compiled_factors(t, lr, h):

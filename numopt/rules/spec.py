@@ -129,11 +129,12 @@ class RuleSpec:
         From :func:`factor_layout`: the names of ``factor_fn``'s values, in order.
     factor_fn : callable or None
         ``factor_fn(t, lr, h) -> tuple`` of float64 factors of step ``t`` (1-based)
-        with learning rate ``lr``; Numba-compilable.  ``h`` is a float64 array of
-        the caller's own (one per run, fast path or problem): entries after the
-        hyperparameters may be a memo the function updates in place (NAdam's
-        ``Π_t``).  None: the class computes them on the host in ``_factors(t, lr)``
-        (Schedule-Free's running sum), and the compiled loop steps aside.
+        with learning rate ``lr``; Numba-compilable.  ``h`` is a float64 array
+        (``np.asarray`` of the optimizer's ``_factor_args()``): entries after the
+        hyperparameters may be a memo the function moves on in place (NAdam's
+        ``Π_t``, in each caller's own copy) or state (Schedule-Free's weights, in
+        the optimizer's own array).  None: the class computes them on the host in
+        ``_factors(t, lr)``, and the compiled loop steps aside.
     factor_args : callable
         ``factor_args(hp) -> tuple`` of floats, the ``h`` of ``factor_fn``.
     body : callable

@@ -60,7 +60,7 @@ def test_the_memo_gives_the_product_from_the_start_in_any_order(steps, beta1, ps
 def test_compiled_factors_are_the_hosts():
     opt = numopt.NAdam(learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True)
     h = np.array(opt._factor_args(), np.float64)
-    compiled = njit(nadam.compiled_factors)
+    compiled = njit(nadam.factors)
     for t in (1, 2, 3, 50, 49, 1000):
         assert compiled(t, 0.01, h) == opt._factors(t, 0.01)
 
