@@ -25,7 +25,7 @@ import math
 
 from numba import njit
 
-from numopt.quasi_newton.dense import cholesky, copy, dot, solve
+from numopt.quasi_newton.dense import cholesky, copy, dot, dot_inlined, solve
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -244,7 +244,7 @@ def two_loop(S, Y, sy, col, head, theta, g, d, alpha):  # pragma: no cover - com
         d[i] = -g[i]
     for j in range(col - 1, -1, -1):  # newest to oldest
         p = (head + j) % m
-        a = dot(S[p], d) / sy[j, j]
+        a = dot_inlined(S[p], d) / sy[j, j]
         alpha[j] = a
         row = Y[p]
         for i in range(n):
@@ -253,7 +253,7 @@ def two_loop(S, Y, sy, col, head, theta, g, d, alpha):  # pragma: no cover - com
         d[i] /= theta
     for j in range(col):  # oldest to newest
         p = (head + j) % m
-        b = dot(Y[p], d) / sy[j, j]
+        b = dot_inlined(Y[p], d) / sy[j, j]
         c = alpha[j] - b
         row = S[p]
         for i in range(n):
