@@ -66,7 +66,7 @@ ROWS = (
     ),
     Row(
         "10 000 three-parameter curve fits, `minimize_many` (L-BFGS-B)",
-        "many-lbfgs-2026-12-06.txt",
+        "many-lbfgs-2026-12-07.txt",
         _many,
     ),
     Row("Adam, 100-D Rosenbrock, 10⁵ steps, compiled loop", "loop-peers-2026-12-06.txt", _loop),
