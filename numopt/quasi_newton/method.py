@@ -92,7 +92,9 @@ def no_observe(ctx, f):  # pragma: no cover - compiled too
 SERVICES = ("evaluate", "interrupted", "advance")
 
 
-def python_update(evaluate: Any, interrupted: Any, catch_interrupt: bool = False) -> Any:
+def python_update(
+    evaluate: Any, interrupted: Any, catch_interrupt: bool = False, advance: Any = None
+) -> Any:
     """:func:`update` bound to Python services.
 
     An exception from the objective in the line search puts ``x`` and ``g`` back at
@@ -123,7 +125,8 @@ def python_update(evaluate: Any, interrupted: Any, catch_interrupt: bool = False
             return True
         return interrupted()
 
-    return bound(update, {"evaluate": guarded, "interrupted": stop, "advance": _advance}, SERVICES)
+    services = {"evaluate": guarded, "interrupted": stop, "advance": advance or _advance}
+    return bound(update, services, SERVICES)
 
 
 def context(work: Any, x: np.ndarray, box: Any) -> Context:
@@ -133,15 +136,39 @@ def context(work: Any, x: np.ndarray, box: Any) -> Context:
     return Context(work, lo, hi)
 
 
-#: step's pointers by what the types of its arguments depend on.
+#: step compiled, by what the types of its arguments depend on.
+_OVERLOADS: dict = {}
+
+
+def _overload(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[Any, tuple]:
+    """:func:`numopt.quasi_newton.lbfgsb.step` (or ``free_step`` where ``lo`` and ``hi``
+    are empty: no bounds) compiled for these arrays, and its argument types."""
+    key = lo.size == 0, *(
+        (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
+         a.flags.aligned)
+        for a in (*work, x, g, lo, hi)
+    )  # fmt: skip
+    found = _OVERLOADS.get(key)
+    if found is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
+        w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
+        args = (w, xt, gt, numba.float64, lt, ht, numba.int64)
+        step = lbfgsb.step_for(lo)
+        step.compile(args)
+        compiled = step.overloads[args]
+        if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
+            raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
+        found = _OVERLOADS[key] = (compiled, args)
+    return found
+
+
+#: step's pointers, by its compiled code.
 _POINTERS: dict = {}
 
 
 def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[int, int]:
-    """:func:`numopt.quasi_newton.lbfgsb.step` (or ``free_step`` where ``lo`` and ``hi``
-    are empty: no bounds) compiled for these arrays: the address of its code and a
-    check of its argument types
-    (:func:`numopt.loop.intrinsics.types_check`), for the compiled loop's context.
+    """The step compiled for these arrays (:func:`_overload`): the address of its code
+    and a check of its argument types (:func:`numopt.loop.intrinsics.types_check`),
+    for the compiled loop's context.
 
     A compiled loop that called ``step`` by name would link its code in and have LLVM
     optimise all of it again, the line search, the Cauchy point and the subspace step,
@@ -151,22 +178,11 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
     dispatcher types quickly (a function object in it would have Numba type the whole
     context at every call: 0.5 ms).
     """
-    key = lo.size == 0, *(
-        (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
-         a.flags.aligned)
-        for a in (*work, x, g, lo, hi)
-    )  # fmt: skip
-    pointer = _POINTERS.get(key)
-    if pointer is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
-        w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
-        args = (w, xt, gt, numba.float64, lt, ht, numba.int64)
-        step = lbfgsb.step_for(lo)
-        step.compile(args)
-        compiled = step.overloads[args]
-        if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
-            raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
+    compiled, args = _overload(work, x, g, lo, hi)
+    pointer = _POINTERS.get(id(compiled))
+    if pointer is None:
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        pointer = _POINTERS[key] = (address, types_check(args))
+        pointer = _POINTERS[id(compiled)] = (address, types_check(args))
     return pointer
 
 
@@ -176,11 +192,27 @@ def _advance(ctx, w, x, g, f, code):
     return lbfgsb.step_for(ctx.lo)(w, x, g, f, ctx.lo, ctx.hi, code)
 
 
+def resolved_advance(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> Any:
+    """:func:`_advance` for a run that steps these very arrays: the step compiled for
+    their types (:func:`_overload`), called past Numba's dispatcher, which types the
+    workspace's twelve arrays at every call (2.8 µs a call against 1.0); the
+    dispatcher for any other arrays."""
+    entry = _overload(work, x, g, lo, hi)[0].entry_point
+
+    def advance(ctx, w, x_, g_, f, code):
+        if w is work and x_ is x and g_ is g and ctx.lo is lo and ctx.hi is hi:
+            return entry(w, x_, g_, float(f), lo, hi, code)
+        return _advance(ctx, w, x_, g_, f, code)
+
+    return advance
+
+
 def python_services(run: Any, evaluate: Any, interrupted: Any) -> tuple[dict, Context]:
     """The method's services for the loop run from Python, and its context."""
     work = run.opt.work_for(run.x, run.box)
     ctx = context(work, run.x, run.box)
-    step = python_update(evaluate, interrupted, catch_interrupt=True)
+    advance = resolved_advance(work, run.x, run.g, ctx.lo, ctx.hi)
+    step = python_update(evaluate, interrupted, catch_interrupt=True, advance=advance)
     copy = run.ops.copy
 
     def keeping(ctx, s, x, g, best, keep):

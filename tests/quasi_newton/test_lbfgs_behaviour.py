@@ -372,3 +372,45 @@ def test_ftol_zero_still_stops_a_stalled_run_as_scipys():
     # the same iterations; the stalled last search's evaluations are counted differently
     assert res.nit == ref.nit and abs(res.nfev - ref.nfev) <= 3
     np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-12)  # at the same minimum
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_the_resolved_step_is_the_dispatchers_for_its_arrays_and_hands_others_on(bounded):
+    """The Python loop calls the step compiled for its own arrays past Numba's
+    dispatcher; given other arrays it goes through the dispatcher: the same codes and
+    the same bits either way."""
+    from numopt.quasi_newton import lbfgsb, method, workspace
+
+    def fresh():
+        x = XROSEN10.x0.copy()
+        g = np.empty_like(x)
+        lo, hi = (np.full(x.size, -2.0), np.full(x.size, 2.0)) if bounded else (x[:0], x[:0])
+        w = workspace.new(x.size, 5, 20)
+        lbfgsb.initialize(w, x, lo, hi)
+        return w, x, g, method.Context(w, lo, hi)
+
+    def trajectory(advance, ctx, w, x, g):
+        seen = []
+        f = XROSEN10.inplace(x, g)
+        for _ in range(30):
+            code = lbfgsb.START
+            while True:
+                code = advance(ctx, w, x, g, f, code)
+                seen.append(code)
+                if code != lbfgsb.EVALUATE:
+                    break
+                f = XROSEN10.inplace(x, g)
+            if code == lbfgsb.FAILED:
+                break
+        return seen, x.copy(), g.copy()
+
+    w, x, g, ctx = fresh()
+    resolved = method.resolved_advance(w, x, g, ctx.lo, ctx.hi)
+    mine = trajectory(resolved, ctx, w, x, g)
+    w2, x2, g2, ctx2 = fresh()  # other arrays: handed on to the dispatcher
+    other = trajectory(resolved, ctx2, w2, x2, g2)
+    w3, x3, g3, ctx3 = fresh()
+    reference = trajectory(method._advance, ctx3, w3, x3, g3)
+    for got in (mine, other):
+        assert got[0] == reference[0]
+        assert np.array_equal(got[1], reference[1]) and np.array_equal(got[2], reference[2])
