@@ -136,19 +136,20 @@ def context(work: Any, x: np.ndarray, box: Any) -> Context:
     return Context(work, lo, hi)
 
 
-#: step compiled, by what the types of its arguments depend on.
-_OVERLOADS: dict = {}
+#: step compiled, by what the types of its arguments depend on: (compiled, pointer).
+_COMPILED: dict = {}
 
 
-def _overload(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[Any, tuple]:
+def _compiled(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[Any, tuple]:
     """:func:`numopt.quasi_newton.lbfgsb.step` (or ``free_step`` where ``lo`` and ``hi``
-    are empty: no bounds) compiled for these arrays, and its argument types."""
+    are empty: no bounds) compiled for these arrays, and its pointer (see
+    :func:`step_pointer`)."""
     key = lo.size == 0, *(
         (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
          a.flags.aligned)
         for a in (*work, x, g, lo, hi)
     )  # fmt: skip
-    found = _OVERLOADS.get(key)
+    found = _COMPILED.get(key)
     if found is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
         w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
         args = (w, xt, gt, numba.float64, lt, ht, numba.int64)
@@ -157,16 +158,13 @@ def _overload(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tupl
         compiled = step.overloads[args]
         if compiled.signature.return_type != numba.int64:  # pragma: no cover - the contract
             raise TypeError(f"lbfgsb.step returns {compiled.signature.return_type}, not int64")
-        found = _OVERLOADS[key] = (compiled, args)
+        address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
+        found = _COMPILED[key] = (compiled, (address, types_check(args)))
     return found
 
 
-#: step's pointers, by its compiled code.
-_POINTERS: dict = {}
-
-
 def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[int, int]:
-    """The step compiled for these arrays (:func:`_overload`): the address of its code
+    """The step compiled for these arrays (:func:`_compiled`): the address of its code
     and a check of its argument types (:func:`numopt.loop.intrinsics.types_check`),
     for the compiled loop's context.
 
@@ -178,12 +176,7 @@ def step_pointer(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> t
     dispatcher types quickly (a function object in it would have Numba type the whole
     context at every call: 0.5 ms).
     """
-    compiled, args = _overload(work, x, g, lo, hi)
-    pointer = _POINTERS.get(id(compiled))
-    if pointer is None:
-        address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        pointer = _POINTERS[id(compiled)] = (address, types_check(args))
-    return pointer
+    return _compiled(work, x, g, lo, hi)[1]
 
 
 def _advance(ctx, w, x, g, f, code):
@@ -194,10 +187,10 @@ def _advance(ctx, w, x, g, f, code):
 
 def resolved_advance(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> Any:
     """:func:`_advance` for a run that steps these very arrays: the step compiled for
-    their types (:func:`_overload`), called past Numba's dispatcher, which types the
+    their types (:func:`_compiled`), called past Numba's dispatcher, which types the
     workspace's twelve arrays at every call (2.8 µs a call against 1.0); the
     dispatcher for any other arrays."""
-    entry = _overload(work, x, g, lo, hi)[0].entry_point
+    entry = _compiled(work, x, g, lo, hi)[0].entry_point
 
     def advance(ctx, w, x_, g_, f, code):
         if w is work and x_ is x and g_ is g and ctx.lo is lo and ctx.hi is hi:

@@ -216,7 +216,7 @@ def test_without_bounds_the_free_step_gives_the_full_steps_bits(monkeypatch, com
     free = run()
     assert free.success and free.compiled == compiled
     monkeypatch.setattr(lbfgsb, "step_for", lambda lo: lbfgsb.step)
-    monkeypatch.setattr(method, "_POINTERS", {})  # the compiled loop's addresses, by types
+    monkeypatch.setattr(method, "_COMPILED", {})  # the step compiled for each run, by types
     full = run()
     assert (full.nit, full.nfev, full.fun) == (free.nit, free.nfev, free.fun)
     assert full.x.tobytes() == free.x.tobytes()
