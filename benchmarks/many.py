@@ -13,8 +13,9 @@ fits, 50 points each, float64, least squares.  Two jobs, as the issue states the
     ``numba.set_num_threads(1)``.
 ``numopt vectorized``
     ``numopt.minimize_many(decay_fg_rows, X0, args=(T, Y), jac=True, method="adam",
-    options=..., vectorized=True)``: one NumPy evaluation of every problem per
-    iteration (``decay_fg_rows``), the update one fused kernel over the M × 3 buffer.
+    options=..., vectorized=True)``: every problem evaluated with NumPy at each
+    iteration (``decay_fg_rows``, called on blocks of ``block_rows``'s default, about
+    1 MiB of rows: 2 473 problems), the update one fused kernel over the M × 3 buffer.
 ``jax vmap``
     ``jax.jit(jax.vmap(solve))`` where ``solve(p, y)`` is a ``jax.lax.scan`` of 2 000
     steps of ``optax.adam(0.02)`` on ``jax.value_and_grad`` of the same loss in

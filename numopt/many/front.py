@@ -63,6 +63,7 @@ def minimize_many(
     *,
     problem_args: Sequence[int] | None = None,
     vectorized: bool = False,
+    block_rows: int | None = None,
 ) -> OptimizeResult:
     """Minimize ``M`` independent problems ``fun(x_i, *args_i)``, ``i = 0 … M-1``, in one call.
 
@@ -122,12 +123,21 @@ def minimize_many(
         every array whose first axis has length ``M``).
     vectorized : bool, default False
         ``fun`` (and ``jac``) take the problems still running at once: ``fun(X,
-        *args) -> (k,)`` losses for ``X`` of shape ``(k, *x0.shape[1:])``, the split
-        arguments cut to the same rows; ``jac(X, *args) -> (k, *x0.shape[1:])``, or
-        ``jac=True`` (``fun`` returns both), or finite differences (one call per
-        coordinate for all the problems).  The update is one fused kernel over every
-        problem.  The element-wise rules only (not L-BFGS-B, ``clip_norm``, Prodigy,
-        Muon, Adafactor, SparseAdam, Schedule-Free, plateau schedules).
+        *args) -> (k,)`` losses for ``X`` of shape ``(k, *x0.shape[1:])`` (read-only:
+        copy it if you keep it), the split arguments cut to the same rows; ``jac(X,
+        *args) -> (k, *x0.shape[1:])``, or ``jac=True`` (``fun`` returns both), or
+        finite differences (one call per coordinate for all the problems).  The
+        update is one fused kernel over every problem.  The element-wise rules only
+        (not L-BFGS-B, ``clip_norm``, Prodigy, Muon, Adafactor, SparseAdam,
+        Schedule-Free, plateau schedules).
+    block_rows : int, optional
+        With ``vectorized=True``, the most problems per call of ``fun`` and ``jac``:
+        more running problems are evaluated in blocks of consecutive rows, in order.
+        The default takes about 1 MiB of ``x0``'s rows and of the split arguments'
+        rows per call: a NumPy objective's temporaries then stay in the caches, and
+        small enough that the allocator reuses their memory instead of mapping fresh
+        pages at every call (see ``docs/many.md``).  A number at least ``M`` makes
+        one call.
 
     Returns
     -------
@@ -164,11 +174,18 @@ def minimize_many(
     _refuse_unsupported(options)
     if not isinstance(vectorized, bool):
         raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
+    if block_rows is not None and not vectorized:
+        raise ValueError(
+            "block_rows sets the rows per call of a vectorised objective: give vectorized=True "
+            "too, or no block_rows"
+        )
     config = front_config.parse(options, method, tol)
     front_config.scipy_only_arguments(config.method, hess, hessp, constraints)
     problems = Problems(x0, args, bounds, problem_args)
     try:
-        return _minimize_many(fun, problems, config, jac, callback, options, tol, vectorized)
+        return _minimize_many(
+            fun, problems, config, jac, callback, options, tol, vectorized, block_rows
+        )
     except TypingError as exc:  # the likeliest cause: arguments split by the wrong rule
         raise TypeError(
             f"fun does not compile for one problem's arguments ({problems.layout()}). An "
@@ -181,7 +198,7 @@ def minimize_many(
 
 def _minimize_many(
     fun: Callable, problems: Problems, config: Any, jac: Any, callback: Any, options: Any,
-    tol: Any, vectorized: bool,
+    tol: Any, vectorized: bool, block_rows: Any,
 ) -> OptimizeResult:  # fmt: skip
     callbacks = hooks.callbacks(callback)
     with warnings.catch_warnings():  # problem 0 clipped into its box: warned for all below
@@ -200,7 +217,8 @@ def _minimize_many(
             reason = "compiled=True (the vectorised loop runs in Python around fun)"
         if reason is not None:
             raise ValueError(f"vectorized=True cannot run these problems: {reason}")
-        return batched.run(fun, jac, problems, run, config, callbacks)
+        block = batched.block_rows(problems, block_rows)
+        return batched.run(fun, jac, problems, run, config, callbacks, block)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if reason is None and hasattr(run.opt, "averaged"):  # Schedule-Free (as vectorized's)

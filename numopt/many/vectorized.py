@@ -6,7 +6,10 @@ the split arguments cut to the same ``k`` rows (shared ones passed whole); the
 gradient comes as ``jac(X, *args) -> (k, *shape)``, as ``fun``'s second value
 (``jac=True``), or from finite differences taken for all the problems at once (one
 call per coordinate, SciPy's steps: :mod:`numopt.problem.differences` works element by
-element, so its steps and bounds handling apply row by row unchanged).
+element, so its steps and bounds handling apply row by row unchanged).  Each evaluation
+calls them on blocks of at most ``block_rows`` consecutive running problems, in order
+(:func:`block_rows`: by default about :data:`BLOCK_BYTES` of rows a call), and joins
+the blocks' values.
 
 :func:`run` is ``minimize``'s loop (:mod:`numopt.loop.iteration`) written over rows:
 the same stopping tests in the same order, each problem on its own (``gtol`` on its
@@ -66,11 +69,45 @@ def refusal(run: Any, jac: Any) -> str | None:
     return None
 
 
-class Batch:
-    """The vectorised objective: losses and gradients of the rows ``rows`` of ``X``."""
+#: The bytes of ``x0``'s rows and of the split arguments' rows that one call of a
+#: vectorised objective gets by default: the objective's temporaries stay about that
+#: size, in the cores' caches, and below the size from which the C library's allocator
+#: maps fresh pages from the kernel at every call (glibc's threshold grows to at most
+#: 32 MiB, and fresh pages cost a fault each).
+BLOCK_BYTES = 1 << 20
 
-    def __init__(self, fun: Callable, jac: Any, problems: Any, bounds: tuple[Any, Any]) -> None:
-        self.fun, self.jac, self.p = fun, jac, problems
+
+def block_rows(problems: Any, given: Any) -> int:
+    """The most problems (rows of ``X``) per call of the objective: ``given``, or by
+    default as many as hold :data:`BLOCK_BYTES` of their rows and split arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.many.problems import Problems
+    >>> p = Problems(np.zeros((10_000, 3)), (np.zeros(50), np.zeros((10_000, 50))), None, None)
+    >>> block_rows(p, None), block_rows(p, 64)  # 424 bytes a problem: 2 473 in 1 MiB
+    (2473, 64)
+    """
+    if given is None:
+        per_row = problems.X[0].nbytes + sum(problems.args[j][0].nbytes for j in problems.split)
+        return max(1, BLOCK_BYTES // max(per_row, 1))
+    if isinstance(given, bool) or not isinstance(given, (int, np.integer)) or given < 1:
+        raise ValueError(f"block_rows must be a positive integer (rows per call), got {given!r}")
+    return int(given)
+
+
+class Batch:
+    """The vectorised objective: losses and gradients of the rows ``rows`` of ``X``.
+
+    ``fun`` and ``jac`` are called on at most ``block`` rows at a time (see
+    :func:`block_rows`), the split arguments cut to the same rows.
+    """
+
+    def __init__(
+        self, fun: Callable, jac: Any, problems: Any, bounds: tuple[Any, Any], block: int
+    ) -> None:
+        self.fun, self.jac, self.p, self.block = fun, jac, problems, block
         self.mode = "combined" if jac is True else "jac" if callable(jac) else (jac or "2-point")
         if self.mode not in ("combined", "jac", *FD_METHODS):
             raise ValueError(
@@ -80,15 +117,38 @@ class Batch:
         self.nfev = np.zeros(problems.M, np.int64)
         self.njev = np.zeros(problems.M, np.int64)
 
-    def _args(self, rows: np.ndarray) -> tuple:
-        p = self.p
-        whole = rows.size == p.M
-        return tuple(a if whole or j not in p.split else a[rows] for j, a in enumerate(p.args))
+    def _blocks(self, X: np.ndarray, rows: np.ndarray) -> list[tuple[np.ndarray, tuple]]:
+        """``(X_b, args_b)`` for each block of at most ``self.block`` rows, in order (``X_b``
+        read-only)."""
+        p, k, out = self.p, X.shape[0], []
+        for start in range(0, k, self.block):
+            stop = min(start + self.block, k)
+            r = rows[start:stop]
+            if r.size == p.M:
+                args = p.args
+            else:  # consecutive problems: views of the split arguments, not copies
+                cut = slice(r[0], r[-1] + 1) if r[-1] - r[0] == r.size - 1 else r
+                args = [arg[cut] if j in p.split else arg for j, arg in enumerate(p.args)]
+            view = X[start:stop].reshape(stop - start, *p.shape)
+            view.flags.writeable = False  # (numopt's own rows when every problem runs)
+            out.append((view, tuple(args)))
+        return out
 
-    def _losses(self, X: np.ndarray, args: tuple, rows: np.ndarray) -> np.ndarray:
-        out = self.fun(X.reshape(X.shape[0], *self.p.shape), *args)
+    def _calls(self, fn: Callable, X: np.ndarray, rows: np.ndarray) -> list[tuple[tuple, Any]]:
+        """``(X_b.shape, fn(X_b, *args_b))`` for each block, in order."""
+        return [(Xb.shape, fn(Xb, *args)) for Xb, args in self._blocks(X, rows)]
+
+    @staticmethod
+    def _joined(parts: list[np.ndarray]) -> np.ndarray:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _losses(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        parts = [
+            self._checked(out[0] if self.mode == "combined" else out, shape[:1], "fun")
+            for shape, out in self._calls(self.fun, X, rows)
+        ]
         self.nfev[rows] += 1
-        return self._checked(out[0] if self.mode == "combined" else out, (X.shape[0],), "fun")
+        return self._joined(parts)
 
     def _checked(self, value: Any, shape: tuple, name: str) -> np.ndarray:
         a = np.asarray(value)
@@ -98,29 +158,29 @@ class Batch:
                 f"with vectorized=True, {name} must return {what}: real numbers of shape "
                 f"{shape}, got {getattr(a, 'dtype', '?')} of shape {a.shape}"
             )
-        return a
+        return a.reshape(shape[0], -1) if name == "jac" else a
 
     def __call__(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(f, G)`` at the points ``X`` (``(k, n)``) of the problems ``rows``."""
-        args = self._args(rows)
-        k, shape = X.shape[0], (X.shape[0], *self.p.shape)
         if self.mode == "combined":
-            out = self.fun(X.reshape(shape), *args)
+            fs, gs = [], []
+            for shape, out in self._calls(self.fun, X, rows):
+                if not isinstance(out, tuple) or len(out) != 2:
+                    raise TypeError("with jac=True, fun must return a tuple (f, G)")
+                fs.append(self._checked(out[0], shape[:1], "fun"))
+                gs.append(self._checked(out[1], shape, "jac"))
             self.nfev[rows] += 1
             self.njev[rows] += 1
-            if not isinstance(out, tuple) or len(out) != 2:
-                raise TypeError("with jac=True, fun must return a tuple (f, G)")
-            f = self._checked(out[0], (k,), "fun").astype(np.float64)
-            G = self._checked(out[1], shape, "jac").reshape(k, -1)
-            return f, G.astype(X.dtype)
-        f = self._losses(X, args, rows).astype(np.float64)
+            f, G = self._joined(fs), self._joined(gs)
+            return f.astype(np.float64), G.astype(X.dtype)
+        f = self._losses(X, rows).astype(np.float64)
         self.njev[rows] += 1
         if self.mode == "jac":
-            G = self._checked(self.jac(X.reshape(shape), *args), shape, "jac").reshape(k, -1)
-            return f, G.astype(X.dtype)
-        return f, self._differences(X, f, args, rows).astype(X.dtype)
+            gs = [self._checked(g, shape, "jac") for shape, g in self._calls(self.jac, X, rows)]
+            return f, self._joined(gs).astype(X.dtype)
+        return f, self._differences(X, f, rows).astype(X.dtype)
 
-    def _differences(self, X: np.ndarray, f0: np.ndarray, args: tuple, rows: np.ndarray):
+    def _differences(self, X: np.ndarray, f0: np.ndarray, rows: np.ndarray):
         """SciPy's finite differences for every row at once (one call per coordinate)."""
         lo, hi = self.bounds
         if np.ndim(lo):
@@ -136,13 +196,13 @@ class Batch:
             if method == "2-point":
                 X1[:, i] = x + h[:, i]
                 dx = (x + h[:, i]) - x
-                out[:, i] = (self._losses(X1, args, rows) - f0) / dx
+                out[:, i] = (self._losses(X1, rows) - f0) / dx
                 continue
             X2 = X.copy()
             side = one_sided[:, i]
             X1[:, i] = np.where(side, x + h[:, i], x - h[:, i])
             X2[:, i] = np.where(side, x + 2 * h[:, i], x + h[:, i])
-            f1, f2 = self._losses(X1, args, rows), self._losses(X2, args, rows)
+            f1, f2 = self._losses(X1, rows), self._losses(X2, rows)
             with np.errstate(invalid="ignore", divide="ignore"):
                 one = (-3.0 * f0 + 4 * f1 - f2) / (X2[:, i] - x).astype(np.float64)
                 two = (f2 - f1) / (X2[:, i] - X1[:, i]).astype(np.float64)
@@ -153,7 +213,12 @@ class Batch:
 def _row_max(a: np.ndarray) -> np.ndarray:
     """``max|a_i|`` per row, NaN where a row holds a NaN or ±inf (as the loop's norms)."""
     with np.errstate(invalid="ignore"):
-        m = np.abs(a).max(axis=1)
+        if a.shape[1] > 16:
+            m = np.abs(a).max(axis=1)
+        else:  # column by column: NumPy's reduction over a short row is slow
+            m = np.abs(a[:, 0])
+            for j in range(1, a.shape[1]):
+                np.maximum(m, np.abs(a[:, j]), out=m)
     m[~np.isfinite(m)] = np.nan
     return m
 
@@ -169,14 +234,22 @@ def _projected(X, G, LO, HI, sign) -> np.ndarray:
     return _row_max(d)
 
 
-def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbacks: list):
+def run(
+    fun: Callable,
+    jac: Any,
+    problems: Any,
+    setup: Any,
+    config: Any,
+    callbacks: list,
+    block: int,
+):
     """Every problem to its end (see the module docstring); the result over the problems."""
     p, opt = problems, setup.opt
     M, n = p.M, p.n
     X = p.X  # (M, n), stepped in place
     bounded = p.LO.shape[1] != 0
     box = Box(p.LO.reshape(-1), p.HI.reshape(-1)) if bounded else None
-    batch = Batch(fun, jac, p, (p.LO, p.HI) if bounded else (-np.inf, np.inf))
+    batch = Batch(fun, jac, p, (p.LO, p.HI) if bounded else (-np.inf, np.inf), block)
     if "layers" in getattr(opt, "_attributes", {}):  # LAMB, LARS: one layer per problem
         opt.layers = [n] * M
     sign = -1.0 if opt.hyperparameters.get("maximize") else 1.0
@@ -251,17 +324,23 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
                 rows = active[better]
                 best_f[rows], best_nit[rows], best_x[rows] = f[better], t, X[rows]
                 break
+            everyone = active.size == M  # (then active is arange(M): slices, not copies)
             try:
-                f, g = batch(X[active], active)
+                f, g = batch(X if everyone else X[active], active)
             except KeyboardInterrupt:
                 finish(active, Status.INTERRUPTED, np.nan, np.nan)
                 break
-            G[active] = g
-            measure = (
-                _projected(X[active], g, p.LO[active], p.HI[active], sign)
-                if bounded
-                else _row_max(g)
-            )
+            if everyone:
+                G[...] = g
+            else:
+                G[active] = g
+            if bounded:
+                if everyone:
+                    measure = _projected(X, g, p.LO, p.HI, sign)
+                else:
+                    measure = _projected(X[active], g, p.LO[active], p.HI[active], sign)
+            else:
+                measure = _row_max(g)
             nit[active] = t
             if every and t > 0 and t % every == 0:
                 reason = hooks.call(
@@ -275,8 +354,10 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
             for k in np.flatnonzero(bad):  # (what: 0 the loss, 1 the gradient)
                 detail = nonfinite_detail(int(math.isfinite(f[k])), float(f[k]), t)
                 finish(active[k : k + 1], Status.NONFINITE, f[k], g[k], detail)
-            keep = ~bad
-            rows, f, g, measure = active[keep], f[keep], g[keep], measure[keep]
+            rows = active
+            if bad.any():
+                keep = ~bad
+                rows, f, g, measure = active[keep], f[keep], g[keep], measure[keep]
             improved = f < best_f[rows]
             better = rows[improved]
             best_f[better], best_nit[better] = f[improved], t
@@ -297,7 +378,10 @@ def run(fun: Callable, jac: Any, problems: Any, setup: Any, config: Any, callbac
             if maxfev is not None:
                 code[(code < 0) & (batch.nfev[rows] >= maxfev)] = Status.MAXFEV
             done = code >= 0
-            best_x[better] = X[better]  # (before the update: the point that was evaluated)
+            if better.size == M:  # (before the update: the point that was evaluated)
+                best_x[...] = X
+            else:
+                best_x[better] = X[better]
             for c in np.unique(code[done]):
                 sel = code == c
                 finish(rows[sel], int(c), f[sel], g[sel])

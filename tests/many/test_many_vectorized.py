@@ -183,6 +183,10 @@ def test_an_interrupt_stops_every_problem():
         ({"jac": "inplace"}, ValueError, 'jac="inplace"'),
         ({"options": {"compiled": True}}, ValueError, "compiled=True"),
         ({"vectorized": "yes"}, TypeError, "vectorized must be True or False"),
+        ({"vectorized": False, "block_rows": 2}, ValueError, "give vectorized=True too"),
+        ({"block_rows": 0}, ValueError, r"block_rows must be a positive integer .* got 0"),
+        ({"block_rows": True}, ValueError, "block_rows must be a positive integer"),
+        ({"block_rows": 2.5}, ValueError, "block_rows must be a positive integer"),
         ({"fun": lambda X, W, B: (many(X, W, B)[0][:2], many(X, W, B)[1])}, ValueError,
          r"fun must return one loss per problem: real numbers of shape \(6,\)"),
         ({"fun": lambda X, W, B: (many(X, W, B)[0], many(X, W, B)[1][:, :2])}, ValueError,
@@ -195,6 +199,34 @@ def test_what_it_refuses(kwargs, error, pattern):
     fun = call.pop("fun")
     with pytest.raises(error, match=pattern):
         numopt.minimize_many(fun, X0, args=(W, B), **call)
+
+
+@pytest.mark.parametrize("jac", [True, "callable", "3-point"])
+@pytest.mark.parametrize("block_rows", [1, 4, M])
+def test_row_blocks_change_nothing_but_the_calls(block_rows, jac):
+    """Blocks of at most block_rows consecutive running problems, in order: the same bits
+    as one call for all (the problems stop at different iterations: the running rows
+    get holes)."""
+    X0, W, B = data()
+    seen = []
+
+    def fun(X, W, B):
+        assert not X.flags.writeable  # a view of numopt's own rows: read-only
+        assert W.shape[0] == B.shape[0] == X.shape[0]
+        seen.append(X.shape[0])
+        return many(X, W, B) if jac is True else many_value(X, W, B)
+
+    def grad(X, W, B):
+        return many(X, W, B)[1]
+
+    kw = {"jac": grad if jac == "callable" else jac, "method": "adam", "vectorized": True}
+    kw["options"] = {"learning_rate": 0.1, "maxiter": 300, "gtol": 1e-6}
+    want = numopt.minimize_many(many if jac is True else many_value, X0, args=(W, B), **kw)
+    got = numopt.minimize_many(fun, X0, args=(W, B), block_rows=block_rows, **kw)
+    assert len(set(want.nit.tolist())) > 1  # (holes)
+    for field in ("x", "fun", "jac", "nit", "nfev", "njev", "status", "x_best", "fun_best"):
+        np.testing.assert_array_equal(got[field], want[field], err_msg=field)
+    assert max(seen) == min(block_rows, M) and min(seen) < M
 
 
 def test_decay_fits_find_the_rates():
