@@ -13,6 +13,7 @@ float64 (flags are 0/1).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -69,29 +70,40 @@ class RecordType:
         self.fields = fields
         self.names = tuple(f.name for f in fields)
         self.dtype = np.dtype([(f.name, np.int64 if f.kind is int else np.float64) for f in fields])
+        self._kinds = {f.name: f.kind for f in fields}
+        self._defaults = {f.name: f.kind(f.default) for f in fields}
+        # (every minimize call makes, fills and reads its records: generated code, as
+        # dataclasses makes, sets the fields in one call instead of one setattr each)
+        targets = "".join(f"r.{n}, " for n in self.names)
+        namespace: dict[str, Any] = {}
+        exec(f"def assign(r, values):\n    {targets}= values\n", namespace)
+        self._assign = namespace["assign"]
+        self._values = operator.attrgetter(*self.names)
         self.cls = type(name, (), {"__slots__": self.names, "__repr__": _repr, "__doc__": name})
 
     def new(self, **values: Any) -> Any:
         """A Python record with the defaults, and ``values`` where given."""
-        unknown = set(values) - set(self.names)
-        if unknown:
-            raise TypeError(f"{self.name} has no fields {sorted(unknown)}")
+        full = self._defaults
+        if values:
+            unknown = values.keys() - self._kinds.keys()
+            if unknown:
+                raise TypeError(f"{self.name} has no fields {sorted(unknown)}")
+            full = {**full, **{k: self._kinds[k](v) for k, v in values.items()}}
         record = self.cls()
-        for f in self.fields:
-            setattr(record, f.name, f.kind(values.get(f.name, f.default)))
+        self._assign(record, full.values())
         return record
 
     def to_array(self, record: Any, out: np.ndarray | None = None) -> np.ndarray:
         """The record's values in a structured array of one element (``out`` if given)."""
         if out is None:
             out = np.zeros(1, self.dtype)
-        out[0] = tuple(getattr(record, name) for name in self.names)
+        values = self._values(record)
+        out[0] = values if len(self.names) > 1 else (values,)
         return out
 
     def load(self, record: Any, array: np.ndarray) -> None:
         """Copy the values of a structured array's first element into ``record``."""
-        for name, value in zip(self.names, array[0].item(), strict=True):
-            setattr(record, name, value)
+        self._assign(record, array[0].item())
 
     def saved(self, record: Any) -> dict[str, Any]:
         """The fields checkpoints keep, as plain data."""

@@ -29,7 +29,7 @@ def _leaf(name: str, value: Any) -> np.ndarray:
             f"{name} has dtype {a.dtype}; numopt works in float32 or float64 "
             f"(convert with .astype(np.float32))"
         )
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return a
 
@@ -140,6 +140,10 @@ class Structure:
 
     def views(self, flat: np.ndarray, writeable: bool = False) -> Any:
         """Views of ``flat`` structured like x0 (read-only: what the objective sees)."""
+        if self.kind == "array":
+            v = flat[: self.size].reshape(self.shapes[0])
+            v.flags.writeable = writeable
+            return v
         leaves, start = [], 0
         for shape, size in zip(self.shapes, self.sizes, strict=True):
             v = flat[start : start + size].reshape(shape)

@@ -138,17 +138,16 @@ def context(work: Any, x: np.ndarray, box: Any) -> Context:
 
 #: step compiled, by what the types of its arguments depend on: (compiled, pointer).
 _COMPILED: dict = {}
+#: NumPy's flag bit of an array that owns its memory (NPY_ARRAY_OWNDATA).
+_OWNDATA = 0x0004
 
 
 def _compiled(work: Any, x: np.ndarray, g: np.ndarray, lo: Any, hi: Any) -> tuple[Any, tuple]:
     """:func:`numopt.quasi_newton.lbfgsb.step` (or ``free_step`` where ``lo`` and ``hi``
     are empty: no bounds) compiled for these arrays, and its pointer (see
     :func:`step_pointer`)."""
-    key = lo.size == 0, *(
-        (a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable,
-         a.flags.aligned)
-        for a in (*work, x, g, lo, hi)
-    )  # fmt: skip
+    # (the flags' bits but OWNDATA's: the contiguities, writeable and aligned type an array)
+    key = lo.size == 0, *((a.dtype, a.ndim, a.flags.num & ~_OWNDATA) for a in (*work, x, g, lo, hi))
     found = _COMPILED.get(key)
     if found is None:  # (numba.typeof: 0.2 ms for the workspace, so once per key)
         w, xt, gt, lt, ht = (numba.typeof(a) for a in (work, x, g, lo, hi))
