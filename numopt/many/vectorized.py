@@ -210,6 +210,12 @@ class Batch:
         return out
 
 
+def _rows(index: np.ndarray, M: int) -> Any:
+    """``index`` (increasing rows of ``M``) as an index of those rows: every row's
+    slice (views, not fancy-index copies) when it holds them all."""
+    return slice(None) if index.size == M else index
+
+
 def _row_max(a: np.ndarray) -> np.ndarray:
     """``max|a_i|`` per row, NaN where a row holds a NaN or ±inf (as the loop's norms)."""
     with np.errstate(invalid="ignore"):
@@ -324,23 +330,18 @@ def run(
                 rows = active[better]
                 best_f[rows], best_nit[rows], best_x[rows] = f[better], t, X[rows]
                 break
-            everyone = active.size == M  # (then active is arange(M): slices, not copies)
+            running = _rows(active, M)
             try:
-                f, g = batch(X if everyone else X[active], active)
+                f, g = batch(X[running], active)
             except KeyboardInterrupt:
                 finish(active, Status.INTERRUPTED, np.nan, np.nan)
                 break
-            if everyone:
-                G[...] = g
-            else:
-                G[active] = g
-            if bounded:
-                if everyone:
-                    measure = _projected(X, g, p.LO, p.HI, sign)
-                else:
-                    measure = _projected(X[active], g, p.LO[active], p.HI[active], sign)
-            else:
-                measure = _row_max(g)
+            G[running] = g
+            measure = (
+                _projected(X[running], g, p.LO[running], p.HI[running], sign)
+                if bounded
+                else _row_max(g)
+            )
             nit[active] = t
             if every and t > 0 and t % every == 0:
                 reason = hooks.call(
@@ -378,10 +379,8 @@ def run(
             if maxfev is not None:
                 code[(code < 0) & (batch.nfev[rows] >= maxfev)] = Status.MAXFEV
             done = code >= 0
-            if better.size == M:  # (before the update: the point that was evaluated)
-                best_x[...] = X
-            else:
-                best_x[better] = X[better]
+            rows_better = _rows(better, M)  # (before the update: the point that was evaluated)
+            best_x[rows_better] = X[rows_better]
             for c in np.unique(code[done]):
                 sel = code == c
                 finish(rows[sel], int(c), f[sel], g[sel])
