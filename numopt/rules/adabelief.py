@@ -68,13 +68,15 @@ def body(i, theta, g, state, c):
     """Element ``i`` of one step; ``state = (m, s)``.  With Nesterov (``ahead`` 1),
     ``η m̂ = mean·m + now·g``: ``mean = ηβ1/(1-β1^{t+1})``, ``now = η(1-β1)/(1-β1^t)``."""
     gi = grad(i, g, c)
+    th = theta[i]
+    mean, now, size = c[F.mean], c[F.now], c[F.step_size]  # read before the select
     m = c[F.beta1] * state[0, i] + c[F.one_minus_beta1] * gi
     d = gi - m
     s = c[F.beta2] * state[1, i] + c[F.one_minus_beta2] * (d * d) + c[F.eps_root]
     state[0, i] = m
     state[1, i] = s
-    step = c[F.mean] * m + c[F.now] * gi if c[F.ahead] != 0 else c[F.step_size] * m
-    theta[i] = theta[i] - step / (math.sqrt(s * c[F.inv_bias2]) + c[F.eps])
+    step = mean * m + now * gi if c[F.ahead] != 0 else size * m
+    theta[i] = th - step / (math.sqrt(s * c[F.inv_bias2]) + c[F.eps])
 
 
 def factors(t, lr, h):
