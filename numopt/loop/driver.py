@@ -24,9 +24,14 @@ from numopt.loop.status import Pause, Status, nonfinite_detail
 
 #: Seconds of iterations between two visits to the driver (Ctrl-C, max_time, progress).
 CHUNK_SECONDS = 0.02
-#: History rows kept per chunk; disp rows likewise.
-HISTORY_CAPACITY = 1 << 16
+#: The most values a history buffer's row holds (a run that records more gets another
+#: buffer when one fills): 3 MiB for the three rows, under the 4 MiB from which NumPy
+#: asks the kernel for huge pages (a run that stops early would fault in 2 MiB per
+#: row); disp rows kept per chunk.
+HISTORY_CAPACITY = 1 << 17
 DISP_CAPACITY = 64
+#: The history series the loop writes, by row of its buffer.
+HISTORY_ROWS = ("fun", "grad_norm", "learning_rate")
 
 
 def drive(run: Any) -> tuple[Status, str]:
@@ -40,7 +45,7 @@ def drive(run: Any) -> tuple[Status, str]:
     if out.disp:
         print(hooks.disp_loop(run.compiled, run.compiled_reason))
         print(hooks.DISP_HEADER)
-    hist = np.zeros((3, HISTORY_CAPACITY if run.history is not None else 1))
+    hist = _history_buffer(run)
     rows = np.zeros((DISP_CAPACITY, 4))
     with hooks.deferred_sigint() as interrupted:
         if run.compiled:
@@ -56,7 +61,7 @@ def drive(run: Any) -> tuple[Status, str]:
         except KeyboardInterrupt:  # raised by the user's code: before this update
             return Status.INTERRUPTED, ""
         finally:
-            _drain(run, hist, rows, bar, 0)
+            _drain(run, rows, bar, 0)
             if bar is not None:
                 bar.close()
 
@@ -77,7 +82,9 @@ def _chunks(
                 run.order = batches.new_order()
         cap = chunk
         if run.history is not None:
-            cap = min(cap, HISTORY_CAPACITY)
+            if s.hist_len >= hist.shape[1]:  # full: the records keep it, the loop gets another
+                hist = _history_buffer(run)
+            cap = min(cap, hist.shape[1] - s.hist_len)
         if run.config.output.disp:
             cap = min(cap, (DISP_CAPACITY - 1) * every + 1)
         nit0 = s.nit
@@ -88,7 +95,7 @@ def _chunks(
         done = s.nit - nit0
         # auto's count of this function's time in Python (for switch.due)
         counted = run.switchable and switch.count(run, elapsed)
-        _drain(run, hist, rows, bar, done)
+        _drain(run, rows, bar, done)
         if code >= 0:
             status = Status(code)
             if status is Status.NONFINITE:  # the Python loop's message, word for word
@@ -137,15 +144,35 @@ def _over(run: Any) -> bool:
     )
 
 
-def _drain(run: Any, hist: Any, rows: Any, bar: Any, done: int) -> None:
-    """Move a chunk's history and disp rows out of the buffers; advance the progress bar
-    and refresh its postfix (shown at its next refresh: once per chunk at most)."""
+def _history_buffer(run: Any) -> np.ndarray:
+    """The rows the loop writes the history into, attached to the run's records.
+
+    The records keep the rows (``result.history`` holds views of them, no copy), so a
+    buffer is never reused: a run that fills one gets a new one.  One row holds the
+    run's planned updates and the final point's values when it can, so that a run
+    makes one buffer; ``np.empty`` leaves the pages the run does not reach untouched.
+    """
     s = run.state
-    if run.history is not None and (s.hist_len or s.hist_lr_len):
-        run.history["fun"].extend_array(hist[0, : s.hist_len])
-        run.history["grad_norm"].extend_array(hist[1, : s.hist_len])
-        run.history["learning_rate"].extend_array(hist[2, : s.hist_lr_len])
     s.hist_len = s.hist_lr_len = 0
+    if run.history is None:
+        return np.zeros((3, 1))
+    planned = run.planned
+    size = HISTORY_CAPACITY if planned is None else min(planned - s.nit + 2, HISTORY_CAPACITY)
+    hist = np.empty((3, max(size, 2)))
+    for row, name in zip(hist, HISTORY_ROWS, strict=True):
+        run.history[name].attach(row)
+    return hist
+
+
+def _drain(run: Any, rows: Any, bar: Any, done: int) -> None:
+    """Hand a chunk's history to the records (the values stay where the loop wrote
+    them) and print its disp rows; advance the progress bar and refresh its postfix
+    (shown at its next refresh: once per chunk at most)."""
+    s = run.state
+    if run.history is not None:
+        run.history["fun"].written(s.hist_len)
+        run.history["grad_norm"].written(s.hist_len)
+        run.history["learning_rate"].written(s.hist_lr_len)
     for r in range(s.disp_len):
         print(hooks.disp_row(*rows[r]))
     s.disp_len = 0

@@ -1,8 +1,11 @@
 """``result.history``'s series while a run records them.
 
-The Python loop appends one float per update; the compiled loop hands over whole
-chunks as arrays (no per-value Python objects).  A :class:`Record` holds both and
-becomes one float64 array with ``numpy.asarray``.
+The Python loop appends one float per update; the compiled loop writes into a row
+of a buffer the driver gives it.  A :class:`Record` holds both without copying: the
+row it is :meth:`~Record.attach`-ed to, with the count of values written there, and
+the values appended.  ``numpy.asarray`` of it is one float64 array: the row's
+written part itself when that is all there is (no copy; the buffer's untouched
+tail is never faulted in), else the parts joined.
 """
 
 from __future__ import annotations
@@ -13,43 +16,80 @@ import numpy as np
 
 
 class Record:
-    """One history series: floats appended one by one, or float64 array chunks.
+    """One history series: floats appended one by one, array chunks, a buffer row.
 
     Examples
     --------
     >>> r = Record()
     >>> r.append(1.0)
     >>> r.extend_array(np.array([2.0, 3.0]))
-    >>> r.append(4.0)
-    >>> len(r), np.asarray(r)
-    (4, array([1., 2., 3., 4.]))
+    >>> row = np.empty(4)
+    >>> r.attach(row)
+    >>> row[:1] = 4.0
+    >>> r.written(1)         # the loop wrote one value into the row
+    >>> r.append(5.0)        # goes into the row while it has room
+    >>> len(r), np.asarray(r), float(row[1])
+    (5, array([1., 2., 3., 4., 5.]), 5.0)
     """
 
-    __slots__ = ("_chunks", "_tail")
+    __slots__ = ("_chunks", "_end", "_row", "_tail")
 
     def __init__(self, values: Any = ()) -> None:
         self._chunks: list[np.ndarray] = []
         self._tail: list[float] = []
+        self._row: np.ndarray | None = None
+        self._end = 0
         if len(values):
             self.extend_array(np.asarray(values, dtype=float))
 
     def append(self, value: float) -> None:
-        self._tail.append(value)
+        row = self._row
+        if row is not None and not self._tail and self._end < row.size:
+            row[self._end] = value
+            self._end += 1
+        else:
+            self._tail.append(value)
 
     def extend_array(self, values: np.ndarray) -> None:
         """Append a chunk of values (copied)."""
         self._flush()
         self._chunks.append(np.array(values, dtype=float))
 
+    def attach(self, row: np.ndarray) -> None:
+        """From now on the loop writes this series into ``row`` (float64, 1-D), from its
+        start; :meth:`written` says how far.  What was recorded before stays first."""
+        self._flush()
+        self._row, self._end = row, 0
+
+    def written(self, end: int) -> None:
+        """The loop has written the attached row up to ``end`` (exclusive)."""
+        self._end = end
+
     def _flush(self) -> None:
+        if self._row is not None and self._end:
+            self._chunks.append(self._row[: self._end])  # a view: the row is not reused
+        self._row, self._end = None, 0
         if self._tail:
             self._chunks.append(np.asarray(self._tail, dtype=float))
             self._tail = []
 
+    def _parts(self) -> list[np.ndarray]:
+        parts = list(self._chunks)
+        if self._row is not None and self._end:
+            parts.append(self._row[: self._end])
+        if self._tail:
+            parts.append(np.asarray(self._tail, dtype=float))
+        return parts
+
     def __len__(self) -> int:
-        return sum(len(c) for c in self._chunks) + len(self._tail)
+        return sum(len(c) for c in self._chunks) + self._end + len(self._tail)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        self._flush()
-        out = np.concatenate(self._chunks) if self._chunks else np.zeros(0)
+        parts = self._parts()
+        if not parts:
+            out = np.zeros(0)
+        elif len(parts) == 1 and not copy:
+            out = parts[0]
+        else:
+            out = np.concatenate(parts)
         return out if dtype is None else out.astype(dtype, copy=False)
