@@ -1,7 +1,8 @@
-"""``benchmarks/gpu_compare.py`` keeps working: its ``--smoke`` mode in the simulator.
+"""``benchmarks/gpu_compare.py`` and ``gpu_loop.py`` keep working: their ``--smoke``
+mode in the simulator.
 
-On a real GPU (``NUMOPT_TEST_GPU=1``) the same test makes a tiny real run instead
-(N = 10⁴, 2 rounds), which checks the event timing and torch's contenders too.
+On a real GPU (``NUMOPT_TEST_GPU=1``) the same tests make tiny real runs instead
+(N = 10⁴, 2 rounds), which check the event timing and torch's contenders too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import numopt  # noqa: E402
-from benchmarks import gpu_compare  # noqa: E402
+from benchmarks import gpu_compare, gpu_loop  # noqa: E402
 
 
 def test_gpu_benchmark_runs(tmp_path, capsys):
@@ -36,3 +37,19 @@ def test_gpu_benchmark_runs(tmp_path, capsys):
     assert written == [".json", ".md"]
     saved = json.loads(next(tmp_path.glob("*.json")).read_text())
     assert saved["smoke"] == bool(config.ENABLE_CUDASIM) and len(saved["rows"]) == len(names)
+
+
+def test_gpu_loop_benchmark_runs(tmp_path, capsys):
+    out = tmp_path / "loop.txt"
+    if config.ENABLE_CUDASIM:
+        argv = ["--smoke"]
+    else:  # pragma: no cover - real GPU
+        argv = ["--sizes", "1e4", "--steps", "20", "--rounds", "2"]
+    lines = gpu_loop.main([*argv, "--out", str(out)])
+    row = lines[-1].split()
+    assert float(row[0]) == (64 if config.ENABLE_CUDASIM else 1e4)
+    loop, objective, step, own = map(float, row[1:])
+    assert loop > 0 and objective > 0 and step > 0
+    assert abs(loop - objective - step - own) < 0.2  # (rounded to 0.1 µs)
+    assert out.read_text().splitlines() == lines
+    assert lines[-1] in capsys.readouterr().out
