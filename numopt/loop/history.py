@@ -4,8 +4,10 @@ The Python loop appends one float per update; the compiled loop writes into a ro
 of a buffer the driver gives it.  A :class:`Record` holds both without copying: the
 row it is :meth:`~Record.attach`-ed to, with the count of values written there, and
 the values appended.  ``numpy.asarray`` of it is one float64 array: the row's
-written part itself when that is all there is (no copy; the buffer's untouched
-tail is never faulted in), else the parts joined.
+written part itself when that is all there is and it fills at least half the row
+(no copy; the buffer's untouched tail is never faulted in), else the parts joined
+(a run that stopped early keeps a copy of its few values, not the buffer sized for
+all of its planned updates).
 """
 
 from __future__ import annotations
@@ -86,10 +88,17 @@ class Record:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         parts = self._parts()
+        if copy is False and len(parts) > 1:
+            raise ValueError("a history record of several parts cannot be read without a copy")
+        row = self._row
+        only_row = len(parts) == 1 and row is not None and self._end > 0
+        # the row's values alone: a view when they fill half of it, else a copy, which
+        # lets the buffer go with the run (a run that stopped early)
+        shared = not only_row or 2 * self._end >= row.size
         if not parts:
             out = np.zeros(0)
-        elif len(parts) == 1 and not copy:
+        elif len(parts) == 1 and (copy is False or (not copy and shared)):
             out = parts[0]
         else:
-            out = np.concatenate(parts)
+            out = np.concatenate(parts)  # (a copy, also of one part)
         return out if dtype is None else out.astype(dtype, copy=False)

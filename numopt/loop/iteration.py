@@ -184,7 +184,8 @@ def iterate(s, k, x, g, best_x, x_prev, hist, rows, losses, order, ctx):
             if code == 0:  # the step was made
                 code = GO_ON
             elif code == CODES.SKIP:  # its own evaluation was not finite (SAM): drop the batch
-                if k.record != 0:
+                if k.record != 0:  # and its record: the history holds updates (and the
+                    s.hist_len -= 1  # buffer one value per iteration that advances)
                     s.hist_lr_len -= 1
                 s.skipped += 1
                 s.batch_index += k.stride

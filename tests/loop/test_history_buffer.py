@@ -3,7 +3,9 @@
 A run whose history fills a buffer gets another; the records join them.  These tests
 make the buffers tiny so that runs cross several of them, and check the series against
 a run that fits in one, in both loops, with a schedule (the learning-rate series), with
-line searches, and across a checkpoint's resume.
+line searches, across a checkpoint's resume and with SAM's skipped batches (which must
+leave no value: at most one per update).  A run that stops early keeps a copy of its
+values, not the buffer sized for its planned run.
 """
 
 from __future__ import annotations
@@ -85,3 +87,41 @@ def test_a_resumed_run_joins_the_saved_history(tmp_path, monkeypatch):
     assert resumed.nit == whole.nit
     for name, values in whole.history.items():
         np.testing.assert_array_equal(resumed.history[name], values, err_msg=name)
+
+
+def test_a_run_that_stops_early_keeps_its_values_not_the_buffer():
+    early = _run(True, maxiter=10_000, learning_rate=0.05, gtol=1e-3)
+    assert 3 < early.nit < 5_000 and early.success  # (gtol)
+    for name, values in early.history.items():
+        assert values.flags.owndata, name  # a copy: the buffer, sized for 10 000, is gone
+    full = _run(True, maxiter=40, learning_rate=0.05)
+    assert not full.history["fun"].flags.owndata  # the buffer's row itself: no copy
+
+
+def _sam_loss_with_bad_climbs(w, X, y, count=[0]):  # noqa: B006 - a call counter
+    count[0] += 1
+    r = X @ w - y
+    bad = count[0] % 6 == 4  # some of SAM's climbed points
+    return (np.inf if bad else 0.5 * float(r @ r) / len(y)), X.T @ r / len(y)
+
+
+def test_sam_skipped_batches_leave_no_value_and_no_overflow(monkeypatch):
+    X = np.random.default_rng(3).standard_normal((40, 4))
+    y = X @ np.array([1.0, -1.0, 0.5, 2.0])
+    options = {"learning_rate": 0.05, "batch_size": 2, "epochs": 3, "seed": 0, "sam": 0.1,
+               "on_nonfinite": "skip", "history": True, "compiled": False}  # fmt: skip
+
+    def run():
+        _sam_loss_with_bad_climbs.__defaults__[0][0] = 0
+        return numopt.minimize(
+            _sam_loss_with_bad_climbs, np.zeros(4), args=(X, y), jac=True, method="sgd",
+            options=options,
+        )  # fmt: skip
+
+    whole = run()
+    monkeypatch.setattr(driver, "HISTORY_CAPACITY", 3)
+    pieces = run()
+    assert whole.skipped == pieces.skipped > 0 and whole.nit == pieces.nit > 3
+    for name in ("fun", "grad_norm", "learning_rate"):
+        assert len(whole.history[name]) == whole.nit, name  # one value per update
+        np.testing.assert_array_equal(pieces.history[name], whole.history[name], err_msg=name)

@@ -402,5 +402,7 @@ def test_a_non_finite_climbed_point_stops_at_the_iterate_or_skips_the_batch():
                "on_nonfinite": "skip", "history": True}  # fmt: skip
     res = numopt.minimize(loss, np.zeros(4), args=(X, y), jac=True, method="sgd", options=options)
     assert res.skipped == 1 and res.nit == 3 and res.status == 7  # 4 batches, 1 skipped
+    # the history holds updates: the skipped batch's loss is not in it
+    assert len(res.history["fun"]) == len(res.history["grad_norm"]) == 3
     assert len(res.history["learning_rate"]) == 3
     assert np.all(np.isfinite(res.x))
