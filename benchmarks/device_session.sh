@@ -7,7 +7,7 @@
 # The machine reaches no network, so nothing is installed: its image's python3 holds
 # numba, numba-cuda, CuPy, torch, JAX, optax, SciPy, pytest and hypothesis, and numopt
 # comes from this checkout through PYTHONPATH.  About 8 minutes in all, each step under
-# its own timeout, so that a hang in one leaves the others their time.  Results land in
+# its own timeout (510 s in all), so that a hang in one leaves the others their time.  Results land in
 # $OUT (the device tool brings that folder back; at most 8 files):
 #
 #   env.txt            nvidia-smi, the versions
@@ -30,6 +30,8 @@ PYTEST_TIMEOUT=${PYTEST_TIMEOUT---timeout=120}
 COMPARE_ARGS=${COMPARE_ARGS:---rounds 5}
 LOOP_ARGS=${LOOP_ARGS:-}
 [ -n "${NUMBA_ENABLE_CUDASIM:-}" ] || export NUMOPT_TEST_GPU=1
+# --timeout needs pytest-timeout (in the image's list); without it pytest would refuse
+"$PY" -c "import pytest_timeout" 2>/dev/null || PYTEST_TIMEOUT=
 
 {
   date -u
@@ -50,7 +52,7 @@ EOF
 } > "$OUT/env.txt" 2>&1
 
 # shellcheck disable=SC2086 # (the argument lists split on purpose)
-timeout 270 "$PY" -m pytest -q -rfE $PYTEST_TIMEOUT $PYTEST_ARGS > "$OUT/tests.txt" 2>&1
+timeout 240 "$PY" -m pytest -q -rfE $PYTEST_TIMEOUT $PYTEST_ARGS > "$OUT/tests.txt" 2>&1
 echo "exit status $?" >> "$OUT/tests.txt"
 
 # shellcheck disable=SC2086

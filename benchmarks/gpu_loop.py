@@ -7,13 +7,16 @@ and does the host's bookkeeping.  This script times, for Adam on a quadratic
 ``f = ½ Σ a_i x_i²`` whose gradient one CUDA kernel writes in place
 (``jac="inplace"``) and whose loss a device reduction sums:
 
-* ``loop``: a whole ``minimize`` run of ``--steps`` updates, per update;
-* ``objective``: the objective called alone, as often;
+* ``loop``: whole ``minimize`` runs of ``--steps`` and of twice as many updates; their
+  difference over ``--steps`` is the cost of one more update, and the rest of the
+  shorter run is the run's fixed cost (``x0`` to the device and the result back,
+  the set-up, the final evaluation), reported apart (``fixed``);
+* ``objective``: the objective called alone, ``--steps`` times;
 * ``step``: ``numopt.Adam(...).step`` on the same device arrays, as often;
 
 each the wall time of back-to-back calls ending in a synchronisation, round-robin
 over ``--rounds`` rounds (medians).  ``loop − objective − step`` is what the loop
-itself adds per iteration: the gradient's norm, the host's tests and the launches.
+itself adds per update: the gradient's norm, the host's tests and the launches.
 
 Usage (a machine with an NVIDIA GPU and numba-cuda)::
 
@@ -94,20 +97,22 @@ def _per_call(fn, repeat: int) -> float:
 
 
 def measure(n: int, steps: int, rounds: int) -> dict[str, float]:
-    """Median seconds per update of the loop, the objective and the step at size ``n``."""
+    """Median seconds per update of the loop (one more update, and a run's fixed cost
+    apart), of the objective and of the step, at size ``n``."""
     fun = Quadratic(n)
     x0 = np.ones(n)
-    options = {"device": "cuda", "maxiter": steps, "gtol": 0, "ftol": 0, "learning_rate": 1e-3}
     d_x, d_g = cuda.to_device(x0), cuda.device_array(n)
     opt = numopt.Adam(learning_rate=1e-3)
 
-    def loop() -> None:
+    def loop(updates: int) -> None:
+        options = {"device": "cuda", "maxiter": updates, "gtol": 0, "ftol": 0}
         res = numopt.minimize(fun, x0, jac="inplace", method="adam", options=options)
-        if res.nit != steps:
-            raise RuntimeError(f"minimize made {res.nit} updates, not {steps}: {res.message}")
+        if res.nit != updates:
+            raise RuntimeError(f"minimize made {res.nit} updates, not {updates}: {res.message}")
 
     contenders = {
-        "loop": lambda: _per_call(loop, 1) / steps,
+        "short": lambda: _per_call(lambda: loop(steps), 1),
+        "long": lambda: _per_call(lambda: loop(2 * steps), 1),
         "objective": lambda: _per_call(lambda: fun(d_x, d_g), steps),
         "step": lambda: _per_call(lambda: opt.step(d_x, d_g), steps),
     }
@@ -117,7 +122,14 @@ def measure(n: int, steps: int, rounds: int) -> dict[str, float]:
     for _ in range(rounds):
         for name, run in contenders.items():
             times[name].append(run())
-    return {k: statistics.median(v) for k, v in times.items()}
+    t = {k: statistics.median(v) for k, v in times.items()}
+    per_update = (t["long"] - t["short"]) / steps
+    return {
+        "loop": per_update,
+        "fixed": t["short"] - steps * per_update,
+        "objective": t["objective"],
+        "step": t["step"],
+    }
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -139,8 +151,13 @@ def main(argv: list[str] | None = None) -> list[str]:
     command = shlex.join(["python", "benchmarks/gpu_loop.py", *(argv or sys.argv[1:])])
     lines = header("benchmarks/gpu_loop.py", None, command)
     lines.append(f"# device: {device_info()['name']}; Adam, float64, {args.steps} updates a run")
-    lines.append("# µs per update, median of round-robin rounds; own = loop − objective − step")
-    lines.append(f"{'N':>10} {'loop':>10} {'objective':>10} {'step':>10} {'own':>10}")
+    lines.append(
+        "# µs per update, medians of round-robin rounds: loop = one more update of a run, "
+        "own = loop − objective − step; fixed: ms per run besides its updates"
+    )
+    lines.append(
+        f"{'N':>10} {'loop':>10} {'objective':>10} {'step':>10} {'own':>10} {'fixed ms':>10}"
+    )
     for line in lines:
         print(line)
     for n in (int(s) for s in args.sizes):
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         own = t["loop"] - t["objective"] - t["step"]
         lines.append(
             f"{n:>10} {t['loop'] * 1e6:>10.1f} {t['objective'] * 1e6:>10.1f} "
-            f"{t['step'] * 1e6:>10.1f} {own * 1e6:>10.1f}"
+            f"{t['step'] * 1e6:>10.1f} {own * 1e6:>10.1f} {t['fixed'] * 1e3:>10.2f}"
         )
         print(lines[-1], flush=True)
     write_results(lines, "gpu-loop", args.out, smoke=args.smoke)

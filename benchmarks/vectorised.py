@@ -15,7 +15,7 @@ counts, in the loop's own function, the arithmetic instructions on packed regist
 (``vmulpd %ymm…``, ``vsqrtps``, …) and on scalars (``vmulsd``, …).  A vectorised loop
 has both: the packed body and a scalar remainder.  A loop with no packed arithmetic is
 marked ``SCALAR`` and the script exits with status 1.  x86-64 only (it reads AT&T
-assembly); the ``prange`` loops are not counted (Numba's parfor lowering compiles
+assembly, AVX or SSE); the ``prange`` loops are not counted (Numba's parfor lowering compiles
 them into a separate gufunc, and hoists the factors' reads out of the loop).
 
 Usage::
@@ -30,20 +30,25 @@ writes ``benchmarks/results/vectorised-<date>.txt`` when it checks every rule
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import re
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-# Before Numba is imported: compile everything afresh, so that the assembly is there.
+# Before Numba is imported: compile everything afresh, so that the assembly is there
+# (in a folder of this run's, removed at exit).
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numopt-vectorised-")
 
 import numpy as np
 
 import numopt
+
+atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -51,8 +56,9 @@ sys.path.insert(0, ROOT)
 from benchmarks.machine import header, write_results  # noqa: E402
 
 _ARITHMETIC = r"(?:add|sub|mul|div|sqrt|max|min|fmadd\w*|fmsub\w*|fnmadd\w*|fnmsub\w*)"
-PACKED = re.compile(rf"^\s*v{_ARITHMETIC}p[sd]\s", re.MULTILINE)
-SCALAR = re.compile(rf"^\s*v{_ARITHMETIC}s[sd]\s", re.MULTILINE)
+#: VEX (AVX) and legacy SSE forms alike: ``vmulpd``/``mulpd``, ``vsqrtss``/``sqrtss``.
+PACKED = re.compile(rf"^\s*v?{_ARITHMETIC}p[sd]\s", re.MULTILINE)
+SCALAR = re.compile(rf"^\s*v?{_ARITHMETIC}s[sd]\s", re.MULTILINE)
 #: Rules whose step is not one element loop (their own kernels), skipped.
 NOT_ELEMENT_WISE = ("muon", "adafactor", "sparse_adam", "prodigy", "lamb", "lars")
 

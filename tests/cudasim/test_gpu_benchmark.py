@@ -8,6 +8,7 @@ On a real GPU (``NUMOPT_TEST_GPU=1``) the same tests make tiny real runs instead
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -48,8 +49,9 @@ def test_gpu_loop_benchmark_runs(tmp_path, capsys):
     lines = gpu_loop.main([*argv, "--out", str(out)])
     row = lines[-1].split()
     assert float(row[0]) == (64 if config.ENABLE_CUDASIM else 1e4)
-    loop, objective, step, own = map(float, row[1:])
-    assert loop > 0 and objective > 0 and step > 0
+    loop, objective, step, own, fixed = map(float, row[1:])
+    assert objective > 0 and step > 0
+    assert all(map(math.isfinite, (loop, fixed)))  # (differences of noisy times: any sign)
     assert abs(loop - objective - step - own) < 0.2  # (rounded to 0.1 µs)
     assert out.read_text().splitlines() == lines
     assert lines[-1] in capsys.readouterr().out
