@@ -68,12 +68,9 @@ class Record:
         self._end = end
 
     def _flush(self) -> None:
-        if self._row is not None and self._end:
-            self._chunks.append(self._row[: self._end])  # a view: the row is not reused
-        self._row, self._end = None, 0
-        if self._tail:
-            self._chunks.append(np.asarray(self._tail, dtype=float))
-            self._tail = []
+        """Make every part a chunk (the row's written part a view: it is not reused)."""
+        self._chunks = self._parts()
+        self._row, self._end, self._tail = None, 0, []
 
     def _parts(self) -> list[np.ndarray]:
         parts = list(self._chunks)
