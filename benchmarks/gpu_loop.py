@@ -34,7 +34,6 @@ import argparse
 import shlex
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +42,11 @@ from numba import config
 import numopt
 
 if __package__:
-    from .gpu_compare import device_info
+    from .gpu_compare import Timer, device_info
     from .machine import header, write_results
 else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks.gpu_compare import device_info
+    from benchmarks.gpu_compare import Timer, device_info
     from benchmarks.machine import header, write_results
 
 try:  # numba-cuda is the `cuda` extra
@@ -87,13 +86,8 @@ class Quadratic:
         return float(self.total(self.terms))
 
 
-def _per_call(fn, repeat: int) -> float:
-    cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    cuda.synchronize()
-    return (time.perf_counter() - t) / repeat
+#: Host time per call of back-to-back calls ending in a synchronisation (gpu_compare's).
+_per_call = Timer(None, 0).wall
 
 
 def measure(n: int, steps: int, rounds: int) -> dict[str, float]:
