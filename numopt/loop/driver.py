@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from numopt.loop import checkpoint, hooks, switch
+from numopt.loop.compiled import CompiledMode
+from numopt.loop.python_mode import PythonMode
 from numopt.loop.status import Pause, Status, nonfinite_detail
 
 #: Seconds of iterations between two visits to the driver (Ctrl-C, max_time, progress).
@@ -49,12 +51,8 @@ def drive(run: Any) -> tuple[Status, str]:
     rows = np.zeros((DISP_CAPACITY, 4))
     with hooks.deferred_sigint() as interrupted:
         if run.compiled:
-            from numopt.loop.compiled import CompiledMode
-
             mode: Any = CompiledMode(run)
         else:
-            from numopt.loop.python_mode import PythonMode
-
             mode = PythonMode(run, start, interrupted)
         try:
             return _chunks(run, mode, start, interrupted, hist, rows, bar)

@@ -19,6 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+#: :meth:`RecordType.shared` keeps at most this many records of one type.
+_SHARED_SIZE = 256
+
 
 class Field(NamedTuple):
     """One field of a record.
@@ -75,23 +78,51 @@ class RecordType:
         # (every minimize call makes, fills and reads its records: generated code, as
         # dataclasses makes, sets the fields in one call instead of one setattr each)
         targets = "".join(f"r.{n}, " for n in self.names)
-        namespace: dict[str, Any] = {}
-        exec(f"def assign(r, values):\n    {targets}= values\n", namespace)
+        made = "".join(f"_r.{n}, " for n in self.names)  # (new records: make)
+        coerced = "".join(f"{f.kind.__name__}({f.name}), " for f in fields)
+        parameters = ", ".join(f"{n}=_d[{n!r}]" for n in self.names)
+        namespace: dict[str, Any] = {"_d": self._defaults}
+        exec(
+            f"def assign(r, values):\n    {targets}= values\n"
+            f"def make(_cls, {parameters}, **_unknown):\n"
+            f"    _r = _cls()\n    {made}= {coerced}\n"
+            f"    return _r, _unknown\n",
+            namespace,
+        )
         self._assign = namespace["assign"]
+        self._make = namespace["make"]
         self._values = operator.attrgetter(*self.names)
         self.cls = type(name, (), {"__slots__": self.names, "__repr__": _repr, "__doc__": name})
+        self._shared: dict[tuple, tuple[Any, np.ndarray]] = {}
 
     def new(self, **values: Any) -> Any:
         """A Python record with the defaults, and ``values`` where given."""
-        full = self._defaults
-        if values:
-            unknown = values.keys() - self._kinds.keys()
-            if unknown:
-                raise TypeError(f"{self.name} has no fields {sorted(unknown)}")
-            full = {**full, **{k: self._kinds[k](v) for k, v in values.items()}}
-        record = self.cls()
-        self._assign(record, full.values())
+        record, unknown = self._make(self.cls, **values)
+        if unknown:
+            raise TypeError(f"{self.name} has no fields {sorted(unknown)}")
         return record
+
+    def shared(self, **values: Any) -> tuple[Any, np.ndarray]:
+        """A record with these values and its array (:meth:`to_array`), made once for
+        each set of values and then shared: for records nobody writes (the loop's
+        settings, the same for every ``minimize`` call with the same options).
+
+        Examples
+        --------
+        >>> T = RecordType("Limits", (Field("n", int, 0, "count"),))
+        >>> r, a = T.shared(n=3)
+        >>> T.shared(n=3)[0] is r, int(a[0]["n"])
+        (True, 3)
+        """
+        key = tuple(values.items())
+        found = self._shared.get(key)
+        if found is None:
+            record = self.new(**values)
+            found = record, self.to_array(record)
+            if len(self._shared) >= _SHARED_SIZE:
+                self._shared.clear()
+            self._shared[key] = found
+        return found
 
     def to_array(self, record: Any, out: np.ndarray | None = None) -> np.ndarray:
         """The record's values in a structured array of one element (``out`` if given)."""
@@ -103,7 +134,7 @@ class RecordType:
 
     def load(self, record: Any, array: np.ndarray) -> None:
         """Copy the values of a structured array's first element into ``record``."""
-        self._assign(record, array[0].item())
+        self._assign(record, array.tolist()[0])
 
     def saved(self, record: Any) -> dict[str, Any]:
         """The fields checkpoints keep, as plain data."""

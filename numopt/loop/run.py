@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeWarning
 
+from numopt.front.config import DEFAULT_MAXITER, METHOD_OBJECTS, canonical, method_class
 from numopt.kernels.arrays import FlatPair, Layout
 from numopt.loop import hooks
 from numopt.loop.history import Record
@@ -53,6 +54,8 @@ class Run:
         What steps ``x``.
     state, settings
         The loop's records (:data:`numopt.loop.state.STATE`, ``SETTINGS``).
+        ``settings`` and ``settings_array`` (the compiled loop's) are shared by the runs
+        with the same settings (:meth:`numopt.loop.record.RecordType.shared`): read only.
     """
 
     def __init__(
@@ -69,8 +72,6 @@ class Run:
         self.config = config
         self.args = args
         placed = config.placement
-        from numopt.front.config import METHOD_OBJECTS, canonical
-
         backend = method.backend if isinstance(method, METHOD_OBJECTS) else placed.backend
         self.device = "cuda" if placement.on_gpu(x0, placed.device, backend) else "cpu"
         gpu = self.device == "cuda"
@@ -101,11 +102,12 @@ class Run:
                 "choose another method"
             )
         s = self.structure
-        if config.transforms.param_groups is None:  # with groups, each group's rule at binding
+        evaluates = getattr(self.opt, "evaluates", False)  # L-BFGS-B: no per-array attributes
+        if config.transforms.param_groups is None and not evaluates:  # groups: at binding
             _per_array_from(self.opt, s)  # LAMB's layers, Muon's matrices: one per array
         # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
         # accumulate > 1 makes each update evaluate that many mini-batches
-        if getattr(self.opt, "evaluates", False) and config.transforms.wrapping:
+        if evaluates and config.transforms.wrapping:
             raise ValueError(
                 f"method {self.method!r} takes no transforms (average, lookahead, sam, "
                 "param_groups, accumulate): they wrap an element-wise rule's update"
@@ -148,7 +150,7 @@ class Run:
             {k: Record() for k in SERIES} if config.output.history else None
         )
         self.state = STATE.new()
-        self.settings = self._settings()
+        self.settings, self.settings_array = self._settings()  # (shared: read only)
         #: The current epoch's order of the samples: False (to draw), None (data order)
         #: or an index array.
         self.order: Any = False
@@ -188,11 +190,13 @@ class Run:
             raise ValueError(f"{', '.join(given)} apply to mini-batches: set batch_size too")
         return None
 
-    def _settings(self) -> Any:
+    def _settings(self) -> tuple[Any, np.ndarray]:
+        """The loop's settings, and as the compiled loop takes them (shared by the runs
+        with the same settings: nobody writes them)."""
         c = self.config
         stop, out = c.stopping, c.output
         schedule = self.opt.hyperparameters.get("learning_rate")
-        return SETTINGS.new(
+        return SETTINGS.shared(
             maxiter=-1 if stop.maxiter is None else stop.maxiter,
             maxfev=-1 if stop.maxfev is None else stop.maxfev,
             gtol=-1.0 if stop.gtol is None else stop.gtol,
@@ -226,8 +230,6 @@ class Run:
     @property
     def disp_every(self) -> int:
         """Updates between two ``disp`` rows (ten rows over the planned run)."""
-        from numopt.front.config import DEFAULT_MAXITER
-
         return max(1, (self.planned or DEFAULT_MAXITER) // 10)
 
     def _box(self, bounds: Any, clip_x0: bool) -> Any:
@@ -313,16 +315,12 @@ class Run:
 
 def method_evaluates(method: Any) -> bool:
     """Whether ``method`` (a name or an object) evaluates the objective in its update."""
-    from numopt.front.config import METHOD_OBJECTS, method_class
-
     cls = type(method) if isinstance(method, METHOD_OBJECTS) else method_class(method)
     return bool(getattr(cls, "evaluates", False))
 
 
 def _optimizer(method: Any, hyperparameters: dict, backend: Any) -> Any:
     """The method to run: ``method`` itself (an optimizer object), or built from its name."""
-    from numopt.front.config import METHOD_OBJECTS, method_class
-
     if isinstance(method, METHOD_OBJECTS):
         return method
     cls = method_class(method)

@@ -90,7 +90,7 @@ def _entry(block, states, settings, X, G, BEST, XPREV, LO, HI, OS, C, SST, W, co
         code = codes[i]
         if code < 0:  # running (the iteration works on its own copy of the state)
             code = loop(  # noqa: F821 - the iteration, bound by entry_for()
-                states[i], settings[0], x, g, BEST[i], XPREV[i], hist, rows, losses, order,
+                states[i : i + 1], settings, x, g, BEST[i], XPREV[i], hist, rows, losses, order,
                 view,
             )  # fmt: skip
         else:
