@@ -24,12 +24,15 @@ def type_error(name: str, expected: str, value: Any) -> TypeError:
 
 def real(name: str, value: Any) -> float:
     """A finite real number (not a bool)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise type_error(name, "a real number", value)
-    try:
-        value = float(value)
-    except OverflowError:
-        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
+    if type(value) is not float:  # (a float, the common case, skips the ABC's check)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise type_error(name, "a real number", value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(
+                f"{name} must be finite, got an integer too large for a float"
+            ) from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return value
@@ -77,9 +80,10 @@ def fraction(name: str, value: Any) -> float:
 
 def integer(name: str, value: Any, minimum: int) -> int:
     """An integer (not a bool, not a float) >= ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise type_error(name, f"an integer >= {minimum}", value)
-    value = int(value)
+    if type(value) is not int:  # (an int, the common case, skips the ABC's check)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise type_error(name, f"an integer >= {minimum}", value)
+        value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value

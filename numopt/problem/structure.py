@@ -29,7 +29,7 @@ def _leaf(name: str, value: Any) -> np.ndarray:
             f"{name} has dtype {a.dtype}; numopt works in float32 or float64 "
             f"(convert with .astype(np.float32))"
         )
-    if not np.isfinite(a).all():
+    if not np.logical_and.reduce(np.isfinite(a), axis=None):  # (all(): a Python wrapper)
         raise ValueError(f"{name} contains NaN or infinity")
     return a
 
@@ -139,15 +139,18 @@ class Structure:
         np.copyto(dst.reshape(shape), leaf, casting="unsafe")
 
     def views(self, flat: np.ndarray, writeable: bool = False) -> Any:
-        """Views of ``flat`` structured like x0 (read-only: what the objective sees)."""
+        """Views of ``flat`` structured like x0 (read-only: what the objective sees; with
+        ``writeable``, as writeable as ``flat``)."""
         if self.kind == "array":
             v = flat[: self.size].reshape(self.shapes[0])
-            v.flags.writeable = writeable
+            if not writeable:  # (a view of a writeable buffer is writeable already)
+                v.flags.writeable = False
             return v
         leaves, start = [], 0
         for shape, size in zip(self.shapes, self.sizes, strict=True):
             v = flat[start : start + size].reshape(shape)
-            v.flags.writeable = writeable
+            if not writeable:
+                v.flags.writeable = False
             leaves.append(v)
             start += size
         return self._rebuild(leaves)

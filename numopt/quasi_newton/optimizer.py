@@ -193,9 +193,9 @@ class LBFGS:
                 "call reset() to start over"
             )
         hp = self._hyperparameters
-        work = workspace.new(n, hp["maxcor"], hp["maxls"])
-        lo, hi = (box.lo, box.hi) if box is not None else (x[:0], x[:0])
-        lbfgsb.initialize(work, x, lo, hi)
+        work = workspace.new(n, hp["maxcor"], hp["maxls"])  # (set up for no bounds)
+        if box is not None:
+            lbfgsb.initialize(work, x, box.lo, box.hi)
         self._work = work
         return work
 

@@ -112,17 +112,23 @@ class Work(NamedTuple):
 
 
 def new(n: int, m: int, maxls: int) -> Work:
-    """Empty working arrays for ``n`` variables and ``m`` pairs (θ = 1, no memory)."""
+    """Empty working arrays for ``n`` variables and ``m`` pairs (θ = 1, no memory), set
+    up for a problem without bounds, every variable free: what
+    :func:`numopt.quasi_newton.lbfgsb.initialize` makes of empty bounds (with bounds,
+    it classifies them)."""
     ints = np.zeros(len(I), np.int64)
     ints[I.m] = m
     ints[I.maxls] = maxls
+    ints[I.nfree] = n
     floats = np.zeros(len(F), np.float64)
     floats[F.theta] = 1.0
+    iv = np.zeros((len(IV), n), np.int64)
+    iv[IV.iwhere] = -1
     return Work(
         S=np.zeros((m, n)),
         Y=np.zeros((m, n)),
         v=np.zeros((len(V), n)),
-        iv=np.zeros((len(IV), n), np.int64),
+        iv=iv,
         sy=np.zeros((m, m)),
         ss=np.zeros((m, m)),
         wt=np.zeros((m, m)),

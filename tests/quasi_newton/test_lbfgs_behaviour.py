@@ -19,7 +19,7 @@ from scipy.optimize._numdiff import approx_derivative
 import numopt
 import numopt.methods
 from numopt.loop.status import Status
-from numopt.quasi_newton.workspace import F, I
+from numopt.quasi_newton.workspace import IV, F, I
 
 ROSEN = problem("rosenbrock")
 XROSEN10 = problem("extended_rosenbrock_10")
@@ -414,3 +414,20 @@ def test_the_resolved_step_is_the_dispatchers_for_its_arrays_and_hands_others_on
     for got in (mine, other):
         assert got[0] == reference[0]
         assert np.array_equal(got[1], reference[1]) and np.array_equal(got[2], reference[2])
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_a_new_workspace_is_what_initialize_makes_of_no_bounds(n):
+    """``workspace.new`` sets up an unbounded problem itself (``LBFGS.work_for`` then
+    skips ``initialize``, a compiled call, where there are no bounds): the same arrays
+    as ``initialize`` with empty bounds leaves."""
+    from numopt.quasi_newton import lbfgsb, workspace
+
+    x = np.linspace(-1.0, 1.0, n)
+    mine = workspace.new(n, 4, 20)
+    theirs = workspace.new(n, 4, 20)
+    theirs.iv[IV.nbd] = theirs.iv[IV.iwhere] = 7  # the rows initialize writes
+    theirs.ints[I.nfree] = -1
+    lbfgsb.initialize(theirs, x, x[:0], x[:0])
+    for name, a, b in zip(workspace.Work._fields, mine, theirs, strict=True):
+        assert np.array_equal(a, b), name
