@@ -138,12 +138,6 @@ class LBFGS:
         """Read-only view of the hyperparameters (fixed: build a new object to change them)."""
         return MappingProxyType(self._hyperparameters)
 
-    def __getattr__(self, name: str) -> Any:
-        hp = self.__dict__.get("_hyperparameters", {})
-        if name in hp:
-            return hp[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
         return f"{type(self).__name__}({args})"
@@ -340,3 +334,17 @@ def _document() -> None:
 
 
 _document()
+
+
+def _hyperparameter(name: str, doc: str) -> property:
+    def get(self: LBFGS) -> Any:
+        return self._hyperparameters[name]
+
+    return property(get, doc=doc)
+
+
+# ``opt.maxcor`` and the others, read only: properties rather than a ``__getattr__``,
+# so that asking for an attribute it lacks (as minimize does for a Schedule-Free
+# average) is Python's own quick miss, not an AttributeError raised from Python code
+for _h in HYPERPARAMETERS:
+    setattr(LBFGS, _h.name, _hyperparameter(_h.name, _h.doc))

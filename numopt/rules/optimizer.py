@@ -77,6 +77,8 @@ class Optimizer:
     #: True for rules that need the full gradient (Rprop): ``minimize`` refuses
     #: ``batch_size`` for them.
     full_batch_only: ClassVar[bool] = False
+    #: False: a rule's update does not evaluate the objective (L-BFGS-B's does).
+    evaluates: ClassVar[bool] = False
     #: Every hyperparameter's declaration, by name: the rule's, then the framework's.
     declarations: ClassVar[Mapping[str, Hyper]] = MappingProxyType({})
 
