@@ -78,10 +78,16 @@ class RecordType:
         # (every minimize call makes, fills and reads its records: generated code, as
         # dataclasses makes, sets the fields in one call instead of one setattr each)
         targets = "".join(f"r.{n}, " for n in self.names)
+        bad = [n for n in self.names if not n.isidentifier() or n.startswith("_")]
+        if bad:  # (the generated code's own names start with _)
+            raise ValueError(
+                f"{name}: field names must be identifiers without a leading _, got {bad}"
+            )
         made = "".join(f"_r.{n}, " for n in self.names)  # (new records: make)
-        coerced = "".join(f"{f.kind.__name__}({f.name}), " for f in fields)
+        coerced = "".join(f"_k{i}({f.name}), " for i, f in enumerate(fields))
         parameters = ", ".join(f"{n}=_d[{n!r}]" for n in self.names)
         namespace: dict[str, Any] = {"_d": self._defaults}
+        namespace.update({f"_k{i}": f.kind for i, f in enumerate(fields)})
         exec(
             f"def assign(r, values):\n    {targets}= values\n"
             f"def make(_cls, {parameters}, **_unknown):\n"

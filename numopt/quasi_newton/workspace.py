@@ -120,6 +120,7 @@ def new(n: int, m: int, maxls: int) -> Work:
     ints[I.m] = m
     ints[I.maxls] = maxls
     ints[I.nfree] = n
+    ints[I.boxed] = n == 0  # (every variable of none has both bounds)
     floats = np.zeros(len(F), np.float64)
     floats[F.theta] = 1.0
     iv = np.zeros((len(IV), n), np.int64)

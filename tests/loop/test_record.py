@@ -51,3 +51,45 @@ def test_unknown_fields_are_refused():
     with pytest.raises(TypeError, match="has no fields"):
         STATE.new(nits=1)
     assert np.dtype(SETTINGS.dtype).names == SETTINGS.names
+
+
+@njit(cache=True)
+def xrosen_both(x):
+    """The extended Rosenbrock function and its gradient (n even)."""
+    g = np.zeros_like(x)
+    f = 0.0
+    for j in range(0, x.size, 2):
+        a, b = x[j], x[j + 1]
+        f += 100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2
+        g[j] = -400.0 * a * (b - a * a) - 2.0 * (1.0 - a)
+        g[j + 1] = 200.0 * (b - a * a)
+    return f, g
+
+
+def test_the_shared_settings_stay_as_made_whatever_the_runs_do(tmp_path):
+    """``Run`` takes its settings from ``SETTINGS.shared``: one record and one array
+    for every run with the same settings, which nothing may write.  After Python,
+    compiled, checkpointed and resumed runs, and many problems at once, each shared
+    record and array still hold the values it was made from."""
+    import numopt
+
+    x0 = np.array([-1.2, 1.0, -1.2, 1.0])
+    for method in ("l-bfgs-b", "adam"):
+        for compiled in (False, True):
+            options = {"maxiter": 30, "compiled": compiled, "callback_every": 7}
+            numopt.minimize(xrosen_both, x0, jac=True, method=method, options=options,
+                            callback=lambda xk: None)  # fmt: skip
+        path = tmp_path / f"{method}.npz"
+        saving = {"maxiter": 20, "checkpoint": str(path), "checkpoint_every": 5}
+        numopt.minimize(xrosen_both, x0, jac=True, method=method, options=saving)
+        numopt.minimize(xrosen_both, x0, jac=True, method=method,
+                        options={"maxiter": 40, "resume": str(path)})  # fmt: skip
+        numopt.minimize_many(xrosen_both, np.stack([x0, 2 * x0]), jac=True, method=method,
+                             options={"maxiter": 30, "callback_every": 3},
+                             callback=lambda r: None)  # fmt: skip
+    assert SETTINGS._shared
+    for key, (record, array) in SETTINGS._shared.items():
+        for name, value in key:
+            kind = SETTINGS._kinds[name]
+            assert getattr(record, name) == kind(value), name
+            assert array[0][name] == kind(value), name

@@ -416,7 +416,7 @@ def test_the_resolved_step_is_the_dispatchers_for_its_arrays_and_hands_others_on
         assert np.array_equal(got[1], reference[1]) and np.array_equal(got[2], reference[2])
 
 
-@pytest.mark.parametrize("n", [1, 7])
+@pytest.mark.parametrize("n", [0, 1, 7])
 def test_a_new_workspace_is_what_initialize_makes_of_no_bounds(n):
     """``workspace.new`` sets up an unbounded problem itself (``LBFGS.work_for`` then
     skips ``initialize``, a compiled call, where there are no bounds): the same arrays
