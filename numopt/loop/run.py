@@ -84,6 +84,7 @@ class Run:
         else:
             self.structure = Structure(x0)
         self.opt = _optimizer(method, config.hyperparameters, placed.backend)
+        evaluates = getattr(self.opt, "evaluates", False)  # L-BFGS-B (a line search)
         self.method = canonical(method) if isinstance(method, str) else self.opt.name
         self.callbacks = hooks.callbacks(callback)
         if placed.return_device and not gpu:
@@ -93,7 +94,7 @@ class Run:
         if self.batches is not None and self.opt.full_batch_only:
             why = (
                 "its line search needs a deterministic objective"
-                if getattr(self.opt, "evaluates", False)
+                if evaluates
                 else "its steps follow the sign changes of the whole gradient, which "
                 "mini-batch noise would trigger"
             )
@@ -102,8 +103,8 @@ class Run:
                 "choose another method"
             )
         s = self.structure
-        evaluates = getattr(self.opt, "evaluates", False)  # L-BFGS-B: no per-array attributes
-        if config.transforms.param_groups is None and not evaluates:  # groups: at binding
+        # (L-BFGS-B has no per-array attributes; with groups, each group's rule at binding)
+        if config.transforms.param_groups is None and not evaluates:
             _per_array_from(self.opt, s)  # LAMB's layers, Muon's matrices: one per array
         # transforms (numopt.transforms): param groups, Lookahead, averages wrap the rule;
         # accumulate > 1 makes each update evaluate that many mini-batches
@@ -128,7 +129,7 @@ class Run:
         self.objective = make(fun, jac, s, self.x, self.g)
         if self.accumulate > 1:  # the mean loss and gradient of each group of micro-batches
             self.objective = MicroBatches(self.objective, self.opt.backend)
-        if getattr(self.opt, "evaluates", False) and jac is None:
+        if evaluates and jac is None:
             # L-BFGS-B's default differences take its absolute eps; "2-point" and
             # "3-point" SciPy's relative steps, as SciPy's L-BFGS-B does
             self.objective.step = self.opt.hyperparameters["eps"]
