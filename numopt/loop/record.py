@@ -73,7 +73,6 @@ class RecordType:
         self.fields = fields
         self.names = tuple(f.name for f in fields)
         self.dtype = np.dtype([(f.name, np.int64 if f.kind is int else np.float64) for f in fields])
-        self._kinds = {f.name: f.kind for f in fields}
         self._defaults = {f.name: f.kind(f.default) for f in fields}
         # (every minimize call makes, fills and reads its records: generated code, as
         # dataclasses makes, sets the fields in one call instead of one setattr each)

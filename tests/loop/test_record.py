@@ -88,8 +88,9 @@ def test_the_shared_settings_stay_as_made_whatever_the_runs_do(tmp_path):
                              options={"maxiter": 30, "callback_every": 3},
                              callback=lambda r: None)  # fmt: skip
     assert SETTINGS._shared
+    kinds = {f.name: f.kind for f in SETTINGS.fields}
     for key, (record, array) in SETTINGS._shared.items():
         for name, value in key:
-            kind = SETTINGS._kinds[name]
+            kind = kinds[name]
             assert getattr(record, name) == kind(value), name
             assert array[0][name] == kind(value), name
