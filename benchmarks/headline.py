@@ -62,7 +62,9 @@ def _step(path: Path) -> tuple[str, str, str]:
 
 ROWS = (
     Row(
-        "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop", "lbfgs-2026-12-06.txt", _lbfgs
+        "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop",
+        "lbfgs-call-2026-12-07.txt",
+        _lbfgs,
     ),
     Row(
         "10 000 three-parameter curve fits, `minimize_many` (L-BFGS-B)",
