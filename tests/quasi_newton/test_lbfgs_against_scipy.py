@@ -144,11 +144,14 @@ OPTIONS = {
     "tight": {"gtol": 1e-9, "ftol": 1e-14},
 }
 # Long runs along ill-conditioned valleys, where rounding (SciPy's BLAS dot products,
-# numopt's loops) sends the two apart after ~100 iterations; both stop by ftol near the
-# valley's floor.  Where depends on the CPU's NumPy and BLAS kernels: with AVX-512
-# SciPy stopped 1e-4 (Watson) or 1e-8 (Wood) above the minimum and numopt within 1e-6
-# of it; with AVX2 numopt's Watson run stopped 0.3% above it.
+# numopt's own order of additions) sends the two apart after ~100 iterations; both stop
+# by ftol near the valley's floor.  Where depends on rounding: with AVX-512 SciPy
+# stopped 1e-4 (Watson) or 1.3e-8 (Wood) above the minimum, numopt within 1e-6 of
+# Watson's and 1.2e-8 above Wood's (4e-13 with its earlier four-sum dot products);
+# with AVX2 numopt's Watson run stopped 0.3% above it.  So: within 1% of the minimum,
+# or, where the minimum is 0, within ten times SciPy's default ftol of it.
 APART = {("watson_6", "maxcor3"), ("wood", "maxcor3")}
+FLOOR = 10 * 2.220446049250313e-09
 
 
 @pytest.mark.parametrize("option", sorted(OPTIONS))
@@ -163,7 +166,8 @@ def test_options_mean_what_they_mean_in_scipy(p: Problem, option: str) -> None:
     # the same run: measured equal counts but for the APART cases (within 1.13x)
     assert res.nit <= 1.5 * ref["nit"] and res.nfev <= 1.5 * ref["nfev"]
     if (p.name, option) in APART:
-        assert abs(res.fun - p.f_min) <= 1e-2 * abs(p.f_min) + _f_tolerance(p, p.f_min)
+        floor = FLOOR if p.f_min == 0.0 else 0.0
+        assert abs(res.fun - p.f_min) <= 1e-2 * abs(p.f_min) + _f_tolerance(p, p.f_min) + floor
     else:
         assert abs(res.fun - ref["fun"]) <= _f_tolerance(p, ref["fun"]), (res.fun, ref["fun"])
 
