@@ -11,7 +11,8 @@ deviation 0.01 and the starting points (``a`` in [0.5, 1.5], ``k`` in [0.4, 1.5]
 The objective in each contender's form: :func:`decay_fg_inplace` ``(p, g, t, y) ->
 f`` (``jac="inplace"``) and :func:`decay_fg` ``(p, t, y) -> (f, g)`` (``jac=True``,
 SciPy's form), both ``@njit(cache=True)``; :func:`decay_fg_rows` ``(P, t, Y) -> (f,
-G)`` for every problem at once (``vectorized=True``, NumPy); :func:`decay_jnp` builds
+G)`` for every problem at once (``vectorized=True``, NumPy; :func:`rows_in` writes it
+with CuPy for the GPU); :func:`decay_jnp` builds
 the same loss in ``jax.numpy`` (imported only there).
 """
 
@@ -74,16 +75,25 @@ def decay_grad(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     )  # fmt: skip
 
 
-def decay_fg_rows(P: np.ndarray, t: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(½ Σ r² per row, gradients)`` of the problems whose points are the rows of ``P``:
-    ``minimize_many(..., vectorized=True)``'s form, in NumPy."""
-    e = np.exp(-P[:, 1:2] * t)
-    r = P[:, :1] * e + P[:, 2:] - Y
-    g = np.empty_like(P)
-    g[:, 0] = (r * e).sum(1)
-    g[:, 1] = -(r * P[:, :1] * t * e).sum(1)
-    g[:, 2] = r.sum(1)
-    return 0.5 * (r * r).sum(1), g
+def rows_in(xp: Any):
+    """:func:`decay_fg_rows` written with the array module ``xp`` (NumPy, or CuPy for
+    the rows on the GPU)."""
+
+    def decay_fg_rows(P, t, Y):
+        e = xp.exp(-P[:, 1:2] * t)
+        r = P[:, :1] * e + P[:, 2:] - Y
+        g = xp.empty_like(P)
+        g[:, 0] = (r * e).sum(1)
+        g[:, 1] = -(r * P[:, :1] * t * e).sum(1)
+        g[:, 2] = r.sum(1)
+        return 0.5 * (r * r).sum(1), g
+
+    return decay_fg_rows
+
+
+#: ``(½ Σ r² per row, gradients)`` of the problems whose points are the rows of ``P``:
+#: ``minimize_many(..., vectorized=True)``'s form, in NumPy: ``(P, t, Y) -> (f, G)``.
+decay_fg_rows = rows_in(np)
 
 
 def decay_loss(X: np.ndarray, Y: np.ndarray) -> np.ndarray:

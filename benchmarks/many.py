@@ -16,6 +16,10 @@ fits, 50 points each, float64, least squares.  Two jobs, as the issue states the
     options=..., vectorized=True)``: every problem evaluated with NumPy at each
     iteration (``decay_fg_rows``, called on blocks of ``block_rows``'s default, about
     1 MiB of rows: 2 473 problems), the update one fused kernel over the M × 3 buffer.
+``numopt vectorized cuda``
+    the same call with ``x0`` and the data as CuPy arrays (``rows_in(cupy)``, the
+    same objective in CuPy): the rows stay on the GPU, every problem evaluated at
+    once, the update one CUDA kernel; skipped where CuPy or a GPU is missing.
 ``jax vmap``
     ``jax.jit(jax.vmap(solve))`` where ``solve(p, y)`` is a ``jax.lax.scan`` of 2 000
     steps of ``optax.adam(0.02)`` on ``jax.value_and_grad`` of the same loss in
@@ -97,6 +101,7 @@ if __package__:
         decay_jnp,
         decay_loss,
         problems,
+        rows_in,
     )
     from .machine import Unavailable, blas_limit, header, jax_x64, write_results
 else:  # run as a script
@@ -110,6 +115,7 @@ else:  # run as a script
         decay_jnp,
         decay_loss,
         problems,
+        rows_in,
     )
     from benchmarks.machine import Unavailable, blas_limit, header, jax_x64, write_results
 
@@ -119,7 +125,10 @@ GTOL = 1e-8
 MAXITER = 15000
 #: numopt's and SciPy's L-BFGS-B options: gtol alone stops them (ftol = 0), as optax.
 LBFGS_OPTIONS = {"gtol": GTOL, "ftol": 0.0, "maxiter": MAXITER}
-ADAM = ("numopt many", "numopt many, 1 thread", "numopt vectorized", "jax vmap")
+ADAM = (
+    "numopt many", "numopt many, 1 thread", "numopt vectorized", "numopt vectorized cuda",
+    "jax vmap",
+)  # fmt: skip
 LBFGS = ("numopt many", "numopt many, 1 thread", "scipy loop", "numopt minimize loop", "optax vmap")
 SCALING = (100, 1000, 10_000, 100_000)
 #: A pause before each timed run: XLA's threads spin for a while after a JAX call, and
@@ -184,6 +193,27 @@ def numopt_vectorized(X0, Y, steps: int = STEPS) -> Runner:
             decay_fg_rows, X0, args=(T, Y), method="adam", jac=True, options=options,
             vectorized=True,
         )  # fmt: skip
+        return Outcome(res.x, res.nit)
+
+    return run
+
+
+def numopt_vectorized_cuda(X0, Y, steps: int = STEPS) -> Runner:
+    try:
+        import cupy
+    except ImportError as exc:
+        raise Unavailable(f"CuPy is not installed ({exc})") from None
+    try:
+        X, t, Yd = cupy.asarray(X0), cupy.asarray(T), cupy.asarray(Y)
+    except Exception as exc:  # no GPU, no driver
+        raise Unavailable(f"CuPy cannot reach a GPU ({exc})") from None
+    fun = rows_in(cupy)
+    options = {"learning_rate": LEARNING_RATE, "maxiter": steps, "gtol": 0.0}
+
+    def run() -> Outcome:
+        res = numopt.minimize_many(
+            fun, X, args=(t, Yd), method="adam", jac=True, options=options, vectorized=True
+        )
         return Outcome(res.x, res.nit)
 
     return run
@@ -282,6 +312,8 @@ def build(job: str, name: str, X0: np.ndarray, Y: np.ndarray, subset: int, steps
         return numopt_many(X0, Y, job, 1 if name.endswith("1 thread") else None, steps)
     if name == "numopt vectorized":
         return numopt_vectorized(X0, Y, steps)
+    if name == "numopt vectorized cuda":
+        return numopt_vectorized_cuda(X0, Y, steps)
     if name == "scipy loop":
         return scipy_loop(X0[:subset], Y[:subset])
     if name == "numopt minimize loop":

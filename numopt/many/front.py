@@ -13,6 +13,7 @@ Either way problem ``i``'s result is ``minimize``'s on that problem alone.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from numopt.loop.run import Run
 from numopt.loop.status import Status
 from numopt.many import result as many_result
 from numopt.many.problems import Problems
+from numopt.problem import placement
 
 #: Options of ``minimize`` that ``minimize_many`` does not take (yet), and why.
 UNSUPPORTED = {
@@ -36,8 +38,7 @@ UNSUPPORTED = {
     "history": "per-iteration history",
     "disp": "printed progress",
     "progress": "a progress bar",
-    "device": "the GPU",
-    "return_device": "the GPU",
+    "return_device": "results on the GPU (its results are host arrays)",
     "accumulate": "transforms",
     "average": "transforms",
     "lookahead": "transforms",
@@ -113,7 +114,8 @@ def minimize_many(
     options : dict, optional
         ``minimize``'s options (the stopping tests apply to each problem on its own;
         ``max_time`` to the call), except those of mini-batches, history, ``disp``,
-        ``progress``, the GPU and the transforms.  ``checkpoint`` (with
+        ``progress``, ``return_device`` and the transforms (``device="cuda"``
+        needs ``vectorized=True``).  ``checkpoint`` (with
         ``checkpoint_every``, ``checkpoint_seconds``) saves every problem's state, and
         ``resume`` goes on from it bit for bit (compiled or vectorised runs;
         :mod:`numopt.many.checkpoint`): a problem stopped by its own test stays
@@ -129,7 +131,12 @@ def minimize_many(
         finite differences (one call per coordinate for all the problems).  The
         update is one fused kernel over every problem.  The element-wise rules only
         (not L-BFGS-B, ``clip_norm``, Prodigy, Muon, Adafactor, SparseAdam,
-        Schedule-Free, plateau schedules).
+        Schedule-Free, plateau schedules).  On the GPU (``options["device"] =
+        "cuda"``, or ``x0`` a CUDA device array: Numba, CuPy or PyTorch) the rows
+        stay on the device: ``fun`` gets device views of every problem's row (the
+        stopped problems' too, ignored), of ``x0``'s kind, and returns the losses and
+        gradients on the device or the host (``jac=True`` or a callable: finite
+        differences run on the host only); see :mod:`numopt.many.device`.
     block_rows : int, optional
         With ``vectorized=True``, the most problems per call of ``fun`` and ``jac``:
         more running problems are evaluated in blocks of consecutive rows, in order.
@@ -137,7 +144,7 @@ def minimize_many(
         rows per call: a NumPy objective's temporaries then stay in the caches, and
         small enough that the allocator reuses their memory instead of mapping fresh
         pages at every call (see ``docs/many.md``).  A number at least ``M`` makes
-        one call.
+        one call; on the GPU that is the default.
 
     Returns
     -------
@@ -181,10 +188,26 @@ def minimize_many(
         )
     config = front_config.parse(options, method, tol)
     front_config.scipy_only_arguments(config.method, hess, hessp, constraints)
-    problems = Problems(x0, args, bounds, problem_args)
+    library: Any = False  # (on the GPU: the library of fun's views, see many.device)
+    if placement.on_gpu(x0, config.placement.device, config.placement.backend):
+        if not vectorized:
+            raise ValueError(
+                "on the GPU minimize_many runs a vectorised objective: give vectorized=True "
+                "(fun(X, *args) for the rows X of the problems, on the device), or run on "
+                "the host with options['device']='cpu' and host arrays"
+            )
+        from numopt.many import device
+
+        library = device.library_of(x0)
+        if library is not None or placement.holds_device_arrays(x0):
+            x0 = device.host_copy(x0)
+        config = dataclasses.replace(
+            config, placement=dataclasses.replace(config.placement, device="cuda")
+        )
+    problems = Problems(x0, args, bounds, problem_args, on_device=library is not False)
     try:
         return _minimize_many(
-            fun, problems, config, jac, callback, options, tol, vectorized, block_rows
+            fun, problems, config, jac, callback, options, tol, vectorized, block_rows, library
         )
     except TypingError as exc:  # the likeliest cause: arguments split by the wrong rule
         raise TypeError(
@@ -198,7 +221,7 @@ def minimize_many(
 
 def _minimize_many(
     fun: Callable, problems: Problems, config: Any, jac: Any, callback: Any, options: Any,
-    tol: Any, vectorized: bool, block_rows: Any,
+    tol: Any, vectorized: bool, block_rows: Any, library: Any,
 ) -> OptimizeResult:  # fmt: skip
     callbacks = hooks.callbacks(callback)
     with warnings.catch_warnings():  # problem 0 clipped into its box: warned for all below
@@ -217,8 +240,11 @@ def _minimize_many(
             reason = "compiled=True (the vectorised loop runs in Python around fun)"
         if reason is not None:
             raise ValueError(f"vectorized=True cannot run these problems: {reason}")
-        block = batched.block_rows(problems, block_rows)
-        return batched.run(fun, jac, problems, run, config, callbacks, block)
+        if library is not False and block_rows is None:  # the GPU: every problem at once
+            block = problems.M
+        else:
+            block = batched.block_rows(problems, block_rows)
+        return batched.run(fun, jac, problems, run, config, callbacks, block, library)
     choice = config.placement.compiled
     reason = "compiled=False" if choice is False else compiled.plan(run, fun, jac)
     if reason is None and hasattr(run.opt, "averaged"):  # Schedule-Free (as vectorized's)
@@ -252,7 +278,7 @@ def _refuse_unsupported(options: Any) -> None:
         if isinstance(options, dict) and name in options:
             value = options[name]
             default = front_options.BY_NAME[name].default
-            if value is not None and value != default and not (name == "device" and value == "cpu"):
+            if value is not None and value != default:
                 raise ValueError(
                     f"minimize_many does not take options[{name!r}] ({what}): run "
                     f"numopt.minimize on each problem for that"

@@ -16,16 +16,20 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, OptimizeWarning
 
+from numopt.kernels import arrays
 from numopt.kernels import box as kernel_box
 from numopt.problem import bounds as problem_bounds
 from numopt.problem.structure import Structure
 
 
-def split_positions(args: tuple, m: int, problem_args: Any) -> tuple[int, ...]:
+def split_positions(
+    args: tuple, m: int, problem_args: Any, on_device: bool = False
+) -> tuple[int, ...]:
     """The positions in ``args`` of the arrays split one row per problem.
 
-    ``problem_args=None``: every NumPy array whose first axis has length ``m``;
-    otherwise the positions given (each must be such an array).
+    ``problem_args=None``: every NumPy array (and, for a run ``on_device``, every CUDA
+    device array) whose first axis has length ``m``; otherwise the positions given
+    (each must be such an array).
 
     Examples
     --------
@@ -38,10 +42,13 @@ def split_positions(args: tuple, m: int, problem_args: Any) -> tuple[int, ...]:
     ...
     ValueError: problem_args[0]: args[1] must be an array whose first axis has one row ...
     """
+
+    def splittable(a: Any) -> bool:
+        array = isinstance(a, np.ndarray) or (on_device and arrays.on_device(a))
+        return array and len(a.shape) > 0 and a.shape[0] == m
+
     if problem_args is None:
-        return tuple(
-            j for j, a in enumerate(args) if isinstance(a, np.ndarray) and a.ndim and len(a) == m
-        )
+        return tuple(j for j, a in enumerate(args) if splittable(a))
     if isinstance(problem_args, (int, np.integer)) or not hasattr(problem_args, "__iter__"):
         raise TypeError(
             f"problem_args must be a sequence of positions in args, got {problem_args!r}"
@@ -55,7 +62,7 @@ def split_positions(args: tuple, m: int, problem_args: Any) -> tuple[int, ...]:
             )
         j = int(j) % len(args)
         a = args[j]
-        if not (isinstance(a, np.ndarray) and a.ndim and len(a) == m):
+        if not splittable(a):
             shape = getattr(a, "shape", type(a).__name__)
             raise ValueError(
                 f"problem_args[{k}]: args[{j}] must be an array whose first axis has one row "
@@ -68,7 +75,9 @@ def split_positions(args: tuple, m: int, problem_args: Any) -> tuple[int, ...]:
 class Problems:
     """``M`` problems: their starting points, arguments and bounds (see the module docstring)."""
 
-    def __init__(self, x0: Any, args: tuple, bounds: Any, problem_args: Any) -> None:
+    def __init__(
+        self, x0: Any, args: tuple, bounds: Any, problem_args: Any, on_device: bool = False
+    ) -> None:
         x0 = np.asarray(x0)
         if x0.ndim < 2 or x0.shape[0] == 0 or math.prod(x0.shape[1:]) == 0:
             raise ValueError(
@@ -84,7 +93,7 @@ class Problems:
             np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
             for a in args
         )
-        self.split = split_positions(self.args, self.M, problem_args)
+        self.split = split_positions(self.args, self.M, problem_args, on_device)
         self.bounds = bounds
         self.per_problem_bounds = _per_problem(bounds, x0.ndim)
         if self.per_problem_bounds:

@@ -46,6 +46,7 @@ from numopt.loop.status import (
 )
 from numopt.many import checkpoint as many_checkpoint
 from numopt.many import result as many_result
+from numopt.many.rows import HostRows
 from numopt.problem import differences
 from numopt.problem.objective import FD_METHODS
 
@@ -210,36 +211,6 @@ class Batch:
         return out
 
 
-def _rows(index: np.ndarray, M: int) -> Any:
-    """``index`` (increasing rows of ``M``) as an index of those rows: every row's
-    slice (views, not fancy-index copies) when it holds them all."""
-    return slice(None) if index.size == M else index
-
-
-def _row_max(a: np.ndarray) -> np.ndarray:
-    """``max|a_i|`` per row, NaN where a row holds a NaN or ±inf (as the loop's norms)."""
-    with np.errstate(invalid="ignore"):
-        if a.shape[1] > 16:
-            m = np.abs(a).max(axis=1)
-        else:  # column by column: NumPy's reduction over a short row is slow
-            m = np.abs(a[:, 0])
-            for j in range(1, a.shape[1]):
-                np.maximum(m, np.abs(a[:, j]), out=m)
-    m[~np.isfinite(m)] = np.nan
-    return m
-
-
-def _projected(X, G, LO, HI, sign) -> np.ndarray:
-    """Per row, ``max|P(x - s g) - x|`` as :func:`numopt.kernels.norms.projected_grad_norm`."""
-    gs = G * G.dtype.type(sign)
-    room = np.where(gs > 0, X - LO, HI - X)
-    a = np.abs(gs)
-    d = np.where(a <= room, a, room)
-    bad = ~(a < np.inf) | np.isnan(d)
-    d = np.where(bad, np.inf, d)
-    return _row_max(d)
-
-
 def run(
     fun: Callable,
     jac: Any,
@@ -248,38 +219,55 @@ def run(
     config: Any,
     callbacks: list,
     block: int,
+    library: Any = False,
 ):
-    """Every problem to its end (see the module docstring); the result over the problems."""
+    """Every problem to its end (see the module docstring); the result over the problems.
+
+    ``library``: False for a run on the host; on the GPU, the array library of the
+    views ``fun`` gets (:mod:`numopt.many.device`: None for Numba's device arrays).
+    """
     p, opt = problems, setup.opt
-    M, n = p.M, p.n
-    X = p.X  # (M, n), stepped in place
+    M = p.M
+    if library is False:
+        rows_of: Any = HostRows(p)
+        batch: Any = Batch(fun, jac, p, (p.LO, p.HI) if p.LO.shape[1] else (-np.inf, np.inf), block)
+    else:
+        from numopt.many.device import DeviceBatch, DeviceRows
+
+        rows_of, batch = DeviceRows(p, library), DeviceBatch(fun, jac, p, block)
+    X = rows_of.X  # (M, n), stepped in place
     bounded = p.LO.shape[1] != 0
-    box = Box(p.LO.reshape(-1), p.HI.reshape(-1)) if bounded else None
-    batch = Batch(fun, jac, p, (p.LO, p.HI) if bounded else (-np.inf, np.inf), block)
+    box = Box(rows_of.LO.reshape(-1), rows_of.HI.reshape(-1)) if bounded else None
     if "layers" in getattr(opt, "_attributes", {}):  # LAMB, LARS: one layer per problem
-        opt.layers = [n] * M
+        opt.layers = [p.n] * M
     sign = -1.0 if opt.hyperparameters.get("maximize") else 1.0
     stop = config.stopping
     maxiter = stop.maxiter
     gtol, ftol, xtol, maxfev = stop.gtol, stop.ftol, stop.xtol, stop.maxfev
     every = config.output.callback_every if callbacks else 0
 
-    G = np.zeros_like(X)
-    out_x, out_g = X.copy(), np.full_like(X, np.nan)
+    G = rows_of.full_like(X, 0.0)
+    out_x, out_g = rows_of.copy_of(X), rows_of.full_like(X, np.nan)
     fun_at = np.full(M, np.nan)
-    best_x, best_f = X.copy(), np.full(M, np.inf)
+    best_x, best_f = rows_of.copy_of(X), np.full(M, np.inf)
     best_nit = np.full(M, -1, np.int64)
     f_prev = np.full(M, np.nan)
     nit = np.zeros(M, np.int64)
     status = np.full(M, -1, np.int64)
     details: dict[int, str] = {}
-    x_prev = X.copy() if xtol else None
+    x_prev = rows_of.copy_of(X) if xtol else None
     active = np.arange(M)
     start = time.perf_counter()
 
-    def finish(rows, code, f, g, detail=None):
+    def finish(rows, code, f, detail=None, evaluated=True):
+        """Problems ``rows`` stop with ``code``: their point, gradient (NaN when not
+        ``evaluated`` there) and loss ``f`` kept."""
         status[rows], fun_at[rows] = code, f
-        out_x[rows], out_g[rows] = X[rows], g
+        rows_of.copy(out_x, X, rows)
+        if evaluated:
+            rows_of.copy(out_g, G, rows)
+        else:
+            rows_of.fill(out_g, rows, np.nan)
         if detail is not None:
             details.update(dict.fromkeys(rows.tolist(), detail))
 
@@ -294,14 +282,17 @@ def run(
     if x_prev is not None:
         records["x_prev"] = x_prev
     if saving.resume is not None:
-        t = _resume(saving.resume, made, opt, records, details)
+        t = _resume(saving.resume, made, opt, records, details, rows_of.restore)
         active = np.flatnonzero(status < 0)
     due = many_checkpoint.Due(saving, time.perf_counter)
     due.saved_nit = t  # (the checkpoint resumed from is this iteration's)
 
     def save() -> None:  # at the top of iteration t, or where the call stopped in it
         sd = opt.state_dict()
-        arrays = {**records, **checkpoint.optimizer_arrays(sd)}
+        arrays = {
+            **{k: rows_of.host(v) for k, v in records.items()},
+            **checkpoint.optimizer_arrays(sd),
+        }
         loop = {"t": t, "details": many_checkpoint.details_out(details), "optimizer": sd}
         many_checkpoint.save(saving.path, made, opt, loop, arrays)
         due.done(t)
@@ -321,44 +312,39 @@ def run(
                 if saving.path is not None:  # (the state before it: a resumed call goes on)
                     save()
                     saving = None
-                f, g = batch(X[active], active) if ended != Status.INTERRUPTED else (None, None)
-                if f is None:
-                    finish(active, ended, np.nan, np.nan)
+                if ended == Status.INTERRUPTED:
+                    finish(active, ended, np.nan, evaluated=False)
                     break
-                finish(active, ended, f, g)
+                f = rows_of.evaluate(batch, G, active)
+                finish(active, ended, f)
                 better = np.isfinite(f) & (f < best_f[active])
                 rows = active[better]
-                best_f[rows], best_nit[rows], best_x[rows] = f[better], t, X[rows]
+                best_f[rows], best_nit[rows] = f[better], t
+                rows_of.copy(best_x, X, rows)
                 break
-            running = _rows(active, M)
             try:
-                f, g = batch(X[running], active)
+                f = rows_of.evaluate(batch, G, active)
             except KeyboardInterrupt:
-                finish(active, Status.INTERRUPTED, np.nan, np.nan)
+                finish(active, Status.INTERRUPTED, np.nan, evaluated=False)
                 break
-            G[running] = g
-            measure = (
-                _projected(X[running], g, p.LO[running], p.HI[running], sign)
-                if bounded
-                else _row_max(g)
-            )
+            measure = rows_of.projected(G, sign, active) if bounded else rows_of.absmax(G, active)
             nit[active] = t
             if every and t > 0 and t % every == 0:
                 reason = hooks.call(
-                    callbacks, X[active].reshape(active.size, *p.shape), f.copy(), t,
-                    problems=active.copy(),
+                    callbacks, rows_of.host(X)[active].reshape(active.size, *p.shape),
+                    f.copy(), t, problems=active.copy(),
                 )  # fmt: skip
                 if reason:
-                    finish(active, Status.CALLBACK, f, g, reason)
+                    finish(active, Status.CALLBACK, f, reason)
                     break
             bad = ~(np.isfinite(f) & np.isfinite(measure))
             for k in np.flatnonzero(bad):  # (what: 0 the loss, 1 the gradient)
                 detail = nonfinite_detail(int(math.isfinite(f[k])), float(f[k]), t)
-                finish(active[k : k + 1], Status.NONFINITE, f[k], g[k], detail)
+                finish(active[k : k + 1], Status.NONFINITE, f[k], detail)
             rows = active
             if bad.any():
                 keep = ~bad
-                rows, f, g, measure = active[keep], f[keep], g[keep], measure[keep]
+                rows, f, measure = active[keep], f[keep], measure[keep]
             improved = f < best_f[rows]
             better = rows[improved]
             best_f[better], best_nit[better] = f[improved], t
@@ -372,40 +358,42 @@ def run(
                     hit = ~np.isnan(fp) & (np.abs(fp - f) <= ftol * scale)
                 code[(code < 0) & hit] = Status.FTOL
             if x_prev is not None and t > 0:
-                moved = _row_max(X[rows] - x_prev[rows])
+                moved = rows_of.absdiffmax(X, x_prev, rows)
                 code[(code < 0) & (moved <= xtol)] = Status.XTOL
             if x_prev is not None:
-                x_prev[rows[code < 0]] = X[rows[code < 0]]
+                rows_of.copy(x_prev, X, rows[code < 0])
             if maxfev is not None:
                 code[(code < 0) & (batch.nfev[rows] >= maxfev)] = Status.MAXFEV
             done = code >= 0
-            rows_better = _rows(better, M)  # (before the update: the point that was evaluated)
-            best_x[rows_better] = X[rows_better]
+            rows_of.copy(best_x, X, better)  # (before the update: the point evaluated)
             for c in np.unique(code[done]):
                 sel = code == c
-                finish(rows[sel], int(c), f[sel], g[sel])
+                finish(rows[sel], int(c), f[sel])
             going = ~done
             active = rows[going]
             if not active.size:
                 break
             f_prev[active] = f[going]
-            G[status >= 0] = 0  # the stopped problems' rows: stepped, never read again
-            flat_x, flat_g = X.reshape(-1), G.reshape(-1)
-            opt._apply(flat_pair(flat_x, flat_g), box)
+            # the stopped problems' rows: stepped with a zero gradient, never read again
+            rows_of.fill(G, np.flatnonzero(status >= 0), 0.0)
+            opt._apply(flat_pair(X.reshape(-1), G.reshape(-1)), box)
             t += 1
             nit[active] = t
     if saving is not None and saving.path is not None:  # stopped in an iteration, or all done
         save()
-    return _result(p, setup, status, details, out_x, out_g, fun_at, nit, batch, best_x, best_f,
-                   best_nit)  # fmt: skip
+    host = rows_of.host
+    return _result(p, setup, status, details, host(out_x), host(out_g), fun_at, nit, batch,
+                   host(best_x), best_f, best_nit)  # fmt: skip
 
 
-def _resume(path: Any, made: dict, opt: Any, records: dict, details: dict) -> int:
-    """Load the checkpoint at ``path`` into ``records``, ``details`` and ``opt``; its
-    iteration.  The problems the call stopped (not their own tests) go on."""
+def _resume(
+    path: Any, made: dict, opt: Any, records: dict, details: dict, restore: Callable
+) -> int:
+    """Load the checkpoint at ``path`` into ``records`` (each by ``restore``), ``details``
+    and ``opt``; its iteration.  The problems the call stopped (not their own tests) go on."""
     loop, arrays = many_checkpoint.load(path, made, opt)
     for name, dst in records.items():
-        many_checkpoint.restore(dst, arrays, name)
+        restore(dst, arrays, name)
     opt.load_state_dict(checkpoint.with_optimizer_arrays(loop["optimizer"], arrays))
     details.update(many_checkpoint.details_in(loop["details"]))
     many_checkpoint.reopen(records["status"], details)

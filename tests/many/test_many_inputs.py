@@ -202,7 +202,6 @@ REFUSED = {
     "history": True,
     "disp": True,
     "progress": True,
-    "device": "cuda",
     "return_device": True,
     "accumulate": 2,
     "average": "ema",
@@ -215,6 +214,13 @@ REFUSED = {
 
 def test_every_unsupported_option_is_in_the_table():
     assert set(REFUSED) == set(UNSUPPORTED)
+
+
+def test_the_gpu_takes_a_vectorised_objective_only():
+    with pytest.raises(ValueError, match=r"on the GPU minimize_many runs a vectorised objective"):
+        numopt.minimize_many(
+            quad, np.ones((M, 2)), jac=quad_grad, method="adam", options={"device": "cuda"}
+        )
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
