@@ -63,7 +63,7 @@ def _step(path: Path) -> tuple[str, str, str]:
 ROWS = (
     Row(
         "L-BFGS-B, 100-D Rosenbrock, Numba objective, compiled loop",
-        "lbfgs-call-2026-12-07.txt",
+        "lbfgs-dot-2026-12-08.txt",
         _lbfgs,
     ),
     Row(
