@@ -11,7 +11,9 @@ back to the host.
 tensors for PyTorch, Numba device arrays otherwise), always every problem's row:
 ``fun(X, *args)`` with ``X`` of shape ``(k, *x0.shape[1:])`` for blocks of ``k =
 block_rows`` consecutive problems (by default all ``M`` at once), the split
-arguments sliced to the same rows (device or host arrays, as given).  The rows of
+arguments sliced to the same rows (device or host arrays, as given).  The views are
+the run's own buffer (device arrays cannot be made read-only): ``fun`` must not
+write into them, or it moves the problems' points.  The rows of
 problems that have stopped are evaluated too and ignored: gathering the running
 rows into a new buffer would cost as much as evaluating them (``nfev`` counts the
 running problems' evaluations only).  It returns the losses ``(k,)`` and the
@@ -152,7 +154,7 @@ def _mismatch(name: str, what: str, shape: tuple, got: Any) -> ValueError:
 
 def _losses(f: Any, k: int) -> np.ndarray:
     """The block's losses as host float64, checked."""
-    a = host_copy(f) if on_device(f) else np.asarray(f)
+    a = cuda.as_device(f, "fun's losses").copy_to_host() if on_device(f) else np.asarray(f)
     if a.shape != (k,) or a.dtype.kind not in "fiu":
         raise _mismatch("fun", "one loss per problem", (k,), f"{a.dtype} of shape {a.shape}")
     return a.astype(np.float64)

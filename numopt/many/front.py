@@ -24,6 +24,7 @@ from scipy.optimize import OptimizeResult, OptimizeWarning
 
 from numopt.front import config as front_config
 from numopt.front import options as front_options
+from numopt.kernels.arrays import on_device
 from numopt.loop import compiled, hooks
 from numopt.loop.run import Run
 from numopt.loop.status import Status
@@ -196,10 +197,21 @@ def minimize_many(
                 "(fun(X, *args) for the rows X of the problems, on the device), or run on "
                 "the host with options['device']='cpu' and host arrays"
             )
+        if jac is None or isinstance(jac, str):  # (finite differences, or "inplace")
+            raise ValueError(
+                f"jac={jac!r}: on the GPU the vectorised form needs the gradients: jac=True "
+                "(fun returns (f, G)) or a callable jac(X, *args); finite differences run "
+                "on the host (options['device']='cpu' with host arrays)"
+            )
         from numopt.many import device
 
+        if placement.holds_device_arrays(x0) and not on_device(x0):
+            raise TypeError(
+                "x0 must be one array of shape (M, n) or (M, ...), on the device or the "
+                f"host, not a {type(x0).__name__} of device arrays"
+            )
         library = device.library_of(x0)
-        if library is not None or placement.holds_device_arrays(x0):
+        if on_device(x0):
             x0 = device.host_copy(x0)
         config = dataclasses.replace(
             config, placement=dataclasses.replace(config.placement, device="cuda")

@@ -1,8 +1,9 @@
 """``minimize_many(..., vectorized=True)``: one NumPy call evaluates every running problem.
 
-The objective takes the stacked points of the problems still running and returns one
-loss per problem: ``fun(X, *args) -> (k,)``, with ``X`` of shape ``(k, *shape)`` and
-the split arguments cut to the same ``k`` rows (shared ones passed whole); the
+The objective takes the stacked points of the problems still running (on the GPU,
+every problem's: :mod:`numopt.many.device`) and returns one loss per problem:
+``fun(X, *args) -> (k,)``, with ``X`` of shape ``(k, *shape)`` and the split
+arguments cut to the same ``k`` rows (shared ones passed whole); the
 gradient comes as ``jac(X, *args) -> (k, *shape)``, as ``fun``'s second value
 (``jac=True``), or from finite differences taken for all the problems at once (one
 call per coordinate, SciPy's steps: :mod:`numopt.problem.differences` works element by

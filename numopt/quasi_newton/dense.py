@@ -96,7 +96,7 @@ def _lane_dot(typingctx, a, b):  # pragma: no cover - compiled
 
         def element(array, t, i):
             ptr = cgutils.get_item_pointer(context, builder, t, array, [i])
-            return converted(builder.load(ptr), product_type)
+            return converted(builder.load(ptr, align=None if t.aligned else 1), product_type)
 
         def block(array, t, start):
             """The ``LANES`` items from ``start`` as one vector of the products' type."""
@@ -104,13 +104,15 @@ def _lane_dot(typingctx, a, b):  # pragma: no cover - compiled
             if t.layout == "C":  # one (unaligned) vector load
                 ptr = builder.gep(array.data, [start])
                 vector = ir.VectorType(item, LANES).as_pointer()
-                v = builder.load(builder.bitcast(ptr, vector), align=t.dtype.bitwidth // 8)
+                align = t.dtype.bitwidth // 8 if t.aligned else 1
+                v = builder.load(builder.bitcast(ptr, vector), align=align)
             else:
                 v = ir.Constant(ir.VectorType(item, LANES), None)
                 for j in range(LANES):
                     i = builder.add(start, ir.Constant(intp, j))
                     ptr = cgutils.get_item_pointer(context, builder, t, array, [i])
-                    v = builder.insert_element(v, builder.load(ptr), ir.Constant(intp, j))
+                    item_value = builder.load(ptr, align=None if t.aligned else 1)
+                    v = builder.insert_element(v, item_value, ir.Constant(intp, j))
             return converted(v, ir.VectorType(product_type, LANES))
 
         def converted(value, target):  # (float32 to float64)

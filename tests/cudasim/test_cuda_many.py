@@ -56,8 +56,9 @@ def solve(fun, X0, Y, gpu, **kw):
     options = {**OPTIONS, **kw.pop("options", {})}
     if gpu:
         options["device"] = "cuda"
+    kw.setdefault("jac", True)
     return numopt.minimize_many(
-        fun, X0, args=(T, Y), method="adam", jac=True, vectorized=True, options=options, **kw
+        fun, X0, args=(T, Y), method="adam", vectorized=True, options=options, **kw
     )
 
 
@@ -91,6 +92,21 @@ def test_device_x0_and_device_data_are_split_and_left_unchanged():
     )  # fmt: skip
     same_run(res, ref)
     np.testing.assert_array_equal(d_x0.copy_to_host(), X0)
+
+
+def test_float32_rows_in_blocks_with_float64_device_gradients():
+    X0, Y = decay_problems(7, seed=6)
+    X0 = X0.astype(np.float32)
+
+    def wide(P, t, Y):  # float64 gradients for float32 rows: cast on the device
+        f, g = on_host(P, t, Y)
+        return f, cuda.to_device(g.astype(np.float64))
+
+    ref = solve(decay_rows, X0, Y, gpu=False, block_rows=3)
+    res = solve(wide, X0, Y, gpu=True, block_rows=3)
+    assert res.x.dtype == np.float32
+    np.testing.assert_array_equal(res.nit, ref.nit)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore:Initial guess is not within")  # (some starts clipped)
@@ -180,6 +196,10 @@ def test_what_the_gpu_form_refuses():
     with pytest.raises(ValueError, match="finite differences"):
         numopt.minimize_many(loss_only, X0, args=(T, Y), method="adam", vectorized=True,
                              options={"device": "cuda"})  # fmt: skip
+    with pytest.raises(ValueError, match="on the GPU the vectorised form needs the gradients"):
+        solve(on_host, X0, Y, gpu=True, jac="inplace")
+    with pytest.raises(TypeError, match="not a list of device arrays"):
+        solve(on_host, [cuda.to_device(x) for x in X0], Y, gpu=True)
     with pytest.raises(ValueError, match="return_device"):
         solve(on_host, X0, Y, gpu=True, options={"return_device": True})
     with pytest.raises(ValueError, match="one gradient row per problem"):

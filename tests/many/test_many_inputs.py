@@ -223,6 +223,15 @@ def test_the_gpu_takes_a_vectorised_objective_only():
         )
 
 
+@pytest.mark.parametrize("jac", [None, "2-point", "3-point", "inplace"])
+def test_the_gpu_takes_the_gradients_from_the_objective(jac):
+    with pytest.raises(ValueError, match=r"on the GPU the vectorised form needs the gradients"):
+        numopt.minimize_many(
+            quad, np.ones((M, 2)), jac=jac, method="adam", options={"device": "cuda"},
+            vectorized=True,
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_unsupported_options(name):
     match = re.escape(f"minimize_many does not take options[{name!r}] ({UNSUPPORTED[name]})")

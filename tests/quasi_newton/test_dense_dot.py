@@ -7,6 +7,10 @@ and strided arrays, float64 and float32, lengths around the lane count.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -52,12 +56,34 @@ def test_mixed_dtypes_multiply_in_float64():
     assert dot(a, b) == dot(b, a) == by_hand(a, b) == by_hand(a.astype(np.float64), b)
 
 
-def test_strided_arrays_add_in_the_same_order_as_contiguous_ones():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [5, 37])
+def test_strided_arrays_add_in_the_same_order_as_contiguous_ones(n, dtype):
     rng = np.random.default_rng(7)
-    a = rng.standard_normal((3, 2 * 37))[1, ::2]  # every other item of a row
-    b = rng.standard_normal(37)
+    a = rng.standard_normal((3, 2 * n)).astype(dtype)[1, ::2]  # every other item of a row
+    b = rng.standard_normal(n).astype(dtype)[::-1]  # (a negative stride)
     assert not a.flags.c_contiguous
-    assert dot(a, b) == dot(np.ascontiguousarray(a), b) == by_hand(a, b)
+    assert dot(a, b) == dot(np.ascontiguousarray(a), np.ascontiguousarray(b)) == by_hand(a, b)
+
+
+def test_the_same_bits_for_every_cpu_target(tmp_path):
+    """Compiled for a CPU without vector units beyond SSE2 (a fresh process and cache),
+    the products sum to the same bits as here."""
+    script = (
+        "import numpy as np\n"
+        "from numopt.quasi_newton.dense import dot\n"
+        "rng = np.random.default_rng(11)\n"
+        "pairs = [(rng.standard_normal(n), rng.standard_normal(n)) for n in (7, 100, 1001)]\n"
+        "print(*[dot(a, b).hex() for a, b in pairs])"
+    )
+    env = {**os.environ, "NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    rng = np.random.default_rng(11)
+    pairs = [(rng.standard_normal(n), rng.standard_normal(n)) for n in (7, 100, 1001)]
+    here = [dot(a, b).hex() for a, b in pairs]
+    assert out == here
 
 
 @settings(max_examples=60, deadline=None)
