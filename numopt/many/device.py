@@ -58,14 +58,17 @@ class DeviceRows:
         gradient into ``G`` (see the module docstring)."""
         return batch.everywhere(self.X, G, active, self.wrap)
 
+    # The norms come back in x's dtype (exactly: maxima of its values), as the host's,
+    # so a float32 run compares them with gtol and xtol in float32 as the host does.
     def absmax(self, a: Any, rows: np.ndarray) -> np.ndarray:
-        return cuda_rows.absmax(a, cuda_rows.index(rows))
+        return cuda_rows.absmax(a, cuda_rows.index(rows)).astype(a.dtype)
 
     def absdiffmax(self, a: Any, b: Any, rows: np.ndarray) -> np.ndarray:
-        return cuda_rows.absdiffmax(a, b, cuda_rows.index(rows))
+        return cuda_rows.absdiffmax(a, b, cuda_rows.index(rows)).astype(a.dtype)
 
     def projected(self, G: Any, sign: float, rows: np.ndarray) -> np.ndarray:
-        return cuda_rows.projected(self.X, G, self.LO, self.HI, sign, cuda_rows.index(rows))
+        index = cuda_rows.index(rows)
+        return cuda_rows.projected(self.X, G, self.LO, self.HI, sign, index).astype(G.dtype)
 
     @staticmethod
     def copy(dst: Any, src: Any, rows: np.ndarray) -> None:

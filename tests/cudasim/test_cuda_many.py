@@ -105,6 +105,7 @@ def test_float32_rows_in_blocks_with_float64_device_gradients():
     ref = solve(decay_rows, X0, Y, gpu=False, block_rows=3)
     res = solve(wide, X0, Y, gpu=True, block_rows=3)
     assert res.x.dtype == np.float32
+    np.testing.assert_array_equal(res.status, ref.status)
     np.testing.assert_array_equal(res.nit, ref.nit)
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-6)
 
@@ -182,6 +183,11 @@ def test_checkpoint_on_the_device_resumes_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(later.nit, whole.nit)
     on_the_host = solve(decay_rows, X0, Y, gpu=False, options={"maxiter": 12, "resume": path})
     np.testing.assert_allclose(on_the_host.x, whole.x, rtol=1e-12)
+    host_path = tmp_path / "host.npz"
+    solve(decay_rows, X0, Y, gpu=False, options={"maxiter": 5, "checkpoint": host_path})
+    on_the_device = solve(on_host, X0, Y, gpu=True, options={"maxiter": 12, "resume": host_path})
+    np.testing.assert_allclose(on_the_device.x, whole.x, rtol=1e-12)
+    np.testing.assert_array_equal(on_the_device.nit, whole.nit)
 
 
 def test_what_the_gpu_form_refuses():
