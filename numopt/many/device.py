@@ -32,7 +32,7 @@ from numba import cuda as numba_cuda
 from numopt.kernels import cuda, cuda_arrays, cuda_rows
 from numopt.kernels.arrays import on_device
 from numopt.many import checkpoint as many_checkpoint
-from numopt.problem.device import _library, _wrapper
+from numopt.problem.device import _library, _wrapper, copy_in
 
 
 def _to_device(a: np.ndarray) -> Any:
@@ -42,8 +42,6 @@ def _to_device(a: np.ndarray) -> Any:
 class DeviceRows:
     """The loop's row operations (see :class:`numopt.many.rows.HostRows`) on device
     buffers: ``X``, ``LO``, ``HI`` are device copies of the problems' arrays."""
-
-    device = True
 
     def __init__(self, problems: Any, library: str | None) -> None:
         self.m = problems.M
@@ -165,25 +163,9 @@ def _losses(f: Any, k: int) -> np.ndarray:
 
 def _store_gradients(dst: Any, g: Any, shape: tuple) -> None:
     """The block's gradients into its rows ``dst`` of the device gradient, checked."""
-    what = "one gradient row per problem"
-    n = dst.shape[1]
-    if on_device(g):
-        d = cuda.as_device(g, "jac")
-        dtype = np.dtype(d.dtype)
-        if tuple(d.shape) not in (shape, dst.shape) or dtype.kind not in "fiu":
-            raise _mismatch("jac", what, shape, f"{dtype} of shape {tuple(d.shape)}")
-        if not d.is_c_contiguous():
-            raise ValueError(
-                "jac returned a non-contiguous device array; return a C-contiguous one "
-                "(cupy.ascontiguousarray(a), t.contiguous())"
-            )
-        flat = d.reshape(dst.shape)
-        if dtype == np.dtype(dst.dtype):
-            dst.copy_to_device(flat)  # device to device
-        else:
-            cuda_arrays.cast(dst.reshape(dst.size), flat.reshape(dst.size))
-        return
-    a = np.asarray(g)
-    if a.shape not in (shape, dst.shape) or a.dtype.kind not in "fiu":
-        raise _mismatch("jac", what, shape, f"{a.dtype} of shape {a.shape}")
-    dst.copy_to_device(np.ascontiguousarray(a.reshape(-1, n), dtype=dst.dtype))
+    d = cuda.as_device(g, "jac") if on_device(g) else np.asarray(g)
+    dtype = np.dtype(d.dtype)
+    if tuple(d.shape) not in (shape, dst.shape) or dtype.kind not in "fiu":
+        what = "one gradient row per problem"
+        raise _mismatch("jac", what, shape, f"{dtype} of shape {tuple(d.shape)}")
+    copy_in(dst.reshape(dst.size), d, "jac")

@@ -49,8 +49,6 @@ def projected(X, G, LO, HI, sign) -> np.ndarray:
 class HostRows:
     """The operations on NumPy buffers; ``X`` is the problems' own ``(M, n)`` array."""
 
-    device = False
-
     def __init__(self, problems: Any) -> None:
         self.m = problems.M
         self.X, self.LO, self.HI = problems.X, problems.LO, problems.HI

@@ -89,7 +89,7 @@ class DeviceStructure(Structure):
 
     def _copy_leaf(self, dst: Any, leaf: Any, shape: tuple, label: str) -> None:
         """A device array device-to-device (cast on the device), a host one host-to-device."""
-        from numopt.kernels import cuda, cuda_arrays
+        from numopt.kernels import cuda
 
         size = dst.size
         if on_device(leaf):
@@ -99,18 +99,8 @@ class DeviceStructure(Structure):
                 raise ValueError(f"{label} has shape {tuple(d.shape)} but x0 has shape {shape}")
             if dtype.kind not in "fiu":
                 raise TypeError(f"{label} must hold real numbers, got dtype {dtype}")
-            if size == 0:
-                return
-            if not d.is_c_contiguous():
-                raise ValueError(
-                    f"{label} is a non-contiguous device array; return a C-contiguous one "
-                    "(cupy.ascontiguousarray(a), t.contiguous())"
-                )
-            flat = d.reshape(size)
-            if dtype == self.dtype:
-                dst.copy_to_device(flat)  # device to device
-            else:
-                cuda_arrays.cast(dst, flat)
+            if size:
+                copy_in(dst, d, label)
             return
         a = np.asarray(leaf)
         if a.shape != tuple(shape):
@@ -118,7 +108,7 @@ class DeviceStructure(Structure):
         if a.dtype.kind not in "fiub":
             raise TypeError(f"{label} must hold real numbers, got dtype {a.dtype}")
         if size:  # host to device: a transfer per call
-            dst.copy_to_device(np.ascontiguousarray(a, dtype=self.dtype).reshape(size))
+            copy_in(dst, a, label)
 
     def views(self, flat: Any, writeable: bool = False) -> Any:
         """Device views of the flat device buffer structured like x0 (host: as Structure).
@@ -144,6 +134,28 @@ class DeviceStructure(Structure):
         copy = cuda_arrays.empty(self.size, self.dtype)
         copy.copy_to_device(flat)
         return self.views(copy)
+
+
+def copy_in(dst: Any, value: Any, label: str) -> None:
+    """Copy ``value`` (its shape and dtype kind checked by the caller) into the flat
+    device buffer ``dst``: a device array device to device, cast on the device where
+    its dtype differs (C-contiguous only); a host array host to device."""
+    from numopt.kernels import cuda, cuda_arrays
+
+    if not on_device(value):
+        dst.copy_to_device(np.ascontiguousarray(value, dtype=dst.dtype).reshape(dst.size))
+        return
+    d = cuda.as_device(value, label)
+    if not d.is_c_contiguous():
+        raise ValueError(
+            f"{label} is a non-contiguous device array; return a C-contiguous one "
+            "(cupy.ascontiguousarray(a), t.contiguous())"
+        )
+    flat = d.reshape(dst.size)
+    if np.dtype(d.dtype) == np.dtype(dst.dtype):
+        dst.copy_to_device(flat)  # device to device
+    else:
+        cuda_arrays.cast(dst, flat)
 
 
 class DeviceObjective(Objective):

@@ -118,9 +118,6 @@ def _lane_dot(typingctx, a, b):  # pragma: no cover - compiled
         def converted(value, target):  # (float32 to float64)
             return value if value.type == target else builder.fpext(value, target)
 
-        def widened(value, target):
-            return value if not narrow else builder.fpext(value, target)
-
         total = cgutils.alloca_once_value(builder, ir.Constant(double, 0.0))
         blocks = builder.udiv(n, width)
         with builder.if_then(builder.icmp_unsigned("!=", blocks, ir.Constant(intp, 0))):
@@ -129,7 +126,7 @@ def _lane_dot(typingctx, a, b):  # pragma: no cover - compiled
             with cgutils.for_range(builder, blocks) as loop:
                 start = builder.mul(loop.index, width)
                 product = builder.fmul(block(arrays[0], a, start), block(arrays[1], b, start))
-                builder.store(builder.fadd(builder.load(sums), widened(product, wide)), sums)
+                builder.store(builder.fadd(builder.load(sums), converted(product, wide)), sums)
             v = builder.load(sums)
             parts = [builder.extract_element(v, ir.Constant(intp, j)) for j in range(LANES)]
             while len(parts) > 1:  # lanes added pairwise: (0 + 1) + (2 + 3), …
@@ -138,7 +135,7 @@ def _lane_dot(typingctx, a, b):  # pragma: no cover - compiled
         one = ir.Constant(intp, 1)
         with cgutils.for_range_slice(builder, builder.mul(blocks, width), n, one) as (i, _):
             product = builder.fmul(element(arrays[0], a, i), element(arrays[1], b, i))
-            builder.store(builder.fadd(builder.load(total), widened(product, double)), total)
+            builder.store(builder.fadd(builder.load(total), converted(product, double)), total)
         return builder.load(total)
 
     return types.float64(a, b), codegen
